@@ -1,0 +1,261 @@
+# tools/lib/netns.sh — shell helpers for the demo and the integration tests (source it; bash only).
+#
+# What it gives:
+#   ts_ns_create PREFIX        create network namespace "PREFIX-$$" (lo up, IPv6 off inside), a temp dir,
+#                              and an EXIT trap that kills only the PIDs we started and deletes both
+#   ts_ns CMD...               run CMD inside the namespace under `timeout $TS_CMD_TIMEOUT`
+#   ts_ns_t SECS CMD...        same with an explicit timeout
+#   wait_for SECS CMD...       poll CMD every 50 ms until it succeeds (0) or SECS pass (1)
+#   ts_daemon_start [ARGS...]  start tunstackd in the namespace in the background, stderr to a log,
+#                              and wait (deadline) for "tunstackd: ready"
+#   ts_daemon_stop [SIG]       send SIGTERM (or SIG), wait (deadline) for exit; sets TS_DAEMON_RC
+#   ts_stats FILE              SIGUSR1 the daemon, wait for the new `stat` block, save it as "NAME VALUE"
+#   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
+#   ts_rss_kb                  the daemon's VmRSS in kB
+#   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1
+#
+# To run something else in the background, start the command itself (`cmd &`, then TS_PIDS+=($!)),
+# never a shell function: $! would be a subshell whose children a SIGTERM does not reach.
+#
+# Rules it enforces: every namespace is ours and removed on every exit path; we kill only PIDs we
+# started, by PID; every external tool runs under `timeout`; waits are conditions with deadlines.
+
+TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${TS_BUILD:=$TS_ROOT/build}"
+: "${TUNSTACKD:=$TS_BUILD/tools/tunstackd}"
+: "${TS_CMD_TIMEOUT:=60}"
+: "${TS_READY_TIMEOUT:=15}"
+TS_TEST=${TS_TEST:-$(basename "$0" .sh)}
+TS_TUN=${TS_TUN:-tun0}
+TS_HOST_ADDR=198.18.0.1/24   # kernel side of the TUN
+TS_PEER=198.18.0.1
+TS_ADDR=198.18.0.2           # the stack
+TS_NS=""
+TS_TMP=""
+TS_PIDS=()
+TS_DAEMON_PID=""
+TS_DAEMON_LOG=""
+TS_DAEMON_RC=""
+TS_STAT_BLOCK=0               # size of the last stat block seen
+
+ts_log() { printf '%s: %s\n' "$TS_TEST" "$*" >&2; }
+
+ts_now_ms() { date +%s%3N; }
+
+# wait_for SECS CMD... — poll CMD until it succeeds or the deadline passes.
+wait_for() {
+    local secs=$1
+    shift
+    local deadline=$(($(ts_now_ms) + secs * 1000))
+    while true; do
+        if "$@"; then return 0; fi
+        (($(ts_now_ms) >= deadline)) && return 1
+        sleep 0.05
+    done
+}
+
+# ts_alive PID — true while PID runs (a zombie counts as gone).
+ts_alive() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && ${st%% *} != Z ]]
+}
+
+ts_forget_pid() {
+    local p keep=()
+    for p in "${TS_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    TS_PIDS=("${keep[@]}")
+}
+
+ts_cleanup() {
+    local rc=$? pid
+    set +e
+    trap - INT TERM HUP
+    for pid in "${TS_PIDS[@]}"; do
+        ts_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${TS_PIDS[@]}"; do
+        if ! wait_for 5 eval "! ts_alive $pid"; then
+            ts_log "pid $pid ignored SIGTERM for 5 s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null
+            wait_for 5 eval "! ts_alive $pid"
+        fi
+        wait "$pid" 2>/dev/null
+    done
+    TS_PIDS=()
+    if [[ -n $TS_NS ]]; then
+        timeout 10 ip netns del "$TS_NS" 2>/dev/null
+        if timeout 10 ip netns list | grep -qw -- "$TS_NS"; then
+            ts_log "could not delete namespace $TS_NS"
+            ((rc == 0)) && rc=1
+        fi
+        TS_NS=""
+    fi
+    if [[ -n $TS_TMP && -d $TS_TMP && -z ${TS_KEEP_TMP:-} ]]; then rm -rf -- "$TS_TMP"; fi
+    exit "$rc"
+}
+
+ts_require_root() {
+    if ((EUID != 0)); then
+        echo "FAIL: $TS_TEST: must run as root (network namespaces, TUN devices)"
+        exit 1
+    fi
+}
+
+# ts_ns_create PREFIX — namespace PREFIX-$$; installs the cleanup trap first.
+ts_ns_create() {
+    ts_require_root
+    trap ts_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    TS_TMP=$(mktemp -d "/tmp/${1}.XXXXXX")
+    chmod 755 "$TS_TMP"
+    TS_NS="$1-$$"
+    timeout 10 ip netns add "$TS_NS" || ts_fail "cannot create namespace $TS_NS"
+    timeout 10 ip -n "$TS_NS" link set lo up || ts_fail "cannot bring up lo in $TS_NS"
+    # The kernel would write IPv6 router solicitations into a new TUN: keep counters deterministic.
+    timeout 10 ip netns exec "$TS_NS" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+}
+
+ts_ns() { timeout "$TS_CMD_TIMEOUT" ip netns exec "$TS_NS" "$@"; }
+ts_ns_t() {
+    local t=$1
+    shift
+    timeout "$t" ip netns exec "$TS_NS" "$@"
+}
+
+ts_daemon_log_tail() {
+    [[ -n $TS_DAEMON_LOG && -f $TS_DAEMON_LOG ]] || return 0
+    echo "---- last lines of the tunstackd log ($TS_DAEMON_LOG) ----"
+    tail -n "${1:-25}" "$TS_DAEMON_LOG"
+    echo "----"
+}
+
+ts_pass() {
+    echo "PASS: $TS_TEST: $*"
+    exit 0
+}
+ts_fail() {
+    echo "FAIL: $TS_TEST: $*"
+    ts_daemon_log_tail
+    exit 1
+}
+
+ts_require_daemon() {
+    [[ -x $TUNSTACKD ]] || ts_fail "tunstackd not built: $TUNSTACKD (build first: meson setup build && ninja -C build)"
+}
+
+ts__ready_or_dead() {
+    grep -q 'tunstackd: ready' "$TS_DAEMON_LOG" 2>/dev/null || ! ts_alive "$TS_DAEMON_PID"
+}
+
+# ts_daemon_start [EXTRA ARGS...] — tunstackd in the namespace, stderr to $TS_TMP/tunstackd.log.
+ts_daemon_start() {
+    ts_require_daemon
+    TS_DAEMON_LOG=$TS_TMP/tunstackd.log
+    : >"$TS_DAEMON_LOG"
+    TS_STAT_BLOCK=0
+    # `ip netns exec` execs the command, so $! is tunstackd itself: signals reach it directly.
+    ip netns exec "$TS_NS" "$TUNSTACKD" --tun "$TS_TUN" --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" \
+        "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &
+    TS_DAEMON_PID=$!
+    TS_PIDS+=("$TS_DAEMON_PID")
+    wait_for "$TS_READY_TIMEOUT" ts__ready_or_dead ||
+        ts_fail "tunstackd printed no 'tunstackd: ready' within ${TS_READY_TIMEOUT}s"
+    if ! grep -q 'tunstackd: ready' "$TS_DAEMON_LOG"; then
+        wait "$TS_DAEMON_PID"
+        local rc=$?
+        ts_forget_pid "$TS_DAEMON_PID"
+        ts_fail "tunstackd exited (status $rc) before 'tunstackd: ready'"
+    fi
+}
+
+# ts_daemon_stop [SIGNAL] — signal the daemon, wait for it to exit; TS_DAEMON_RC gets its status.
+ts_daemon_stop() {
+    local sig=${1:-TERM}
+    TS_DAEMON_RC=""
+    [[ -n $TS_DAEMON_PID ]] || return 1
+    kill "-$sig" "$TS_DAEMON_PID" 2>/dev/null
+    if ! wait_for 10 eval "! ts_alive $TS_DAEMON_PID"; then
+        ts_log "tunstackd did not exit within 10 s of SIG$sig"
+        return 1
+    fi
+    wait "$TS_DAEMON_PID"
+    TS_DAEMON_RC=$?
+    ts_forget_pid "$TS_DAEMON_PID"
+    TS_DAEMON_PID=""
+    return 0
+}
+
+ts__stat_lines() { grep -cE '(^|[[:space:]])stat [A-Za-z0-9_.]+ -?[0-9]+[[:space:]]*$' "$TS_DAEMON_LOG"; }
+
+# ts_stats FILE — ask for counters with SIGUSR1 and store the new block as "NAME VALUE" lines.
+ts_stats() {
+    local out=$1 before now prev stable=0
+    ts_alive "$TS_DAEMON_PID" || ts_fail "tunstackd is not running (wanted its counters)"
+    before=$(ts__stat_lines)
+    kill -USR1 "$TS_DAEMON_PID"
+    wait_for 5 eval '(($(ts__stat_lines) > before))' ||
+        ts_fail "no 'stat NAME VALUE' lines within 5 s of SIGUSR1"
+    # No end marker in the contract: the block is complete when it is as long as the previous one,
+    # or (first block) when the count stays unchanged for 3 polls.
+    prev=-1
+    local deadline=$(($(ts_now_ms) + 5000))
+    while (($(ts_now_ms) < deadline)); do
+        now=$(ts__stat_lines)
+        if ((TS_STAT_BLOCK > 0 && now - before >= TS_STAT_BLOCK)); then break; fi
+        if ((now == prev)); then
+            ((++stable >= 3)) && break
+        else
+            stable=0
+        fi
+        prev=$now
+        sleep 0.05
+    done
+    grep -oE '(^|[[:space:]])stat [A-Za-z0-9_.]+ -?[0-9]+[[:space:]]*$' "$TS_DAEMON_LOG" |
+        tail -n +"$((before + 1))" | awk '{print $2, $3}' >"$out"
+    TS_STAT_BLOCK=$(wc -l <"$out")
+}
+
+# ts_stat FILE NAME... — value of the first NAME found, "-" if none.
+ts_stat() {
+    local f=$1 n v
+    shift
+    for n in "$@"; do
+        v=$(awk -v n="$n" '$1 == n {print $2; exit}' "$f")
+        if [[ -n $v ]]; then
+            echo "$v"
+            return 0
+        fi
+    done
+    echo "-"
+}
+
+# ts_delta BEFORE AFTER NAME... — AFTER-BEFORE for the first NAME present in AFTER ("-" if none).
+ts_delta() {
+    local b=$1 a=$2 n va vb
+    shift 2
+    for n in "$@"; do
+        va=$(awk -v n="$n" '$1 == n {print $2; exit}' "$a")
+        if [[ -n $va ]]; then
+            vb=$(awk -v n="$n" '$1 == n {print $2; exit}' "$b")
+            echo $((va - ${vb:-0}))
+            return 0
+        fi
+    done
+    echo "-"
+}
+
+ts_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$TS_DAEMON_PID/status"; }
+
+# ts_ping ARGS... — ping from the kernel side inside the namespace; output in $TS_TMP/ping.out.
+ts_ping() {
+    local rc=0
+    ts_ns_t "${TS_PING_TIMEOUT:-60}" ping "$@" >"$TS_TMP/ping.out" 2>&1 || rc=$?
+    return "$rc"
+}
+
+# ts_ping_received — number of replies from the last ts_ping ("N received").
+ts_ping_received() { grep -oE '[0-9]+ received' "$TS_TMP/ping.out" | awk '{print $1}' | tail -n 1; }
