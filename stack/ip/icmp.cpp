@@ -1,0 +1,106 @@
+#include "stack/ip/icmp.hpp"
+
+#include <algorithm>
+
+#include "stack/base/checksum.hpp"
+
+namespace stack::ip {
+
+namespace {
+bool is_error_type(std::uint8_t type) {
+    switch (static_cast<wire::IcmpType>(type)) {
+        case wire::IcmpType::DestUnreachable:
+        case wire::IcmpType::SourceQuench:
+        case wire::IcmpType::Redirect:
+        case wire::IcmpType::TimeExceeded:
+        case wire::IcmpType::ParameterProblem: return true;
+        default: return false;
+    }
+}
+}  // namespace
+
+Icmp::Icmp(const IcmpConfig& config, Ipv4Output& output, Stats& stats)
+    : config_(config), output_(output), stats_(stats) {
+    STACK_ASSERT(config_.error_rate_per_sec > 0);
+    credit_us_ = std::int64_t{config_.error_burst} * (1'000'000 / config_.error_rate_per_sec);
+}
+
+void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
+    (void)now;
+    auto parsed = wire::Icmpv4Packet::parse(message);
+    if (!parsed) {
+        if (parsed.error() == wire::Icmpv4Error::Truncated) {
+            ++stats_.icmp_drop_truncated;
+        } else {
+            ++stats_.icmp_drop_bad_checksum;
+        }
+        return;
+    }
+    const wire::Icmpv4Packet& icmp = *parsed;
+    switch (static_cast<wire::IcmpType>(icmp.type())) {
+        case wire::IcmpType::EchoRequest: {
+            ++stats_.icmp_rx_echo_request;
+            // The reply differs from the request only in its first word (type/code), so its checksum
+            // is the request's updated incrementally (RFC 1624) and the data is copied once, from the
+            // request straight into the outbound frames.
+            std::uint8_t header[wire::kIcmpv4HeaderLen];
+            header[0] = static_cast<std::uint8_t>(wire::IcmpType::EchoReply);
+            header[1] = 0;
+            std::uint16_t old_word = static_cast<std::uint16_t>(icmp.type() << 8 | icmp.code());
+            store_be16(header + 2, checksum::update16(icmp.checksum(), old_word, 0));
+            store_be32(header + 4, icmp.rest_of_header());
+            if (output_.send(ip.src, wire::IpProtocol::Icmp, {Bytes(header), icmp.body()})) {
+                ++stats_.icmp_tx_echo_reply;
+            }
+            return;
+        }
+        case wire::IcmpType::EchoReply: ++stats_.icmp_rx_echo_reply; return;
+        case wire::IcmpType::DestUnreachable: ++stats_.icmp_rx_dest_unreachable; return;
+        case wire::IcmpType::TimeExceeded: ++stats_.icmp_rx_time_exceeded; return;
+        default: ++stats_.icmp_rx_other; return;
+    }
+}
+
+bool Icmp::take_error_token(Instant now) {
+    const std::int64_t cost = 1'000'000 / config_.error_rate_per_sec;
+    const std::int64_t cap = std::int64_t{config_.error_burst} * cost;
+    credit_us_ = std::min(cap, credit_us_ + (now - last_refill_).as_micros());
+    last_refill_ = now;
+    if (credit_us_ < cost) return false;
+    credit_us_ -= cost;
+    return true;
+}
+
+void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, Bytes payload) {
+    // The header reached us already validated; read only the fields RFC 1122 §3.2.2 cares about.
+    const bool initial_fragment = header.size() >= 8 && (load_be16(&header[6]) & 0x1fff) == 0;
+    const std::uint8_t protocol = header.size() >= 10 ? header[9] : 0;
+    const bool about_icmp_error = protocol == static_cast<std::uint8_t>(wire::IpProtocol::Icmp) &&
+                                  !payload.empty() && is_error_type(payload[0]);
+    const wire::Ipv4Address src(header.size() >= 16 ? load_be32(&header[12]) : 0);
+    if (header.size() < wire::kIpv4MinHeaderLen || !initial_fragment || about_icmp_error ||
+        src.is_unspecified() || src.is_broadcast() || src.is_multicast()) {
+        ++stats_.icmp_error_suppressed;
+        return;
+    }
+    if (!take_error_token(now)) {
+        ++stats_.icmp_error_rate_limited;
+        return;
+    }
+    const std::size_t room = kIcmpErrorMaxLen - wire::kIpv4MinHeaderLen - wire::kIcmpv4HeaderLen;
+    Bytes quoted_header = header.first(std::min(header.size(), room));
+    Bytes quoted_payload = payload.first(std::min(payload.size(), room - quoted_header.size()));
+
+    std::uint8_t icmp[wire::kIcmpv4HeaderLen] = {
+        static_cast<std::uint8_t>(wire::IcmpType::DestUnreachable), static_cast<std::uint8_t>(code)};
+    std::uint32_t sum = checksum::partial(Bytes(icmp));
+    sum = checksum::combine(sum, checksum::partial(quoted_header), wire::kIcmpv4HeaderLen);
+    sum = checksum::combine(sum, checksum::partial(quoted_payload),
+                            wire::kIcmpv4HeaderLen + quoted_header.size());
+    store_be16(icmp + 2, checksum::finish(sum));
+    if (output_.send(src, wire::IpProtocol::Icmp, {Bytes(icmp), quoted_header, quoted_payload})) {
+        ++stats_.icmp_tx_dest_unreachable;
+    }
+}
+
+}  // namespace stack::ip

@@ -1,0 +1,114 @@
+#include "stack/stack.hpp"
+
+#include "stack/wire/udp.hpp"
+
+namespace stack {
+
+Stack::Stack(const StackConfig& config)
+    : config_(config),
+      tx_(config.tx_queue_frames, config.mtu),
+      output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed}, tx_, stats_),
+      reassembler_(config.reassembly, stats_),
+      icmp_(config.icmp, output_, stats_) {}
+
+void Stack::ingress(Instant now, Bytes packet) {
+    ++stats_.ip_rx_packets;
+    stats_.ip_rx_bytes += packet.size();
+    if (packet.empty()) {
+        ++stats_.ip_drop_empty;
+        return;
+    }
+    if ((packet[0] >> 4) == 6) {  // the kernel writes router solicitations and MLD into a fresh TUN
+        ++stats_.ip_drop_ipv6;
+        return;
+    }
+    auto parsed = wire::Ipv4Packet::parse(packet);
+    if (!parsed) {
+        switch (parsed.error()) {
+            case wire::Ipv4Error::Truncated: ++stats_.ip_drop_truncated; break;
+            case wire::Ipv4Error::BadVersion: ++stats_.ip_drop_bad_version; break;
+            case wire::Ipv4Error::BadIhl: ++stats_.ip_drop_bad_ihl; break;
+            case wire::Ipv4Error::BadTotalLength: ++stats_.ip_drop_bad_total_length; break;
+            case wire::Ipv4Error::BadChecksum: ++stats_.ip_drop_bad_checksum; break;
+        }
+        return;
+    }
+    const wire::Ipv4Packet& ipv4 = *parsed;
+    const wire::Ipv4Address src = ipv4.src();
+    // RFC 1122 §3.2.1.3: a source that is not a unicast address is martian.
+    if (src.is_unspecified() || src.is_broadcast() || src.is_multicast() || src.is_loopback()) {
+        ++stats_.ip_drop_bad_source;
+        return;
+    }
+    if (ipv4.dst() != config_.addr) {
+        ++stats_.ip_drop_not_for_us;
+        return;
+    }
+    if (ipv4.is_fragment()) {
+        auto whole = reassembler_.insert(now, ipv4);
+        if (!whole) return;
+        // Re-emit a plain header for the reassembled datagram: it is what ICMP errors quote.
+        std::uint8_t header[wire::kIpv4MinHeaderLen];
+        whole->header.emit(MutBytes(header));
+        deliver(now, whole->header, Bytes(header), whole->payload);
+        return;
+    }
+    deliver(now, wire::Ipv4Repr::parse(ipv4), ipv4.header(), ipv4.payload());
+}
+
+void Stack::deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload) {
+    switch (ip.protocol) {
+        case static_cast<std::uint8_t>(wire::IpProtocol::Icmp):
+            icmp_.on_message(now, ip, payload);
+            return;
+        case static_cast<std::uint8_t>(wire::IpProtocol::Udp):
+            on_udp(now, ip, header, payload);
+            return;
+        case static_cast<std::uint8_t>(wire::IpProtocol::Tcp):
+            on_tcp(now, ip, payload);
+            return;
+        default:
+            ++stats_.ip_drop_unknown_protocol;
+            icmp_.send_unreachable(now, wire::UnreachCode::Protocol, header, payload);
+            return;
+    }
+}
+
+void Stack::on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload) {
+    auto udp = wire::UdpPacket::parse(payload, ip.src, ip.dst);
+    if (!udp) {
+        switch (udp.error()) {
+            case wire::UdpError::Truncated: ++stats_.udp_drop_truncated; break;
+            case wire::UdpError::BadLength: ++stats_.udp_drop_bad_length; break;
+            case wire::UdpError::BadChecksum: ++stats_.udp_drop_bad_checksum; break;
+        }
+        return;
+    }
+    ++stats_.udp_rx_datagrams;
+    // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1: port unreachable).
+    ++stats_.udp_drop_no_port;
+    icmp_.send_unreachable(now, wire::UnreachCode::Port, header, payload);
+}
+
+void Stack::on_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
+    (void)now;
+    (void)ip;
+    (void)payload;
+    ++stats_.tcp_rx_segments;
+    ++stats_.tcp_drop_no_listener;
+}
+
+void Stack::poll(Instant now, PacketSink& sink) {
+    if (reassembler_.next_deadline() <= now) reassembler_.expire(now);
+    while (!tx_.empty()) {
+        Bytes packet = tx_.front();
+        if (!sink.transmit(packet)) break;
+        ++stats_.ip_tx_packets;
+        stats_.ip_tx_bytes += packet.size();
+        tx_.pop();
+    }
+}
+
+Instant Stack::poll_at() const { return reassembler_.next_deadline(); }
+
+}  // namespace stack

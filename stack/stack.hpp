@@ -1,0 +1,77 @@
+// Stack: the sans-IO facade. Packets in, packets out, time passed in; no syscalls, clocks or threads.
+//
+//   stack.ingress(now, packet);      // one IPv4 packet from the device
+//   stack.poll(now, sink);           // runs timers due by `now`, hands queued packets to the sink
+//   loop.wake_at(stack.poll_at());   // the next instant poll() has timer work to do
+//
+// Input validation order (each failure is dropped and counted once, under ip.drop.*): non-empty, IPv6
+// and other versions, header structure and checksum (wire::Ipv4Packet::parse), source address is unicast,
+// destination is our address, then reassembly, then the protocol (ICMP, UDP, TCP; others get ICMP
+// protocol unreachable). Packets destined elsewhere are never forwarded.
+//
+// State lives in the instance; two Stacks in one process share nothing. Output is built into
+// preallocated frames (ip::TxQueue), so steady-state ingress/poll allocate nothing (fragment reassembly
+// excepted: its buffers are bounded by ReassemblyConfig).
+#pragma once
+
+#include <cstdint>
+
+#include "stack/base/bytes.hpp"
+#include "stack/base/packet_sink.hpp"
+#include "stack/base/time.hpp"
+#include "stack/ip/icmp.hpp"
+#include "stack/ip/output.hpp"
+#include "stack/ip/reassembly.hpp"
+#include "stack/ip/tx_queue.hpp"
+#include "stack/stats.hpp"
+#include "stack/wire/address.hpp"
+#include "stack/wire/ipv4.hpp"
+
+namespace stack {
+
+struct StackConfig {
+    wire::Ipv4Address addr;       // the stack's own address
+    std::uint16_t mtu = 1500;     // largest packet handed to the sink; 68..65535
+    std::uint8_t ttl = 64;
+    std::uint64_t seed = 0;       // randomness (IP IDs; later ISNs, ports): inject getrandom() in real use
+    std::size_t tx_queue_frames = 1024;
+    ip::ReassemblyConfig reassembly;
+    ip::IcmpConfig icmp;
+};
+
+class Stack {
+public:
+    explicit Stack(const StackConfig& config);
+    Stack(const Stack&) = delete;
+    Stack& operator=(const Stack&) = delete;
+
+    // Processes one inbound IPv4 packet (any bytes: malformed input is dropped and counted). Replies are
+    // queued, not sent: call poll() afterwards.
+    void ingress(Instant now, Bytes packet);
+
+    // Runs every timer due at `now`, then offers queued packets to `sink` in order until it is empty or
+    // the sink refuses one (that packet stays queued for the next poll).
+    void poll(Instant now, PacketSink& sink);
+
+    // The earliest instant at which poll() has timer work, or Instant::never(). Queued output is not a
+    // timer: check has_pending_output() (a refused sink should be retried when it becomes writable).
+    Instant poll_at() const;
+    bool has_pending_output() const { return !tx_.empty(); }
+
+    const Stats& stats() const { return stats_; }
+    const StackConfig& config() const { return config_; }
+
+private:
+    void deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
+    void on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
+    void on_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
+
+    StackConfig config_;
+    Stats stats_;
+    ip::TxQueue tx_;
+    ip::Ipv4Output output_;
+    ip::Reassembler reassembler_;
+    ip::Icmp icmp_;
+};
+
+}  // namespace stack

@@ -1,0 +1,80 @@
+// Stats: every counter the stack keeps, one plain uint64 per counter (no locks, no atomics: a Stack is
+// single-threaded). The X-macro list is the single source of the field and its exported name, so the
+// daemon's `stat NAME VALUE` output and the struct never drift apart.
+//
+// Naming: LAYER.rx_* / LAYER.tx_* for traffic, LAYER.drop.REASON for every discarded packet (each drop is
+// counted exactly once, under the first reason found), gauges for state in use.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "stack/base/function_ref.hpp"
+
+namespace stack {
+
+#define TUNSTACK_STATS(X)                                                                  \
+    X(ip_rx_packets, "ip.rx_packets")                                                      \
+    X(ip_rx_bytes, "ip.rx_bytes")                                                          \
+    X(ip_tx_packets, "ip.tx_packets")                                                      \
+    X(ip_tx_bytes, "ip.tx_bytes")                                                          \
+    X(ip_rx_fragments, "ip.rx_fragments")                                                  \
+    X(ip_tx_fragments, "ip.tx_fragments")                                                  \
+    X(ip_reasm_ok, "ip.reasm_ok")                                                          \
+    X(ip_frag_ok, "ip.frag_ok")                                                            \
+    X(ip_drop_empty, "ip.drop.empty")                                                      \
+    X(ip_drop_ipv6, "ip.drop.ipv6")                                                        \
+    X(ip_drop_bad_version, "ip.drop.bad_version")                                          \
+    X(ip_drop_truncated, "ip.drop.truncated")                                              \
+    X(ip_drop_bad_ihl, "ip.drop.bad_ihl")                                                  \
+    X(ip_drop_bad_total_length, "ip.drop.bad_total_length")                                \
+    X(ip_drop_bad_checksum, "ip.drop.bad_checksum")                                        \
+    X(ip_drop_bad_source, "ip.drop.bad_source")                                            \
+    X(ip_drop_not_for_us, "ip.drop.not_for_us")                                            \
+    X(ip_drop_unknown_protocol, "ip.drop.unknown_protocol")                                \
+    X(ip_drop_frag_overlap, "ip.drop.frag_overlap")                                        \
+    X(ip_drop_frag_inconsistent, "ip.drop.frag_inconsistent")                              \
+    X(ip_drop_frag_duplicate, "ip.drop.frag_duplicate")                                    \
+    X(ip_drop_frag_too_big, "ip.drop.frag_too_big")                                        \
+    X(ip_drop_frag_timeout, "ip.drop.frag_timeout")                                        \
+    X(ip_drop_frag_evicted, "ip.drop.frag_evicted")                                        \
+    X(ip_drop_frag_no_memory, "ip.drop.frag_no_memory")                                    \
+    X(ip_tx_drop_df, "ip.tx_drop.df_too_big")                                              \
+    X(ip_tx_drop_queue_full, "ip.tx_drop.queue_full")                                      \
+    X(ip_reasm_bytes_in_use, "ip.reasm_bytes_in_use")                                      \
+    X(ip_reasm_datagrams_in_flight, "ip.reasm_datagrams_in_flight")                        \
+    X(icmp_rx_echo_request, "icmp.rx_echo_request")                                        \
+    X(icmp_rx_echo_reply, "icmp.rx_echo_reply")                                            \
+    X(icmp_rx_dest_unreachable, "icmp.rx_dest_unreachable")                                \
+    X(icmp_rx_time_exceeded, "icmp.rx_time_exceeded")                                      \
+    X(icmp_rx_other, "icmp.rx_other")                                                      \
+    X(icmp_tx_echo_reply, "icmp.tx_echo_reply")                                            \
+    X(icmp_tx_dest_unreachable, "icmp.tx_dest_unreachable")                                \
+    X(icmp_drop_truncated, "icmp.drop.truncated")                                          \
+    X(icmp_drop_bad_checksum, "icmp.drop.bad_checksum")                                    \
+    X(icmp_error_suppressed, "icmp.error_suppressed")                                      \
+    X(icmp_error_rate_limited, "icmp.error_rate_limited")                                  \
+    X(udp_rx_datagrams, "udp.rx_datagrams")                                                \
+    X(udp_drop_truncated, "udp.drop.truncated")                                            \
+    X(udp_drop_bad_length, "udp.drop.bad_length")                                          \
+    X(udp_drop_bad_checksum, "udp.drop.bad_checksum")                                      \
+    X(udp_drop_no_port, "udp.drop.no_port")                                                \
+    X(tcp_rx_segments, "tcp.rx_segments")                                                  \
+    X(tcp_tx_resets, "tcp.tx_resets")                                                      \
+    X(tcp_drop_truncated, "tcp.drop.truncated")                                            \
+    X(tcp_drop_bad_offset, "tcp.drop.bad_offset")                                          \
+    X(tcp_drop_bad_checksum, "tcp.drop.bad_checksum")                                      \
+    X(tcp_drop_no_listener, "tcp.drop.no_listener")
+
+struct Stats {
+#define TUNSTACK_STATS_FIELD(field, name) std::uint64_t field = 0;
+    TUNSTACK_STATS(TUNSTACK_STATS_FIELD)
+#undef TUNSTACK_STATS_FIELD
+
+    // Calls fn(name, value) for every counter, in declaration order.
+    void visit(function_ref<void(std::string_view, std::uint64_t)> fn) const;
+    // The value of the counter called `name`, or -1 if there is none (tests, tools).
+    std::int64_t get(std::string_view name) const;
+};
+
+}  // namespace stack
