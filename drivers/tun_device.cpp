@@ -1,0 +1,133 @@
+#include "drivers/tun_device.hpp"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace drivers {
+
+short tun_flags(const TunOptions& options) {
+    // IFF_TUN_EXCL: TUNSETIFF fails with EBUSY instead of attaching to an existing device.
+    int flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+    if (options.vnet_hdr) flags |= IFF_VNET_HDR;
+    return static_cast<short>(flags);
+}
+
+stack::Result<TunDevice, Error> TunDevice::open(std::string_view name, const TunOptions& options) {
+    if (options.vnet_hdr) {
+        return stack::Err{Error{ErrorKind::Unsupported, 0, "TUN vnet_hdr offloads are not implemented"}};
+    }
+    if (name.size() >= IFNAMSIZ) {
+        return stack::Err{Error::invalid("device name '" + std::string(name) + "' is longer than " +
+                                         std::to_string(IFNAMSIZ - 1) + " bytes")};
+    }
+    if (name.find_first_of("/ \t\n:") != std::string_view::npos || name == "." || name == "..") {
+        return stack::Err{Error::invalid("device name '" + std::string(name) + "' is not valid")};
+    }
+    std::string wanted(name);
+    auto exists = [&] {
+        return Error{ErrorKind::Exists, EEXIST, "device " + wanted + " already exists"};
+    };
+    if (!wanted.empty() && ::if_nametoindex(wanted.c_str()) != 0) return stack::Err{exists()};
+
+    int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        if (err == EPERM || err == EACCES) {
+            return stack::Err{Error{ErrorKind::Permission, err,
+                                    "permission denied opening /dev/net/tun (need CAP_NET_ADMIN)"}};
+        }
+        return stack::Err{Error::system(err, "open /dev/net/tun")};
+    }
+
+    struct ifreq ifr {};
+    ifr.ifr_flags = tun_flags(options);
+    std::memcpy(ifr.ifr_name, wanted.data(), wanted.size());
+    if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int err = errno;
+        ::close(fd);
+        if (err == EBUSY || err == EEXIST) return stack::Err{exists()};
+        if (err == EPERM || err == EACCES) {
+            return stack::Err{Error{ErrorKind::Permission, err,
+                                    "permission denied creating TUN device " + wanted +
+                                        " (need CAP_NET_ADMIN)"}};
+        }
+        return stack::Err{Error::system(err, "TUNSETIFF " + wanted)};
+    }
+    // The kernel writes back the actual name (it fills in tunN when we passed none).
+    std::string actual(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
+    unsigned ifindex = ::if_nametoindex(actual.c_str());
+    if (ifindex == 0) {
+        int err = errno;
+        ::close(fd);
+        return stack::Err{Error::system(err, "if_nametoindex " + actual)};
+    }
+    return TunDevice(fd, std::move(actual), ifindex);
+}
+
+TunDevice::TunDevice(TunDevice&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      name_(std::move(other.name_)),
+      ifindex_(std::exchange(other.ifindex_, 0)),
+      stats_(other.stats_) {}
+
+TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
+    if (this != &other) {
+        close_fd();
+        fd_ = std::exchange(other.fd_, -1);
+        name_ = std::move(other.name_);
+        ifindex_ = std::exchange(other.ifindex_, 0);
+        stats_ = other.stats_;
+    }
+    return *this;
+}
+
+TunDevice::~TunDevice() { close_fd(); }
+
+void TunDevice::close_fd() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+stack::Result<std::size_t, Error> TunDevice::read(stack::MutBytes buf) {
+    // EINTR cannot loop forever: a signal interrupts at most a handful of consecutive attempts.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n >= 0) {
+            ++stats_.rx_packets;
+            return static_cast<std::size_t>(n);
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return stack::Err{Error::would_block_error()};
+        return stack::Err{Error::system(errno, "read from TUN device " + name_)};
+    }
+    return stack::Err{Error::would_block_error()};
+}
+
+bool TunDevice::transmit(stack::Bytes packet) {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        ssize_t n = ::write(fd_, packet.data(), packet.size());
+        if (n >= 0) {
+            ++stats_.tx_packets;
+            return true;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == ENOBUFS) {
+            ++stats_.tx_full;
+            return false;
+        }
+        ++stats_.tx_errors;
+        stats_.last_tx_errno = errno;
+        return true;
+    }
+    ++stats_.tx_full;
+    return false;
+}
+
+}  // namespace drivers
