@@ -16,14 +16,14 @@ std::string_view to_string(Ipv4Error e) {
 }
 
 Result<Ipv4Packet, Ipv4Error> Ipv4Packet::parse(Bytes buffer, Checksum check) {
-    if (buffer.size() < kIpv4MinHeaderLen) return Err(Ipv4Error::Truncated);
-    if ((buffer[0] >> 4) != 4) return Err(Ipv4Error::BadVersion);
+    if (buffer.size() < kIpv4MinHeaderLen) return Err{Ipv4Error::Truncated};
+    if ((buffer[0] >> 4) != 4) return Err{Ipv4Error::BadVersion};
     std::size_t hlen = std::size_t{buffer[0] & 0x0fu} * 4;
-    if (hlen < kIpv4MinHeaderLen || hlen > buffer.size()) return Err(Ipv4Error::BadIhl);
+    if (hlen < kIpv4MinHeaderLen || hlen > buffer.size()) return Err{Ipv4Error::BadIhl};
     std::size_t total = load_be16(&buffer[2]);
-    if (total < hlen || total > buffer.size()) return Err(Ipv4Error::BadTotalLength);
+    if (total < hlen || total > buffer.size()) return Err{Ipv4Error::BadTotalLength};
     if (check == Checksum::Verify && !checksum::verify(buffer.first(hlen))) {
-        return Err(Ipv4Error::BadChecksum);
+        return Err{Ipv4Error::BadChecksum};
     }
     return Ipv4Packet(buffer.first(total));
 }
