@@ -60,7 +60,8 @@ check() {
 }
 check "bad IP checksum"          ip.drop.bad_checksum
 check "bad IHL"                  ip.drop.bad_ihl
-check "version 6/7"              ip.drop.bad_version ip.drop.not_ipv4
+check "version 6"                ip.drop.ipv6 ip.drop.not_ipv4 ip.drop.bad_version
+check "version 7"                ip.drop.bad_version ip.drop.not_ipv4
 check "truncated header"         ip.drop.truncated ip.drop.too_short
 check "bad total length"         ip.drop.bad_total_length ip.drop.bad_length ip.drop.truncated
 check "overlapping fragments"    ip.drop.frag_overlap ip.drop.reasm_overlap
@@ -80,6 +81,7 @@ drained() {
 echo "waiting up to ${reasm_wait}s for the reassembly timeout to free incomplete datagrams"
 wait_for "$reasm_wait" drained || ts_fail "reassembly not drained after ${reasm_wait}s: ip.reasm_bytes_in_use=$(ts_stat "$TS_TMP/drain" ip.reasm_bytes_in_use) ip.reasm_datagrams_in_flight=$(ts_stat "$TS_TMP/drain" ip.reasm_datagrams_in_flight)"
 rss2=$(ts_rss_kb)
+echo "dropped by the reassembly timeout: $(ts_delta "$TS_TMP/after" "$TS_TMP/drain" ip.drop.frag_timeout) datagrams"
 echo "VmRSS: ${rss0} kB before, ${rss1} kB after the barrage, ${rss2} kB after draining"
 ((rss2 - rss0 <= MAX_RSS_GROWTH_KB)) || ts_fail "VmRSS grew by $((rss2 - rss0)) kB (limit $MAX_RSS_GROWTH_KB kB)"
 
