@@ -1,5 +1,6 @@
 #include "stack/stack.hpp"
 
+#include "stack/wire/tcp.hpp"
 #include "stack/wire/udp.hpp"
 
 namespace stack {
@@ -92,10 +93,37 @@ void Stack::on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes pa
 
 void Stack::on_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
     (void)now;
-    (void)ip;
-    (void)payload;
+    auto parsed = wire::TcpPacket::parse(payload, ip.src, ip.dst);
+    if (!parsed) {
+        switch (parsed.error()) {
+            case wire::TcpError::TooLong:
+            case wire::TcpError::Truncated: ++stats_.tcp_drop_truncated; break;
+            case wire::TcpError::BadDataOffset: ++stats_.tcp_drop_bad_offset; break;
+            case wire::TcpError::BadChecksum: ++stats_.tcp_drop_bad_checksum; break;
+        }
+        return;
+    }
+    const wire::TcpPacket& seg = *parsed;
     ++stats_.tcp_rx_segments;
     ++stats_.tcp_drop_no_listener;
+    // No TCP sockets yet: every port is CLOSED. RFC 9293 §3.10.7.1: an incoming RST is discarded; any
+    // other segment is answered with a reset, <SEQ=SEG.ACK><CTL=RST> if it carries an ACK, else
+    // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    if (seg.flags().rst()) return;
+    wire::TcpRepr rst;
+    rst.src_port = seg.dst_port();
+    rst.dst_port = seg.src_port();
+    if (seg.flags().ack()) {
+        rst.seq = seg.ack();
+        rst.flags = wire::TcpFlag::Rst;
+    } else {
+        rst.seq = wire::SeqNumber(0);
+        rst.ack = seg.seq() + seg.segment_len();
+        rst.flags = wire::TcpFlag::Rst | wire::TcpFlag::Ack;
+    }
+    std::uint8_t buf[wire::kTcpMinHeaderLen];
+    rst.emit(MutBytes(buf), config_.addr, ip.src, Bytes());
+    if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf)})) ++stats_.tcp_tx_resets;
 }
 
 void Stack::poll(Instant now, PacketSink& sink) {

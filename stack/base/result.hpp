@@ -12,8 +12,11 @@
 
 namespace stack {
 
+// Wraps an error for return. A constructor (not an aggregate) so that Err(x) also works with clang 14,
+// which lacks parenthesized aggregate initialization (P0960).
 template <typename E>
 struct Err {
+    constexpr explicit Err(E e) : error(std::move(e)) {}
     E error;
 };
 template <typename E>
