@@ -144,7 +144,7 @@ ts_fail() {
 }
 
 ts_require_daemon() {
-    [[ -x $TUNSTACKD ]] || ts_fail "tunstackd not built: $TUNSTACKD (build first: meson setup build && ninja -C build)"
+    [[ -x $TUNSTACKD ]] || ts_fail "tunstackd not built: $TUNSTACKD (build first: meson setup $TS_BUILD && ninja -C $TS_BUILD)"
 }
 
 ts__ready_or_dead() {
