@@ -10,7 +10,7 @@ fails=()
 ok() { printf '  ok   %s\n' "$1"; }
 bad() {
     printf '  FAIL %s\n' "$1"
-    fails+=("$1")
+    fails+=("${1%%:*}")
 }
 
 # expect_error LABEL REGEX ARGS... — non-zero exit, exactly one stderr line matching REGEX (case-insens.)
@@ -75,5 +75,5 @@ else
     bad "--version: non-zero exit or no version number"
 fi
 
-((${#fails[@]} == 0)) || ts_fail "${#fails[@]} case(s) failed: $(IFS=';'; echo "${fails[*]}")"
+((${#fails[@]} == 0)) || ts_fail "${#fails[@]} case(s) failed (details above): $(IFS=';'; echo "${fails[*]}")"
 ts_pass "every bad invocation gave one stderr line and a non-zero exit; --help/--version work"
