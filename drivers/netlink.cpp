@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string>
 
-namespace drivers::netlink {
+namespace drivers {
 namespace {
 
 // Builds one netlink request in an aligned buffer: header, a fixed family struct, then attributes.
@@ -174,10 +174,6 @@ stack::Result<void, Error> add_ipv4_address(unsigned ifindex, stack::wire::Ipv4A
     return transact(req, what);
 }
 
-}  // namespace drivers::netlink
-
-namespace drivers {
-
 stack::Result<void, Error> disable_ipv6(std::string_view ifname) {
     std::string path = "/proc/sys/net/ipv6/conf/" + std::string(ifname) + "/disable_ipv6";
     if (ifname.empty() || ifname.find('/') != std::string_view::npos || ifname == "." ||
@@ -203,10 +199,10 @@ stack::Result<void, Error> configure_tun(const TunDevice& tun, stack::wire::Ipv4
                                          std::uint8_t prefix_len, std::uint32_t mtu,
                                          std::uint32_t txqueuelen) {
     if (auto r = disable_ipv6(tun.name()); !r) return r;
-    if (auto r = netlink::set_mtu(tun.ifindex(), mtu); !r) return r;
-    if (auto r = netlink::set_txqueuelen(tun.ifindex(), txqueuelen); !r) return r;
-    if (auto r = netlink::add_ipv4_address(tun.ifindex(), host_addr, prefix_len); !r) return r;
-    return netlink::set_link_up(tun.ifindex());
+    if (auto r = set_mtu(tun.ifindex(), mtu); !r) return r;
+    if (auto r = set_txqueuelen(tun.ifindex(), txqueuelen); !r) return r;
+    if (auto r = add_ipv4_address(tun.ifindex(), host_addr, prefix_len); !r) return r;
+    return set_link_up(tun.ifindex());
 }
 
 }  // namespace drivers

@@ -17,7 +17,7 @@
 #include "stack/base/result.hpp"
 #include "stack/wire/address.hpp"
 
-namespace drivers::netlink {
+namespace drivers {
 
 // RTM_NEWLINK with IFLA_MTU.
 stack::Result<void, Error> set_mtu(unsigned ifindex, std::uint32_t mtu);
@@ -29,10 +29,6 @@ stack::Result<void, Error> set_link_up(unsigned ifindex);
 // kernel then adds the connected route for the prefix.
 stack::Result<void, Error> add_ipv4_address(unsigned ifindex, stack::wire::Ipv4Address addr,
                                             std::uint8_t prefix_len);
-
-}  // namespace drivers::netlink
-
-namespace drivers {
 
 // Writes 1 to /proc/sys/net/ipv6/conf/IFNAME/disable_ipv6, so the kernel does not send router
 // solicitations and MLD into the device. Ok if the kernel has no IPv6 at all.

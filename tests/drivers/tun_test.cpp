@@ -87,7 +87,7 @@ void tun_child() {
     // Loopback up, through our own netlink code (nothing else is configured in a new namespace).
     unsigned lo = ::if_nametoindex("lo");
     if (lo == 0) fail(3, "no lo");
-    if (auto r = drivers::netlink::set_link_up(lo); !r) fail(4, r.error().message);
+    if (auto r = drivers::set_link_up(lo); !r) fail(4, r.error().message);
 
     auto opened = TunDevice::open(kTunName);
     if (!opened) fail(5, opened.error().message);
@@ -107,7 +107,7 @@ void tun_child() {
     if (empty || !empty.error().would_block()) fail(8, "read on an idle TUN did not report WouldBlock");
 
     // Errors from the kernel come back with errno and the operation named.
-    auto bad = drivers::netlink::set_mtu(9999, 1500);
+    auto bad = drivers::set_mtu(9999, 1500);
     if (bad || bad.error().sys_errno != ENODEV ||
         bad.error().message.find("set MTU 1500 on ifindex 9999") == std::string::npos) {
         fail(9, "bad ifindex not reported: " + (bad ? std::string("ok") : bad.error().message));
@@ -115,7 +115,7 @@ void tun_child() {
 
     if (auto r = drivers::configure_tun(tun, kHost, 24, 1400); !r) fail(10, r.error().message);
     // Adding the same address again is refused with EEXIST (NLM_F_EXCL).
-    auto dup = drivers::netlink::add_ipv4_address(tun.ifindex(), kHost, 24);
+    auto dup = drivers::add_ipv4_address(tun.ifindex(), kHost, 24);
     if (dup || dup.error().sys_errno != EEXIST) fail(11, "duplicate address accepted");
 
     int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
