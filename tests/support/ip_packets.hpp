@@ -221,6 +221,26 @@ inline std::optional<Packet> reassemble_by_hand(const std::vector<Packet>& frags
     return out;
 }
 
+// The data of the single echo reply in `out` (reassembled by hand if fragmented), or nullopt if `out` is
+// empty or the reply does not parse with a valid ICMP checksum.
+inline std::optional<Packet> echo_reply_data(const std::vector<Packet>& out) {
+    if (out.empty()) return std::nullopt;
+    std::optional<Packet> message;
+    if (out.size() == 1) {
+        auto ip = parse_ip(out[0]);
+        message = Packet(ip.payload().begin(), ip.payload().end());
+    } else {
+        message = reassemble_by_hand(out);
+    }
+    if (!message) return std::nullopt;
+    auto icmp = wire::Icmpv4Packet::parse(*message);
+    if (!icmp.ok() || icmp->type() != 0) {
+        ADD_FAILURE() << "not a valid echo reply";
+        return std::nullopt;
+    }
+    return Packet(icmp->body().begin(), icmp->body().end());
+}
+
 // Every nonzero drop/suppression counter: names containing ".drop." or ".tx_drop." plus
 // icmp.error_suppressed and icmp.error_rate_limited.
 inline std::map<std::string, std::uint64_t> drops(const Stats& s) {
