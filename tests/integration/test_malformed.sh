@@ -70,6 +70,13 @@ check "reassembly > 65535"       ip.drop.frag_too_big ip.drop.reasm_too_big
 check "not our address"          ip.drop.not_for_us ip.drop.not_ours ip.drop.bad_destination
 check "bad ICMP checksum"        icmp.drop.bad_checksum
 check "truncated ICMP"           icmp.drop.truncated icmp.drop.too_short
+check "fragment flood capped"    ip.drop.frag_evicted ip.drop.frag_no_memory
+inflight=$(ts_stat "$TS_TMP/after" ip.reasm_datagrams_in_flight)
+if [[ $inflight == - ]] || ((inflight >= FLOOD)); then
+    fails+=("fragment flood: ip.reasm_datagrams_in_flight is $inflight after $FLOOD incomplete datagrams: no cap")
+else
+    printf '  ok %-28s %s\n' "reassembly cap" "ip.reasm_datagrams_in_flight $inflight, ip.reasm_bytes_in_use $(ts_stat "$TS_TMP/after" ip.reasm_bytes_in_use)"
+fi
 ((${#fails[@]} == 0)) || ts_fail "drops not counted as expected: $(IFS=';'; echo "${fails[*]}")"
 
 # Reassembly state must drain once the timeout passes.
