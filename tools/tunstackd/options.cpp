@@ -1,0 +1,90 @@
+#include "tools/tunstackd/options.hpp"
+
+#include <net/if.h>
+
+#include <CLI/CLI.hpp>
+
+namespace tunstackd {
+
+namespace {
+std::string one_line(std::string s) {
+    for (char& c : s) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+}
+}  // namespace
+
+ParseOutcome parse_options(int argc, const char* const* argv) {
+    CLI::App app{
+        "tunstackd: a userspace TCP/IP stack on a Linux TUN device.\n"
+        "Creates TUN device NAME, gives the kernel side HOST-ADDR, and answers as ADDR.\n"
+        "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (device, privileges),\n"
+        "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.",
+        "tunstackd"};
+    app.set_version_flag("--version", std::string("tunstackd ") + TUNSTACK_VERSION);
+    Options o;
+    std::string host_addr_text, addr_text;
+    app.add_option("--tun", o.tun, "TUN device to create (must not exist)")->required();
+    app.add_option("--host-addr", host_addr_text, "kernel-side address of the TUN, CIDR, e.g. 198.18.0.1/24")
+        ->required();
+    app.add_option("--addr", addr_text, "the stack's own address in that subnet, e.g. 198.18.0.2")
+        ->required();
+    app.add_option("--mtu", o.mtu, "device and stack MTU (576..65535)")->capture_default_str();
+    app.add_option("--pcap", o.pcap, "record every packet in and out to FILE (pcap, LINKTYPE_RAW)");
+    app.add_option("--reasm-timeout", o.reasm_timeout_s, "IPv4 reassembly timeout in seconds (1..120)")
+        ->capture_default_str();
+    app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        return ShowText{app.help()};
+    } catch (const CLI::CallForVersion&) {
+        return ShowText{std::string("tunstackd ") + TUNSTACK_VERSION + "\n"};
+    } catch (const CLI::ParseError& e) {
+        return UsageError{one_line(e.what())};
+    }
+
+    if (o.tun.empty() || o.tun.size() >= IFNAMSIZ || o.tun.find('/') != std::string::npos ||
+        o.tun.find(' ') != std::string::npos) {
+        return UsageError{"--tun: invalid interface name '" + o.tun + "' (1 to " +
+                          std::to_string(IFNAMSIZ - 1) + " characters, no '/' or spaces)"};
+    }
+    auto cidr = stack::wire::Ipv4Cidr::parse(host_addr_text);
+    if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
+        return UsageError{"--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
+                          "198.18.0.1/24, got '" + host_addr_text + "'"};
+    }
+    o.host_addr = *cidr;
+    auto addr = stack::wire::Ipv4Address::parse(addr_text);
+    if (!addr) return UsageError{"--addr: expected an IPv4 address, got '" + addr_text + "'"};
+    o.addr = *addr;
+    if (!o.host_addr.contains(o.addr)) {
+        return UsageError{"--addr " + addr_text + " is not in the --host-addr subnet " +
+                          host_addr_text};
+    }
+    if (o.addr == o.host_addr.address) {
+        return UsageError{"--addr must differ from the kernel side's address " +
+                          o.host_addr.address.to_string()};
+    }
+    if (o.addr.value == (o.host_addr.address.value & o.host_addr.netmask()) ||
+        o.addr == o.host_addr.broadcast()) {
+        return UsageError{"--addr " + addr_text + " is the subnet's network or broadcast address"};
+    }
+    if (o.mtu < 576 || o.mtu > 65535) {
+        return UsageError{"--mtu: " + std::to_string(o.mtu) + " is out of range 576..65535"};
+    }
+    if (o.reasm_timeout_s < 1 || o.reasm_timeout_s > 120) {
+        return UsageError{"--reasm-timeout: " + std::to_string(o.reasm_timeout_s) +
+                          " is out of range 1..120"};
+    }
+    if (o.txqueuelen < 1 || o.txqueuelen > 1'000'000) {
+        return UsageError{"--txqueuelen: " + std::to_string(o.txqueuelen) +
+                          " is out of range 1..1000000"};
+    }
+    return o;
+}
+
+}  // namespace tunstackd

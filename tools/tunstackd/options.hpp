@@ -1,0 +1,38 @@
+// tunstackd's command line: the daemon's contract with its users, tests and later tools.
+//
+//   tunstackd --tun NAME --host-addr 198.18.0.1/24 --addr 198.18.0.2 [--mtu N] [--pcap FILE]
+//
+// parse_options() never prints and never exits: it returns the options, a request for help/version
+// text, or a one-line error naming the problem (the caller prints it and exits 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "stack/wire/address.hpp"
+
+namespace tunstackd {
+
+struct Options {
+    std::string tun;
+    stack::wire::Ipv4Cidr host_addr;
+    stack::wire::Ipv4Address addr;
+    std::uint32_t mtu = 1500;
+    std::string pcap;
+    std::uint32_t reasm_timeout_s = 30;
+    std::uint32_t txqueuelen = 5000;
+};
+
+struct ShowText {
+    std::string text;  // --help or --version output, for stdout, exit 0
+};
+struct UsageError {
+    std::string message;  // one line, no trailing newline
+};
+
+using ParseOutcome = std::variant<Options, ShowText, UsageError>;
+
+ParseOutcome parse_options(int argc, const char* const* argv);
+
+}  // namespace tunstackd
