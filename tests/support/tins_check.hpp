@@ -17,4 +17,15 @@ inline void expect_tins_roundtrip(const std::vector<std::uint8_t>& p) {
     EXPECT_EQ(again, p) << "libtins re-serialization differs (a length or checksum disagrees)";
 }
 
+// As above for the IP header only (libtins adds an RFC 4884 length to Destination Unreachable messages
+// quoting more than 128 bytes when it re-serializes them; RFC 4884 §5 leaves it zero without extensions).
+inline void expect_tins_ip_header_roundtrip(const std::vector<std::uint8_t>& p) {
+    Tins::IP ip(p.data(), static_cast<std::uint32_t>(p.size()));
+    const std::vector<std::uint8_t> again = ip.serialize();
+    ASSERT_GE(again.size(), 20u);
+    EXPECT_EQ(std::vector<std::uint8_t>(again.begin(), again.begin() + 20),
+              std::vector<std::uint8_t>(p.begin(), p.begin() + 20))
+        << "libtins disagrees with the IP header (length or checksum)";
+}
+
 }  // namespace stack::testing
