@@ -35,6 +35,8 @@ seeds['ip_options'] = pkt(IP(src='198.18.0.1', dst='198.18.0.2', options=b'\x01\
 seeds['bare_tcp'] = bytes(IP(src=SRC, dst=DST) / TCP(sport=1, dport=2, flags='SA', options=[('MSS', 536), ('WScale', 20)]))[20:]
 seeds['bare_udp'] = bytes(IP(src=SRC, dst=DST) / UDP(sport=1, dport=2) / Raw(b'abc'))[20:]
 seeds['bare_icmp'] = bytes(ICMP(type=0, id=1, seq=2) / Raw(b'ping'))
+# Many options (more than a header holds), for the option iterator alone.
+seeds['many_options'] = b'\xfe\x02' * 300
 # Invalid ones.
 seeds['bad_truncated_ip'] = seeds['tcp_syn'][:19]
 seeds['bad_total_length'] = seeds['udp'][:2] + b'\xff\xff' + seeds['udp'][4:]
