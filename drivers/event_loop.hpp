@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 
 #include <array>
+#include <csignal>  // SIGINT etc.: handle_signals() callbacks compare against them
 #include <cstdint>
 #include <deque>
 #include <functional>

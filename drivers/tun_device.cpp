@@ -54,9 +54,10 @@ stack::Result<TunDevice, Error> TunDevice::open(std::string_view name, const Tun
         ::close(fd);
         if (err == EBUSY || err == EEXIST) return stack::Err{exists()};
         if (err == EPERM || err == EACCES) {
+            // Opening usually succeeds (the node is 0666); creating the device is what needs the
+            // capability. One message for both, as the CLI contract promises.
             return stack::Err{Error{ErrorKind::Permission, err,
-                                    "permission denied creating TUN device " + wanted +
-                                        " (need CAP_NET_ADMIN)"}};
+                                    "permission denied opening /dev/net/tun (need CAP_NET_ADMIN)"}};
         }
         return stack::Err{Error::system(err, "TUNSETIFF " + wanted)};
     }

@@ -3,12 +3,14 @@
 // interfaces and routes vanish when the child exits, and the host's are never touched. The child reports
 // through its exit status; each step has its own code so a failure says where it happened.
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +153,19 @@ void tun_child() {
     if (::if_nametoindex(kTunName) != 0) fail(22, "device still exists after close");
 }
 
+void no_caps_child() {
+    // Drop every capability (we stay uid 0, but without CAP_NET_ADMIN).
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capset, &header, data) != 0) fail(3, std::string("capset: ") + std::strerror(errno));
+    auto r = TunDevice::open("tsdrv2");
+    if (r) fail(4, "TUN created without CAP_NET_ADMIN");
+    if (r.error().kind != ErrorKind::Permission ||
+        r.error().message != "permission denied opening /dev/net/tun (need CAP_NET_ADMIN)") {
+        fail(5, "unexpected error: " + r.error().message);
+    }
+}
+
 TEST(TunDeviceTest, NameTooLongIsRejected) {
     auto r = TunDevice::open("this-name-is-far-too-long-for-linux");
     ASSERT_FALSE(r.ok());
@@ -172,6 +187,11 @@ TEST(TunDeviceTest, ExistingHostInterfaceNameIsRefusedWithoutTouchingIt) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, ErrorKind::Exists);
     EXPECT_EQ(r.error().message, "device lo already exists");
+}
+
+TEST(TunDeviceTest, WithoutCapNetAdminTheErrorSaysSo) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a namespace and drop capabilities";
+    EXPECT_EQ(run_in_netns(no_caps_child), 0);
 }
 
 TEST(TunNetlinkTest, KernelUdpDatagramArrivesOnConfiguredTun) {
