@@ -1,9 +1,9 @@
 // drivers::Error: the one error type of the drivers layer (no exceptions here).
 //
-// An Error carries a kind (so callers can branch without parsing text), the errno that caused it (0 when
-// the problem is not a system call's) and a one-line message that names the problem and the object
-// involved ("device tun0 already exists", "open /tmp/x.pcap: No such file or directory"). WouldBlock
-// errors carry no message, so the hot "nothing to read" path never allocates.
+// An Error carries a kind (so callers can branch without parsing text), the errno that caused it (0
+// when the problem is not a system call's) and a one-line message that names the problem and the
+// object involved ("device tun0 already exists", "open /tmp/x.pcap: No such file or directory").
+// WouldBlock errors carry no message, so the hot "nothing to read" path never allocates.
 #pragma once
 
 #include <string>
@@ -12,12 +12,12 @@
 namespace drivers {
 
 enum class ErrorKind {
-    System,      // a system call failed; sys_errno says why
-    WouldBlock,  // non-blocking I/O has nothing to do right now (EAGAIN)
-    Exists,      // the object to create already exists
-    Permission,  // EPERM/EACCES: the process lacks a capability
-    Invalid,     // bad argument or configuration (parse errors, names too long, ...)
-    Unsupported, // a feature that is not implemented (yet)
+    System,       // a system call failed; sys_errno says why
+    WouldBlock,   // non-blocking I/O has nothing to do right now (EAGAIN)
+    Exists,       // the object to create already exists
+    Permission,   // EPERM/EACCES: the process lacks a capability
+    Invalid,      // bad argument or configuration (parse errors, names too long, ...)
+    Unsupported,  // a feature that is not implemented (yet)
 };
 
 struct Error {

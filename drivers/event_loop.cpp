@@ -48,7 +48,9 @@ stack::Result<EventLoop, Error> EventLoop::create() {
     return EventLoop(fd);
 }
 
-EventLoop::EventLoop(int epoll_fd) : epoll_fd_(epoll_fd) { timers_.reserve(16); }
+EventLoop::EventLoop(int epoll_fd) : epoll_fd_(epoll_fd) {
+    timers_.reserve(16);
+}
 
 EventLoop::EventLoop(EventLoop&& other) noexcept
     : epoll_fd_(std::exchange(other.epoll_fd_, -1)),
@@ -136,8 +138,8 @@ stack::Result<void, Error> EventLoop::add_fd(int fd, Interest interest, IoCallba
 stack::Result<void, Error> EventLoop::set_interest(int fd, Interest interest) {
     std::size_t index = find_slot(fd);
     if (index == kNoSlot) {
-        return stack::Err{Error::invalid("set_interest: fd " + std::to_string(fd) +
-                                         " is not registered")};
+        return stack::Err{
+            Error::invalid("set_interest: fd " + std::to_string(fd) + " is not registered")};
     }
     epoll_event ev{};
     ev.events = epoll_mask(interest);
@@ -240,8 +242,8 @@ void EventLoop::dispatch_io(int n) {
 }
 
 void EventLoop::fire_timers(stack::Instant now) {
-    // Only timers that existed when this pass began may fire, which bounds the pass even if a callback
-    // re-arms a timer that is already due.
+    // Only timers that existed when this pass began may fire, which bounds the pass even if a
+    // callback re-arms a timer that is already due.
     const TimerId limit = next_timer_id_;
     for (std::size_t round = 0; round < timers_.size() + 1; ++round) {
         std::size_t best = timers_.size();

@@ -1,17 +1,20 @@
 // EventLoop: the single-threaded epoll loop that drives the daemon, and the only reader of
 // CLOCK_MONOTONIC in the code base (exposed as now(), in microseconds).
 //
-// One iteration: wait in epoll until an fd is ready or the nearest deadline (the owner's wakeup or a
-// one-shot timer) arrives; dispatch ready fds; fire due timers in deadline order; call the tick hook once.
-// The owner's pattern is: in the tick hook, `stack.poll(now, dev); loop.set_wakeup(stack.poll_at());`.
+// One iteration: wait in epoll until an fd is ready or the nearest deadline (the owner's wakeup or
+// a one-shot timer) arrives; dispatch ready fds; fire due timers in deadline order; call the tick
+// hook once. The owner's pattern is: in the tick hook, `stack.poll(now, dev);
+// loop.set_wakeup(stack.poll_at());`.
 //
 // Invariants:
-//  - The epoll timeout is rounded UP to whole milliseconds, so a deadline less than 1 ms away sleeps 1 ms
+//  - The epoll timeout is rounded UP to whole milliseconds, so a deadline less than 1 ms away
+//  sleeps 1 ms
 //    instead of spinning with timeout 0; timeout 0 happens only when a deadline is already due.
 //  - The steady state allocates nothing: the epoll event array is a member, callbacks are stored at
 //    registration and moved (not copied) when fired.
 //  - Callbacks may add/remove fds and timers and call stop(), including removing their own fd.
-//  - Timers added during an iteration fire at the earliest in the next iteration (no unbounded firing).
+//  - Timers added during an iteration fire at the earliest in the next iteration (no unbounded
+//  firing).
 #pragma once
 
 #include <sys/epoll.h>
@@ -61,16 +64,17 @@ public:
     // CLOCK_MONOTONIC in microseconds. The one clock read of the whole stack.
     static stack::Instant now();
 
-    // Watches `fd` (level-triggered) for `interest`; `cb` runs on every iteration in which it is ready.
-    // The caller keeps ownership of the fd and must remove it before closing it. Fails if already added.
+    // Watches `fd` (level-triggered) for `interest`; `cb` runs on every iteration in which it is
+    // ready. The caller keeps ownership of the fd and must remove it before closing it. Fails if
+    // already added.
     stack::Result<void, Error> add_fd(int fd, Interest interest, IoCallback cb);
     // Changes what `fd` is watched for (e.g. add Write while a sink is backed up).
     stack::Result<void, Error> set_interest(int fd, Interest interest);
     // Stops watching `fd`; no callback for it runs after this returns. Unknown fds are ignored.
     void remove_fd(int fd);
 
-    // The owner's single deadline: the loop will not sleep past `t` (Instant::never() clears it). When
-    // it passes it is cleared; the tick hook normally sets it again every iteration.
+    // The owner's single deadline: the loop will not sleep past `t` (Instant::never() clears it).
+    // When it passes it is cleared; the tick hook normally sets it again every iteration.
     void set_wakeup(stack::Instant t) { wakeup_ = t; }
     stack::Instant wakeup() const { return wakeup_; }
     // Called once at the end of every iteration with the iteration's `now`.
@@ -127,11 +131,12 @@ private:
     sigset_t old_mask_{};
     SignalCallback on_signal_;
 
-    // A deque keeps Slot addresses stable while a callback adds fds (its own callback stays in place).
+    // A deque keeps Slot addresses stable while a callback adds fds (its own callback stays in
+    // place).
     std::deque<Slot> slots_;
     std::vector<std::uint32_t> free_slots_;
-    // Slots removed while dispatching: freed (callback destroyed) only after dispatch, so a callback
-    // that removes its own fd is not destroyed while it runs.
+    // Slots removed while dispatching: freed (callback destroyed) only after dispatch, so a
+    // callback that removes its own fd is not destroyed while it runs.
     std::vector<std::uint32_t> pending_free_;
     bool dispatching_ = false;
     std::array<epoll_event, kMaxEvents> events_{};

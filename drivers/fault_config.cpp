@@ -26,8 +26,8 @@ Error bad(std::string_view key, std::string_view value, std::string_view expecte
 // Parses a whole string as a finite, non-negative decimal number.
 bool parse_number(std::string_view text, double& out) {
     if (text.empty() || text.front() == '+' || text.front() == '-') return false;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out,
-                                     std::chars_format::general);
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), out, std::chars_format::general);
     return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
 }
 
@@ -85,7 +85,9 @@ std::string format_rate(double rate) {
     return buf;
 }
 
-std::string format_duration(stack::Duration d) { return std::to_string(d.as_micros()) + "us"; }
+std::string format_duration(stack::Duration d) {
+    return std::to_string(d.as_micros()) + "us";
+}
 
 }  // namespace
 
@@ -98,7 +100,8 @@ stack::Result<FaultConfig, Error> FaultConfig::parse(std::string_view spec) {
     while (true) {
         std::size_t comma = spec.find(',');
         std::string_view item = trim(spec.substr(0, comma));
-        if (item.empty()) return stack::Err{Error::invalid("fault spec: empty item (stray comma?)")};
+        if (item.empty())
+            return stack::Err{Error::invalid("fault spec: empty item (stray comma?)")};
         std::size_t eq = item.find('=');
         if (eq == std::string_view::npos) {
             return stack::Err{Error::invalid("fault spec: missing '=' in '" + std::string(item) +
@@ -161,8 +164,8 @@ stack::Result<FaultConfig, Error> FaultConfig::parse(std::string_view spec) {
                                              "' (known: " + kKnownKeys + ")")};
         }
         if ((seen & (1u << bit)) != 0) {
-            return stack::Err{Error::invalid("fault spec: key '" + std::string(key) +
-                                             "' given twice")};
+            return stack::Err{
+                Error::invalid("fault spec: key '" + std::string(key) + "' given twice")};
         }
         seen |= 1u << bit;
 

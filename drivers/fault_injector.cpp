@@ -6,7 +6,7 @@
 
 namespace drivers {
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // FaultInjector
 
 double FaultInjector::uniform01() {
@@ -20,8 +20,8 @@ std::uint64_t FaultInjector::below(std::uint64_t n) {
 }
 
 FaultPlan FaultInjector::decide(std::size_t length) {
-    // Always the same seven draws, in the same order, so that a packet's fate depends only on the seed
-    // and its position in the sequence.
+    // Always the same seven draws, in the same order, so that a packet's fate depends only on the
+    // seed and its position in the sequence.
     const double u_loss = uniform01();
     const double u_dup = uniform01();
     const double u_reorder = uniform01();
@@ -44,8 +44,8 @@ FaultPlan FaultInjector::decide(std::size_t length) {
         FaultPlan::Copy& c = plan.copy[i];
         auto jitter_us = static_cast<std::int64_t>(
             u_jitter[i] * static_cast<double>(config_.jitter.as_micros() + 1));
-        c.delay = config_.delay + stack::Duration::micros(std::min(jitter_us,
-                                                                   config_.jitter.as_micros()));
+        c.delay = config_.delay +
+                  stack::Duration::micros(std::min(jitter_us, config_.jitter.as_micros()));
         if (reorder) {
             c.delay += config_.reorder_delay;
             c.in_order = false;
@@ -58,7 +58,7 @@ FaultPlan FaultInjector::decide(std::size_t length) {
     return plan;
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // DelayLine
 
 bool DelayLine::later(const Entry& a, const Entry& b) {
@@ -112,7 +112,7 @@ stack::Instant DelayLine::next_due() const {
     return heap_.empty() ? stack::Instant::never() : heap_.front().due;
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // FaultyChannel
 
 void FaultyChannel::enqueue(stack::Instant now, stack::Bytes packet, const FaultPlan& plan) {
@@ -146,10 +146,12 @@ std::size_t FaultyChannel::drain(stack::Instant now, stack::function_ref<void(st
     return n;
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // FaultyDevice
 
-void FaultyDevice::set_now(stack::Instant now) { now_ = std::max(now_, now); }
+void FaultyDevice::set_now(stack::Instant now) {
+    now_ = std::max(now_, now);
+}
 
 void FaultyDevice::flush_tx(stack::Instant now) {
     tx_.drain(now, [this](stack::Bytes p) {
@@ -179,6 +181,8 @@ void FaultyDevice::poll(stack::Instant now, stack::function_ref<void(stack::Byte
     rx_.drain(now_, deliver);
 }
 
-stack::Instant FaultyDevice::next_due() const { return std::min(tx_.next_due(), rx_.next_due()); }
+stack::Instant FaultyDevice::next_due() const {
+    return std::min(tx_.next_due(), rx_.next_due());
+}
 
 }  // namespace drivers

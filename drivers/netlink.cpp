@@ -84,8 +84,8 @@ stack::Result<void, Error> transact(Request& req, const std::string& what) {
     kernel.nl_family = AF_NETLINK;
     const std::uint32_t seq = 1;
     auto [data, len] = req.finish(seq);
-    ssize_t sent = ::sendto(fd, data, len, 0, reinterpret_cast<const sockaddr*>(&kernel),
-                            sizeof kernel);
+    ssize_t sent =
+        ::sendto(fd, data, len, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
     if (sent != static_cast<ssize_t>(len)) {
         return stack::Err{Error::system(sent < 0 ? errno : EMSGSIZE, what + ": netlink send")};
     }
@@ -128,7 +128,9 @@ Request link_request(unsigned ifindex) {
     return req;
 }
 
-std::string on_if(unsigned ifindex) { return " on ifindex " + std::to_string(ifindex); }
+std::string on_if(unsigned ifindex) {
+    return " on ifindex " + std::to_string(ifindex);
+}
 
 }  // namespace
 
@@ -157,8 +159,8 @@ stack::Result<void, Error> set_link_up(unsigned ifindex) {
 
 stack::Result<void, Error> add_ipv4_address(unsigned ifindex, stack::wire::Ipv4Address addr,
                                             std::uint8_t prefix_len) {
-    std::string what = "add address " + addr.to_string() + "/" + std::to_string(prefix_len) +
-                       on_if(ifindex);
+    std::string what =
+        "add address " + addr.to_string() + "/" + std::to_string(prefix_len) + on_if(ifindex);
     if (prefix_len > 32) return stack::Err{Error::invalid(what + ": prefix length above 32")};
     Request req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     struct ifaddrmsg ifa {};
@@ -178,8 +180,8 @@ stack::Result<void, Error> disable_ipv6(std::string_view ifname) {
     std::string path = "/proc/sys/net/ipv6/conf/" + std::string(ifname) + "/disable_ipv6";
     if (ifname.empty() || ifname.find('/') != std::string_view::npos || ifname == "." ||
         ifname == "..") {
-        return stack::Err{Error::invalid("disable_ipv6: bad interface name '" + std::string(ifname) +
-                                         "'")};
+        return stack::Err{
+            Error::invalid("disable_ipv6: bad interface name '" + std::string(ifname) + "'")};
     }
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {

@@ -29,7 +29,8 @@ struct FileHeader {
 }  // namespace
 
 stack::Result<PcapWriter, Error> PcapWriter::open(const std::string& path, std::uint32_t snaplen) {
-    if (snaplen == 0) return stack::Err{Error::invalid("pcap " + path + ": snap length must be > 0")};
+    if (snaplen == 0)
+        return stack::Err{Error::invalid("pcap " + path + ": snap length must be > 0")};
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return stack::Err{Error::system(errno, "cannot open pcap file " + path)};
     PcapWriter w(fd, path, snaplen);
@@ -42,7 +43,8 @@ stack::Result<PcapWriter, Error> PcapWriter::open(const std::string& path, std::
     w.append(&h.sigfigs, 4);
     w.append(&h.snaplen, 4);
     w.append(&h.linktype, 4);
-    // Write the header now, so an empty capture is still a valid file and a full disk shows at once.
+    // Write the header now, so an empty capture is still a valid file and a full disk shows at
+    // once.
     if (auto r = w.write_out(); !r) return stack::Err{r.error()};
     return w;
 }
@@ -119,7 +121,8 @@ stack::Result<void, Error> PcapWriter::record(const timeval& ts, stack::Bytes pa
     append(&orig_len, 4);
     append(packet.data(), caplen);
     ++records_;
-    // A record bigger than the buffer (huge snaplen) goes out at once instead of growing the buffer.
+    // A record bigger than the buffer (huge snaplen) goes out at once instead of growing the
+    // buffer.
     if (buffer_.size() > kBufferSize) return write_out();
     return stack::Ok{};
 }
@@ -132,9 +135,13 @@ stack::Result<void, Error> PcapWriter::record(stack::Instant since_epoch, stack:
     return record(tv, packet);
 }
 
-void PcapWriter::record_now(stack::Bytes packet) { (void)record(wall_clock_now(), packet); }
+void PcapWriter::record_now(stack::Bytes packet) {
+    (void)record(wall_clock_now(), packet);
+}
 
-stack::Result<void, Error> PcapWriter::flush() { return write_out(); }
+stack::Result<void, Error> PcapWriter::flush() {
+    return write_out();
+}
 
 bool PcapTap::transmit(stack::Bytes packet) {
     const timeval ts = clock_();

@@ -3,11 +3,15 @@
 // and PcapTap, a PacketSink that records what it passes on.
 //
 // Invariants:
-//  - Records are buffered (64 KiB) and written whole; a record larger than the snap length is truncated
+//  - Records are buffered (64 KiB) and written whole; a record larger than the snap length is
+//  truncated
 //    to it with the original length kept in orig_len, as pcap requires.
-//  - Timestamps are parameters (tests are deterministic); record_now() reads CLOCK_REALTIME because a
-//    capture is compared with other captures and logs by wall-clock time. This is not the stack's clock.
-//  - After the first write error the writer stops writing and keeps that error; record_now() and the
+//  - Timestamps are parameters (tests are deterministic); record_now() reads CLOCK_REALTIME because
+//  a
+//    capture is compared with other captures and logs by wall-clock time. This is not the stack's
+//    clock.
+//  - After the first write error the writer stops writing and keeps that error; record_now() and
+//  the
 //    tap (which cannot return it) leave it for flush() and error() to report.
 //  - The destructor flushes; call flush() first to see its error.
 #pragma once
@@ -75,8 +79,8 @@ private:
     std::uint64_t records_ = 0;
 };
 
-// Records every packet the inner sink accepts (stamped with `clock()`, taken before the hand-over), so
-// a packet refused and retried is recorded once. Write errors stay in the writer (see error()).
+// Records every packet the inner sink accepts (stamped with `clock()`, taken before the hand-over),
+// so a packet refused and retried is recorded once. Write errors stay in the writer (see error()).
 class PcapTap : public stack::PacketSink {
 public:
     using Clock = std::function<timeval()>;

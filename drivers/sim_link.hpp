@@ -1,15 +1,16 @@
 // SimLink: an in-memory point-to-point link joining two stacks in one process, in simulated time.
 //
-// side(0) and side(1) are PacketSinks: what side i transmits travels toward side 1-i through its own
-// FaultyChannel (seeded loss, duplication, reordering, corruption, delay + jitter, bounded capacity).
-// The owner drives time: each step it calls deliver(now, side, fn) for both sides and asks
-// next_delivery() when to step again. Packets transmitted between calls are stamped with the latest
-// `now` the link was given (deliver() or set_now()).
+// side(0) and side(1) are PacketSinks: what side i transmits travels toward side 1-i through its
+// own FaultyChannel (seeded loss, duplication, reordering, corruption, delay + jitter, bounded
+// capacity). The owner drives time: each step it calls deliver(now, side, fn) for both sides and
+// asks next_delivery() when to step again. Packets transmitted between calls are stamped with the
+// latest `now` the link was given (deliver() or set_now()).
 //
-// Invariants: deterministic for a given pair of seeds and sequence of calls; time never goes backwards
-// (an older `now` is ignored); transmit() always takes the packet (a full link drops it and counts an
-// overflow, as a full router queue would); deliver() hands out only packets transmitted before it was
-// called, so two stacks answering each other inside `fn` cannot loop forever within one step.
+// Invariants: deterministic for a given pair of seeds and sequence of calls; time never goes
+// backwards (an older `now` is ignored); transmit() always takes the packet (a full link drops it
+// and counts an overflow, as a full router queue would); deliver() hands out only packets
+// transmitted before it was called, so two stacks answering each other inside `fn` cannot loop
+// forever within one step.
 #pragma once
 
 #include <array>

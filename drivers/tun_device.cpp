@@ -21,7 +21,8 @@ short tun_flags(const TunOptions& options) {
 
 stack::Result<TunDevice, Error> TunDevice::open(std::string_view name, const TunOptions& options) {
     if (options.vnet_hdr) {
-        return stack::Err{Error{ErrorKind::Unsupported, 0, "TUN vnet_hdr offloads are not implemented"}};
+        return stack::Err{
+            Error{ErrorKind::Unsupported, 0, "TUN vnet_hdr offloads are not implemented"}};
     }
     if (name.size() >= IFNAMSIZ) {
         return stack::Err{Error::invalid("device name '" + std::string(name) + "' is longer than " +
@@ -89,7 +90,9 @@ TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
     return *this;
 }
 
-TunDevice::~TunDevice() { close_fd(); }
+TunDevice::~TunDevice() {
+    close_fd();
+}
 
 void TunDevice::close_fd() {
     if (fd_ >= 0) ::close(fd_);

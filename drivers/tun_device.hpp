@@ -3,10 +3,11 @@
 //
 // Invariants:
 //  - The device is created by us (IFF_TUN_EXCL and an if_nametoindex() check beforehand): we never
-//    attach to a device someone else made, and it is not persistent, so closing the fd (destruction)
-//    removes the interface.
+//    attach to a device someone else made, and it is not persistent, so closing the fd
+//    (destruction) removes the interface.
 //  - The fd is non-blocking and close-on-exec; read() and transmit() never block.
-//  - No virtio_net_hdr yet. TunOptions and tun_flags() are where IFF_VNET_HDR/TUNSETOFFLOAD will go;
+//  - No virtio_net_hdr yet. TunOptions and tun_flags() are where IFF_VNET_HDR/TUNSETOFFLOAD will
+//  go;
 //    until then requesting vnet_hdr is an Unsupported error rather than a silently ignored option.
 #pragma once
 
@@ -41,9 +42,11 @@ struct TunStats {
 class TunDevice : public stack::PacketSink {
 public:
     // Creates the TUN interface `name` (at most IFNAMSIZ-1 bytes; empty lets the kernel pick tunN).
-    // Errors: Exists "device NAME already exists"; Permission "permission denied opening /dev/net/tun
-    // (need CAP_NET_ADMIN)"; Invalid for bad names; Unsupported for options not implemented.
-    static stack::Result<TunDevice, Error> open(std::string_view name, const TunOptions& options = {});
+    // Errors: Exists "device NAME already exists"; Permission "permission denied opening
+    // /dev/net/tun (need CAP_NET_ADMIN)"; Invalid for bad names; Unsupported for options not
+    // implemented.
+    static stack::Result<TunDevice, Error> open(std::string_view name,
+                                                const TunOptions& options = {});
 
     TunDevice(TunDevice&& other) noexcept;
     TunDevice& operator=(TunDevice&& other) noexcept;
@@ -51,13 +54,14 @@ public:
     TunDevice& operator=(const TunDevice&) = delete;
     ~TunDevice() override;
 
-    // Reads one packet into `buf` and returns its length (a packet longer than `buf` is truncated by
-    // the kernel). Nothing queued → an error with would_block() true (no allocation on that path).
+    // Reads one packet into `buf` and returns its length (a packet longer than `buf` is truncated
+    // by the kernel). Nothing queued → an error with would_block() true (no allocation on that
+    // path).
     stack::Result<std::size_t, Error> read(stack::MutBytes buf);
 
     // Writes one packet. False when the kernel queue is full (EAGAIN/ENOBUFS): retry later. Other
-    // errors (e.g. a malformed packet, EINVAL) drop the packet, count it in stats() and return true,
-    // because retrying them could never succeed.
+    // errors (e.g. a malformed packet, EINVAL) drop the packet, count it in stats() and return
+    // true, because retrying them could never succeed.
     bool transmit(stack::Bytes packet) override;
 
     int fd() const { return fd_; }

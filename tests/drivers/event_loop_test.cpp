@@ -1,10 +1,11 @@
-// EventLoop against the real clock. Assertions are about order and about callbacks having run, never
-// about how long something took; every run is bounded by a guard timer that stops the loop and fails.
+// EventLoop against the real clock. Assertions are about order and about callbacks having run,
+// never about how long something took; every run is bounded by a guard timer that stops the loop
+// and fails.
 #include "drivers/event_loop.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -168,11 +169,13 @@ TEST(EventLoopTest, ReadableFdRunsCallback) {
     Guard guard(loop);
     Pipe p;
     char got = 0;
-    ASSERT_TRUE(loop.add_fd(p.r, Interest::Read, [&](IoEvents ev) {
-                        EXPECT_TRUE(ev.readable);
-                        ASSERT_EQ(::read(p.r, &got, 1), 1);
-                        loop.stop();
-                    }).ok());
+    ASSERT_TRUE(loop.add_fd(p.r, Interest::Read,
+                            [&](IoEvents ev) {
+                                EXPECT_TRUE(ev.readable);
+                                ASSERT_EQ(::read(p.r, &got, 1), 1);
+                                loop.stop();
+                            })
+                    .ok());
     auto dup = loop.add_fd(p.r, Interest::Read, [](IoEvents) {});
     ASSERT_FALSE(dup.ok());
     EXPECT_NE(dup.error().message.find("already registered"), std::string::npos);
@@ -187,10 +190,12 @@ TEST(EventLoopTest, WritableInterestCanBeToggled) {
     Guard guard(loop);
     Pipe p;
     int writable = 0;
-    ASSERT_TRUE(loop.add_fd(p.w, Interest::Read, [&](IoEvents ev) {
-                        if (ev.writable) ++writable;
-                        loop.stop();
-                    }).ok());
+    ASSERT_TRUE(loop.add_fd(p.w, Interest::Read,
+                            [&](IoEvents ev) {
+                                if (ev.writable) ++writable;
+                                loop.stop();
+                            })
+                    .ok());
     ASSERT_TRUE(loop.set_interest(p.w, Interest::Write).ok());
     ASSERT_TRUE(loop.run().ok());
     EXPECT_FALSE(guard.fired);
@@ -205,16 +210,20 @@ TEST(EventLoopTest, CallbackMayRemoveItsOwnFdAndOthers) {
     Pipe b;
     int a_calls = 0;
     int b_calls = 0;
-    ASSERT_TRUE(loop.add_fd(a.r, Interest::Read, [&](IoEvents) {
-                        ++a_calls;
-                        loop.remove_fd(a.r);
-                        loop.remove_fd(b.r);
-                        // Re-adding within a callback must not disturb the running one.
-                        ASSERT_TRUE(loop.add_fd(b.r, Interest::Read, [&](IoEvents) {
-                                            ++b_calls;
-                                            loop.stop();
-                                        }).ok());
-                    }).ok());
+    ASSERT_TRUE(loop.add_fd(a.r, Interest::Read,
+                            [&](IoEvents) {
+                                ++a_calls;
+                                loop.remove_fd(a.r);
+                                loop.remove_fd(b.r);
+                                // Re-adding within a callback must not disturb the running one.
+                                ASSERT_TRUE(loop.add_fd(b.r, Interest::Read,
+                                                        [&](IoEvents) {
+                                                            ++b_calls;
+                                                            loop.stop();
+                                                        })
+                                                .ok());
+                            })
+                    .ok());
     ASSERT_TRUE(loop.add_fd(b.r, Interest::Read, [&](IoEvents) { ADD_FAILURE(); }).ok());
     ASSERT_EQ(::write(a.w, "x", 1), 1);
     ASSERT_EQ(::write(b.w, "y", 1), 1);
@@ -224,17 +233,19 @@ TEST(EventLoopTest, CallbackMayRemoveItsOwnFdAndOthers) {
     EXPECT_EQ(b_calls, 1);
 }
 
-// glibc's count of heap bytes in use must not change across iterations: nothing is retained or grown.
-// (A transient allocate-and-free would escape this check; counting operator new globally is left to a
-// shared test-support allocator so that two tests do not both replace it.)
+// glibc's count of heap bytes in use must not change across iterations: nothing is retained or
+// grown. (A transient allocate-and-free would escape this check; counting operator new globally is
+// left to a shared test-support allocator so that two tests do not both replace it.)
 TEST(EventLoopTest, SteadyStateIterationsDoNotGrowTheHeap) {
     EventLoop loop = make_loop();
     Pipe p;
     int reads = 0;
-    ASSERT_TRUE(loop.add_fd(p.r, Interest::Read, [&](IoEvents) {
-                        char c;
-                        if (::read(p.r, &c, 1) == 1) ++reads;
-                    }).ok());
+    ASSERT_TRUE(loop.add_fd(p.r, Interest::Read,
+                            [&](IoEvents) {
+                                char c;
+                                if (::read(p.r, &c, 1) == 1) ++reads;
+                            })
+                    .ok());
     int ticks = 0;
     loop.on_tick([&](Instant now) {
         ++ticks;
@@ -260,7 +271,8 @@ TEST(EventLoopTest, SignalsArriveThroughSignalfd) {
     ASSERT_TRUE(loop.handle_signals([&](int signo) {
                         got.push_back(signo);
                         if (signo == SIGHUP) loop.stop();
-                    }).ok());
+                    })
+                    .ok());
     ASSERT_FALSE(loop.handle_signals([](int) {}).ok());
     // raise() targets this thread, where the signals are now blocked: they wait in the signalfd.
     ASSERT_EQ(::raise(SIGUSR1), 0);

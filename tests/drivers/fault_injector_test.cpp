@@ -63,14 +63,22 @@ TEST(FaultInjectorTest, ParseRejectsBadInputNamingTheProblem) {
         const char* must_mention;
     };
     const Case cases[] = {
-        {"loss=3", "'3' for loss"},           {"loss=abc%", "'abc%' for loss"},
-        {"loss=150%", "between 0% and 100%"}, {"loss=-1%", "'-1%' for loss"},
-        {"los=3%", "unknown key 'los'"},      {"loss", "missing '=' in 'loss'"},
-        {"loss=3%,,dup=1%", "empty item"},    {"loss=3%,", "empty item"},
-        {"delay=10", "'10' for delay"},       {"delay=10m", "'10m' for delay"},
-        {"jitter=ms", "'ms' for jitter"},     {"seed=-1", "'-1' for seed"},
-        {"seed=12x", "'12x' for seed"},       {"capacity=0", "'0' for capacity"},
-        {"loss=1%,loss=2%", "'loss' given twice"}, {"dup=1%,duplicate=2%", "given twice"},
+        {"loss=3", "'3' for loss"},
+        {"loss=abc%", "'abc%' for loss"},
+        {"loss=150%", "between 0% and 100%"},
+        {"loss=-1%", "'-1%' for loss"},
+        {"los=3%", "unknown key 'los'"},
+        {"loss", "missing '=' in 'loss'"},
+        {"loss=3%,,dup=1%", "empty item"},
+        {"loss=3%,", "empty item"},
+        {"delay=10", "'10' for delay"},
+        {"delay=10m", "'10m' for delay"},
+        {"jitter=ms", "'ms' for jitter"},
+        {"seed=-1", "'-1' for seed"},
+        {"seed=12x", "'12x' for seed"},
+        {"capacity=0", "'0' for capacity"},
+        {"loss=1%,loss=2%", "'loss' given twice"},
+        {"dup=1%,duplicate=2%", "given twice"},
         {"corrupt=", "'' for corrupt"},
     };
     for (const Case& c : cases) {
@@ -83,7 +91,8 @@ TEST(FaultInjectorTest, ParseRejectsBadInputNamingTheProblem) {
 }
 
 TEST(FaultInjectorTest, ToStringParsesBackToTheSameConfig) {
-    auto a = FaultConfig::parse("loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=9,capacity=7");
+    auto a =
+        FaultConfig::parse("loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=9,capacity=7");
     ASSERT_TRUE(a.ok());
     auto b = FaultConfig::parse(a->to_string());
     ASSERT_TRUE(b.ok()) << a->to_string() << ": " << b.error().message;

@@ -52,7 +52,8 @@ std::uint32_t native32(const std::vector<std::uint8_t>& b, std::size_t off) {
 // A real IPv4/UDP packet built by libtins, so the reader has something it can decode.
 std::vector<std::uint8_t> udp_packet(std::uint16_t sport, std::size_t payload_len) {
     std::vector<std::uint8_t> payload(payload_len);
-    for (std::size_t i = 0; i < payload_len; ++i) payload[i] = static_cast<std::uint8_t>(i * 13 + sport);
+    for (std::size_t i = 0; i < payload_len; ++i)
+        payload[i] = static_cast<std::uint8_t>(i * 13 + sport);
     Tins::IP ip = Tins::IP("198.18.0.2", "198.18.0.1") / Tins::UDP(9, sport) /
                   Tins::RawPDU(payload.data(), static_cast<std::uint32_t>(payload.size()));
     return ip.serialize();

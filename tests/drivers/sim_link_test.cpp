@@ -1,6 +1,6 @@
 // SimLink in simulated time: determinism under a seed, each fault observed at about its configured
-// rate (bounds of six standard deviations of the binomial, so a fixed seed is nowhere near them), exact
-// agreement between what the receiver sees and the link's counters.
+// rate (bounds of six standard deviations of the binomial, so a fixed seed is nowhere near them),
+// exact agreement between what the receiver sees and the link's counters.
 #include "drivers/sim_link.hpp"
 
 #include <gtest/gtest.h>
@@ -263,19 +263,21 @@ TEST(SimLinkTest, AnsweringInsideDeliverIsBoundedToOneStep) {
     SimLink link(FaultConfig{});  // zero delay: an answer is due immediately
     auto pkt = make_packet(0);
     ASSERT_TRUE(link.side(0).transmit(pkt));
-    // Endless ping-pong: side 1 echoes to side 0, side 0 sends it back. Each deliver() call must move
-    // it by exactly one hop.
+    // Endless ping-pong: side 1 echoes to side 0, side 0 sends it back. Each deliver() call must
+    // move it by exactly one hop.
     int hops = 0;
     for (int step = 0; step < 10; ++step) {
-        EXPECT_EQ(link.deliver(Instant{}, 1, [&](stack::Bytes p) {
-                      ++hops;
-                      link.side(1).transmit(p);
-                  }),
+        EXPECT_EQ(link.deliver(Instant{}, 1,
+                               [&](stack::Bytes p) {
+                                   ++hops;
+                                   link.side(1).transmit(p);
+                               }),
                   1u);
-        EXPECT_EQ(link.deliver(Instant{}, 0, [&](stack::Bytes p) {
-                      ++hops;
-                      link.side(0).transmit(p);
-                  }),
+        EXPECT_EQ(link.deliver(Instant{}, 0,
+                               [&](stack::Bytes p) {
+                                   ++hops;
+                                   link.side(0).transmit(p);
+                               }),
                   1u);
     }
     EXPECT_EQ(hops, 20);

@@ -1,10 +1,11 @@
-// TunDevice and rtnetlink against the real kernel. Root only (skipped otherwise), and only inside an
-// anonymous network namespace made by a forked child with unshare(CLONE_NEWNET): the namespace, its
-// interfaces and routes vanish when the child exits, and the host's are never touched. The child reports
-// through its exit status; each step has its own code so a failure says where it happened.
+// TunDevice and rtnetlink against the real kernel. Root only (skipped otherwise), and only inside
+// an anonymous network namespace made by a forked child with unshare(CLONE_NEWNET): the namespace,
+// its interfaces and routes vanish when the child exits, and the host's are never touched. The
+// child reports through its exit status; each step has its own code so a failure says where it
+// happened.
 #include <arpa/inet.h>
-#include <linux/capability.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -59,8 +60,8 @@ int run_in_netns(F body) {
     return WEXITSTATUS(status);
 }
 
-// Reads from the TUN until the UDP datagram to peer:9 shows up or 5 s pass (other packets, should the
-// kernel send any, are skipped). Returns its length, 0 on timeout.
+// Reads from the TUN until the UDP datagram to peer:9 shows up or 5 s pass (other packets, should
+// the kernel send any, are skipped). Returns its length, 0 on timeout.
 std::size_t read_udp_to_peer(TunDevice& tun, stack::MutBytes buf) {
     const stack::Instant deadline = drivers::EventLoop::now() + stack::Duration::seconds(5);
     for (int i = 0; i < 1000; ++i) {
@@ -77,8 +78,8 @@ std::size_t read_udp_to_peer(TunDevice& tun, stack::MutBytes buf) {
             fail(20, r.error().message);
         }
         std::size_t n = *r;
-        if (n >= 28 && (buf[0] >> 4) == 4 && buf[9] == 17 && stack::load_be32(&buf[16]) == kPeer.value &&
-            stack::load_be16(&buf[22]) == 9) {
+        if (n >= 28 && (buf[0] >> 4) == 4 && buf[9] == 17 &&
+            stack::load_be32(&buf[16]) == kPeer.value && stack::load_be16(&buf[22]) == 9) {
             return n;
         }
     }
@@ -94,7 +95,8 @@ void tun_child() {
     auto opened = TunDevice::open(kTunName);
     if (!opened) fail(5, opened.error().message);
     TunDevice tun = std::move(opened).value();
-    if (tun.name() != kTunName || tun.ifindex() != ::if_nametoindex(kTunName)) fail(6, "name/index");
+    if (tun.name() != kTunName || tun.ifindex() != ::if_nametoindex(kTunName))
+        fail(6, "name/index");
 
     auto again = TunDevice::open(kTunName);
     if (again) fail(7, "second open of the same name succeeded");
@@ -106,7 +108,8 @@ void tun_child() {
     // Nothing queued yet: a WouldBlock error, not a 0-byte packet.
     std::array<std::uint8_t, 2048> buf{};
     auto empty = tun.read(buf);
-    if (empty || !empty.error().would_block()) fail(8, "read on an idle TUN did not report WouldBlock");
+    if (empty || !empty.error().would_block())
+        fail(8, "read on an idle TUN did not report WouldBlock");
 
     // Errors from the kernel come back with errno and the operation named.
     auto bad = drivers::set_mtu(9999, 1500);
@@ -157,7 +160,8 @@ void no_caps_child() {
     // Drop every capability (we stay uid 0, but without CAP_NET_ADMIN).
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2] = {};
-    if (::syscall(SYS_capset, &header, data) != 0) fail(3, std::string("capset: ") + std::strerror(errno));
+    if (::syscall(SYS_capset, &header, data) != 0)
+        fail(3, std::string("capset: ") + std::strerror(errno));
     auto r = TunDevice::open("tsdrv2");
     if (r) fail(4, "TUN created without CAP_NET_ADMIN");
     if (r.error().kind != ErrorKind::Permission ||
