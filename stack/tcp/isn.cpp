@@ -1,0 +1,23 @@
+#include "stack/tcp/isn.hpp"
+
+namespace stack::tcp {
+
+std::uint32_t IsnGenerator::offset(wire::Ipv4Address local, std::uint16_t local_port,
+                                   wire::Ipv4Address remote, std::uint16_t remote_port) const {
+    // The connection-id as bytes, in network order: local addr, local port, remote addr, remote port.
+    std::array<std::uint8_t, 12> msg{};
+    store_be32(msg.data(), local.value);
+    store_be16(msg.data() + 4, local_port);
+    store_be32(msg.data() + 6, remote.value);
+    store_be16(msg.data() + 10, remote_port);
+    return static_cast<std::uint32_t>(siphash24(secret_, msg));
+}
+
+wire::SeqNumber IsnGenerator::generate(Instant now, wire::Ipv4Address local, std::uint16_t local_port,
+                                       wire::Ipv4Address remote, std::uint16_t remote_port) const {
+    // M: the 4 us timer (RFC 6528 §3), modulo 2^32.
+    const auto m = static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.as_micros()) / 4);
+    return wire::SeqNumber(m + offset(local, local_port, remote, remote_port));
+}
+
+}  // namespace stack::tcp
