@@ -59,6 +59,9 @@ void Reassembler::update_gauges() {
 std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
                                                          const wire::Ipv4Packet& fragment) {
     completed_ = {};  // the previous datagram's payload is no longer referenced
+    // A datagram whose time ran out must not be completed by a fragment that arrives after its
+    // deadline, even if nobody polled in between.
+    if (next_deadline() <= now) expire(now);
     ++stats_.ip_rx_fragments;
     Bytes payload = fragment.payload();
     const std::uint32_t begin = fragment.frag_offset();
@@ -112,8 +115,10 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
         if (r.begin <= begin && end <= r.end) {
             if (std::memcmp(slot->data.data() + begin, payload.data(), payload.size()) == 0) {
                 ++stats_.ip_drop_frag_duplicate;
-                if (last) slot->total = end;
-                return std::nullopt;
+                if (!last) return std::nullopt;
+                // A copy that reveals the end may complete what is already here.
+                slot->total = end;
+                return complete_if_done(slot);
             }
             discard(slot, stats_.ip_drop_frag_inconsistent);
             return std::nullopt;
@@ -135,7 +140,8 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     std::size_t want_ranges = std::max(slot->ranges.capacity(), slot->ranges.size() + 1);
     std::size_t growth = (want_capacity - slot->data.capacity()) +
                          (want_ranges - slot->ranges.capacity()) * sizeof(Range);
-    if (!make_room(growth, slot)) {
+    // A fragment that cannot fit even with every other datagram gone must not evict them first.
+    if (slot->accounted + growth > config_.max_bytes || !make_room(growth, slot)) {
         discard(slot, stats_.ip_drop_frag_no_memory);
         return std::nullopt;
     }
@@ -165,6 +171,10 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     slot->accounted = footprint(*slot);
     update_gauges();
 
+    return complete_if_done(slot);
+}
+
+std::optional<Reassembler::Datagram> Reassembler::complete_if_done(Slot* slot) {
     const bool complete = slot->total && slot->have_first && slot->ranges.size() == 1 &&
                           slot->ranges[0].begin == 0 && slot->ranges[0].end == *slot->total;
     if (!complete) return std::nullopt;

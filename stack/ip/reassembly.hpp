@@ -76,6 +76,7 @@ private:
     };
 
     Slot* find(const wire::Ipv4Packet& p);
+    std::optional<Datagram> complete_if_done(Slot* slot);
     void discard(const Slot* slot, std::uint64_t& reason_counter);
     void remove(const Slot* slot);
     std::size_t footprint(const Slot& slot) const;
