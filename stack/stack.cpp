@@ -1,6 +1,7 @@
 #include "stack/stack.hpp"
 
-#include "stack/wire/tcp.hpp"
+#include <algorithm>
+
 #include "stack/wire/udp.hpp"
 
 namespace stack {
@@ -10,7 +11,8 @@ Stack::Stack(const StackConfig& config)
       tx_(config.tx_queue_frames, config.mtu),
       output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed}, tx_, stats_),
       reassembler_(config.reassembly, stats_),
-      icmp_(config.icmp, output_, stats_) {}
+      icmp_(config.icmp, output_, stats_),
+      tcp_(config.tcp, output_, stats_, config.seed) {}
 
 void Stack::ingress(Instant now, Bytes packet) {
     ++stats_.ip_rx_packets;
@@ -66,7 +68,7 @@ void Stack::deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes p
             on_udp(now, ip, header, payload);
             return;
         case static_cast<std::uint8_t>(wire::IpProtocol::Tcp):
-            on_tcp(now, ip, payload);
+            tcp_.on_segment(now, ip, payload);
             return;
         default:
             ++stats_.ip_drop_unknown_protocol;
@@ -91,52 +93,25 @@ void Stack::on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes pa
     icmp_.send_unreachable(now, wire::UnreachCode::Port, header, payload);
 }
 
-void Stack::on_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
-    (void)now;
-    auto parsed = wire::TcpPacket::parse(payload, ip.src, ip.dst);
-    if (!parsed) {
-        switch (parsed.error()) {
-            case wire::TcpError::TooLong:
-            case wire::TcpError::Truncated: ++stats_.tcp_drop_truncated; break;
-            case wire::TcpError::BadDataOffset: ++stats_.tcp_drop_bad_offset; break;
-            case wire::TcpError::BadChecksum: ++stats_.tcp_drop_bad_checksum; break;
-        }
-        return;
-    }
-    const wire::TcpPacket& seg = *parsed;
-    ++stats_.tcp_rx_segments;
-    ++stats_.tcp_drop_no_listener;
-    // No TCP sockets yet: every port is CLOSED. RFC 9293 §3.10.7.1: an incoming RST is discarded; any
-    // other segment is answered with a reset, <SEQ=SEG.ACK><CTL=RST> if it carries an ACK, else
-    // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-    if (seg.flags().rst()) return;
-    wire::TcpRepr rst;
-    rst.src_port = seg.dst_port();
-    rst.dst_port = seg.src_port();
-    if (seg.flags().ack()) {
-        rst.seq = seg.ack();
-        rst.flags = wire::TcpFlag::Rst;
-    } else {
-        rst.seq = wire::SeqNumber(0);
-        rst.ack = seg.seq() + seg.segment_len();
-        rst.flags = wire::TcpFlag::Rst | wire::TcpFlag::Ack;
-    }
-    std::uint8_t buf[wire::kTcpMinHeaderLen];
-    rst.emit(MutBytes(buf), config_.addr, ip.src, Bytes());
-    if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf)})) ++stats_.tcp_tx_resets;
-}
-
 void Stack::poll(Instant now, PacketSink& sink) {
     if (reassembler_.next_deadline() <= now) reassembler_.expire(now);
-    while (!tx_.empty()) {
-        Bytes packet = tx_.front();
-        if (!sink.transmit(packet)) break;
-        ++stats_.ip_tx_packets;
-        stats_.ip_tx_bytes += packet.size();
-        tx_.pop();
+    tcp_.poll(now);
+    // Drain; when connections were held back by a full TX queue, let them continue into the room
+    // just made. Bounded: each round either empties the queue into the sink or stops.
+    for (int round = 0; round < 64; ++round) {
+        while (!tx_.empty()) {
+            Bytes packet = tx_.front();
+            if (!sink.transmit(packet)) return;
+            ++stats_.ip_tx_packets;
+            stats_.ip_tx_bytes += packet.size();
+            tx_.pop();
+        }
+        if (!tcp_.has_dirty()) return;
+        tcp_.poll(now);
+        if (tx_.empty()) return;
     }
 }
 
-Instant Stack::poll_at() const { return reassembler_.next_deadline(); }
+Instant Stack::poll_at() const { return std::min(reassembler_.next_deadline(), tcp_.poll_at()); }
 
 }  // namespace stack

@@ -24,6 +24,7 @@
 #include "stack/ip/reassembly.hpp"
 #include "stack/ip/tx_queue.hpp"
 #include "stack/stats.hpp"
+#include "stack/tcp/tcp.hpp"
 #include "stack/wire/address.hpp"
 #include "stack/wire/ipv4.hpp"
 
@@ -37,6 +38,7 @@ struct StackConfig {
     std::size_t tx_queue_frames = 1024;
     ip::ReassemblyConfig reassembly;
     ip::IcmpConfig icmp;
+    tcp::TcpConfig tcp;
 };
 
 class Stack {
@@ -61,10 +63,14 @@ public:
     const Stats& stats() const { return stats_; }
     const StackConfig& config() const { return config_; }
 
+    // The TCP socket API (stack/tcp/tcp.hpp documents it). After calling into it, call poll() to
+    // send what it queued, and drain events with tcp().next_event().
+    tcp::TcpLayer& tcp() { return tcp_; }
+    const tcp::TcpLayer& tcp() const { return tcp_; }
+
 private:
     void deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
     void on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
-    void on_tcp(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
 
     StackConfig config_;
     Stats stats_;
@@ -72,6 +78,7 @@ private:
     ip::Ipv4Output output_;
     ip::Reassembler reassembler_;
     ip::Icmp icmp_;
+    tcp::TcpLayer tcp_;
 };
 
 }  // namespace stack

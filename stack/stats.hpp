@@ -60,7 +60,26 @@ namespace stack {
     X(udp_drop_bad_checksum, "udp.drop.bad_checksum")                                      \
     X(udp_drop_no_port, "udp.drop.no_port")                                                \
     X(tcp_rx_segments, "tcp.rx_segments")                                                  \
+    X(tcp_tx_segments, "tcp.tx_segments")                                                  \
+    X(tcp_active_opens, "tcp.active_opens")                                                \
+    X(tcp_passive_opens, "tcp.passive_opens")                                              \
+    X(tcp_established, "tcp.established")                                                  \
     X(tcp_tx_resets, "tcp.tx_resets")                                                      \
+    X(tcp_rx_resets, "tcp.rx_resets")                                                      \
+    X(tcp_retransmits, "tcp.retransmits")                                                  \
+    X(tcp_rto, "tcp.rto")                                                                  \
+    X(tcp_fast_retransmits, "tcp.fast_retransmits")                                        \
+    X(tcp_sack_recoveries, "tcp.sack_recoveries")                                          \
+    X(tcp_timeouts, "tcp.timeouts")                                                        \
+    X(tcp_challenge_acks, "tcp.challenge_acks")                                            \
+    X(tcp_window_probes, "tcp.window_probes")                                              \
+    X(tcp_keepalive_probes, "tcp.keepalive_probes")                                        \
+    X(tcp_rx_out_of_order, "tcp.rx_out_of_order")                                          \
+    X(tcp_drop_out_of_window, "tcp.drop.out_of_window")                                    \
+    X(tcp_drop_paws, "tcp.drop.paws")                                                      \
+    X(tcp_drop_bad_options, "tcp.drop.bad_options")                                        \
+    X(tcp_drop_listen_overflow, "tcp.drop.listen_overflow")                                \
+    X(tcp_drop_no_memory, "tcp.drop.no_memory")                                            \
     X(tcp_drop_truncated, "tcp.drop.truncated")                                            \
     X(tcp_drop_bad_offset, "tcp.drop.bad_offset")                                          \
     X(tcp_drop_bad_checksum, "tcp.drop.bad_checksum")                                      \

@@ -87,7 +87,9 @@ public:
     void consume(std::size_t n) {
         STACK_ASSERT(n <= size_);
         size_ -= n;
-        head_ = size_ == 0 ? 0 : wrap(head_ + n);  // rewinding when empty keeps spans long
+        // Never rewind to 0 when empty: bytes placed past the end with write_at() (out-of-order TCP
+        // data) must stay where they are.
+        head_ = wrap(head_ + n);
     }
 
     // Zero-copy read access: up to `max` readable bytes starting `offset` bytes past the read position,

@@ -1,0 +1,34 @@
+// TcpConfig: every TCP tunable, with defaults a demanding user expects (Linux-like where Linux is sane).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "stack/base/time.hpp"
+#include "stack/tcp/congestion.hpp"
+#include "stack/tcp/rtt.hpp"
+
+namespace stack::tcp {
+
+struct TcpConfig {
+    std::size_t send_buffer = 512 * 1024;   // bytes per connection
+    std::size_t recv_buffer = 512 * 1024;   // bytes per connection; sets the window scale we offer
+    std::size_t max_sockets = 4096;         // listeners + connections (incl. TIME-WAIT)
+    Duration msl = Duration::seconds(30);   // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+    RttConfig rtt;                          // RFC 6298, min RTO 200 ms by default
+    Duration delayed_ack = Duration::millis(40);
+    Duration user_timeout = Duration::seconds(60);  // RFC 9293 §3.8.3 R2 / RFC 5482
+    unsigned syn_retries = 6;
+    CcAlgorithm congestion = CcAlgorithm::Cubic;
+    bool window_scaling = true;  // RFC 7323
+    bool timestamps = true;      // RFC 7323
+    bool sack = true;            // RFC 2018
+    Duration keepalive_idle = Duration::seconds(7200);  // RFC 1122 §4.2.3.6 default
+    Duration keepalive_interval = Duration::seconds(75);
+    unsigned keepalive_probes = 9;
+    std::uint32_t challenge_ack_per_sec = 1000;  // RFC 5961 §7 (Linux tcp_challenge_ack_limit)
+    std::uint16_t ephemeral_first = 32768;       // Linux ip_local_port_range
+    std::uint16_t ephemeral_last = 60999;
+};
+
+}  // namespace stack::tcp

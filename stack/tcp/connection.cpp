@@ -1,0 +1,643 @@
+// Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7) and user calls. Output and timers are in
+// connection_output.cpp.
+#include "stack/tcp/connection.hpp"
+
+#include <algorithm>
+
+#include "stack/tcp/tcp.hpp"
+
+namespace stack::tcp {
+
+using wire::SeqNumber;
+using wire::TcpFlag;
+
+namespace {
+constexpr std::uint32_t kTcpIpHeaders = 40;  // IPv4 + TCP without options
+constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
+constexpr std::uint32_t kMinMss = 64;
+constexpr std::int64_t kPawsIdleLimitUs = std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
+}  // namespace
+
+Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config, Endpoint local,
+                       Endpoint remote)
+    : layer_(layer),
+      index_(index),
+      config_(config),
+      local_(local),
+      remote_(remote),
+      snd_buf_(config.send_buffer),
+      rcv_buf_(config.recv_buffer),
+      rtt_(config.rtt) {
+    timers_.fill(Instant::never());
+    our_mss_ = static_cast<std::uint16_t>(layer.mtu() - kTcpIpHeaders);
+    if (config_.window_scaling) {
+        while ((config_.recv_buffer >> rcv_wscale_) > 65535 && rcv_wscale_ < wire::kTcpMaxWindowScale) {
+            ++rcv_wscale_;
+        }
+    }
+    cc_ = make_congestion_control(config_.congestion, smss_);
+}
+
+void Connection::set_state(TcpState s) { state_ = s; }
+
+void Connection::notify(std::uint8_t bits) { layer_.notify(index_, bits); }
+
+// ---- opening -----------------------------------------------------------------------------------
+
+void Connection::open_active(Instant now, SeqNumber iss) {
+    iss_ = iss;
+    snd_una_ = iss;
+    snd_nxt_ = iss;
+    snd_max_ = iss;
+    recover_ = iss;
+    high_rxt_ = iss;
+    snd_buf_seq_ = iss + 1;
+    ts_offset_ = iss.value() * 2654435761u;
+    last_progress_ = now;
+    last_received_ = now;
+    set_state(TcpState::SynSent);
+    send_segment(now, iss_, 0, TcpFlag::Syn);
+    snd_nxt_ = iss + 1;
+    snd_max_ = snd_nxt_;
+    rtt_timing_ = true;
+    rtt_seq_ = iss_;
+    rtt_sent_at_ = now;
+    arm(Timer::Retransmit, now + rtt_.rto());
+}
+
+void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
+                              const wire::TcpOptions& options) {
+    irs_ = syn.seq();
+    rcv_nxt_ = irs_ + 1;
+    rcv_adv_ = rcv_nxt_;
+    iss_ = iss;
+    snd_una_ = iss;
+    snd_nxt_ = iss;
+    snd_max_ = iss;
+    recover_ = iss;
+    high_rxt_ = iss;
+    snd_buf_seq_ = iss + 1;
+    ts_offset_ = iss.value() * 2654435761u;
+    last_progress_ = now;
+    last_received_ = now;
+    negotiate(options, /*syn_ack=*/false);
+    if (ts_ok_) {
+        ts_recent_ = options.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
+    snd_wnd_ = syn.window();  // RFC 7323 §2.2: the window in a SYN is never scaled
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = syn.seq();
+    snd_wl2_ = iss;
+    set_state(TcpState::SynReceived);
+    send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
+    snd_nxt_ = iss + 1;
+    snd_max_ = snd_nxt_;
+    rtt_timing_ = true;
+    rtt_seq_ = iss_;
+    rtt_sent_at_ = now;
+    arm(Timer::Retransmit, now + rtt_.rto());
+}
+
+// RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.
+void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
+    (void)syn_ack;
+    ws_ok_ = config_.window_scaling && options.window_scale.has_value();
+    snd_wscale_ = ws_ok_ ? *options.window_scale : 0;
+    if (!ws_ok_) rcv_wscale_ = 0;
+    ts_ok_ = config_.timestamps && options.timestamps.has_value();
+    sack_ok_ = config_.sack && options.sack_permitted;
+    // RFC 9293 §3.7.1 (MUST-15): without the option, assume 536; never exceed what we can send.
+    std::uint32_t peer_mss = options.mss.value_or(536);
+    std::uint32_t mss = std::min<std::uint32_t>(peer_mss, our_mss_);
+    if (ts_ok_) mss -= std::min(mss, kTimestampOptionLen);
+    smss_ = std::max(mss, kMinMss);
+    cc_ = make_congestion_control(config_.congestion, smss_);
+}
+
+// ---- SEGMENT ARRIVES --------------------------------------------------------------------------
+
+void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
+                            const wire::TcpOptions& options) {
+    last_received_ = now;
+    keepalive_sent_ = 0;
+    if (state_ == TcpState::SynSent) {
+        on_syn_sent(now, seg, options);
+        output(now);
+        return;
+    }
+    if (state_ == TcpState::Closed) return;
+
+    // RFC 7323 §5.3 R1: PAWS before the sequence check.
+    if (!check_paws(now, seg, options)) return;
+
+    // Step 1: sequence number acceptability (RFC 9293 §3.10.7.4, table).
+    if (!acceptable(seg)) {
+        ++layer_.stats().tcp_drop_out_of_window;
+        if (!seg.flags().rst()) {
+            if (state_ == TcpState::TimeWait && seg.flags().fin()) {
+                arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
+            }
+            ack_now_ = true;
+            output(now);
+        }
+        return;
+    }
+    // RFC 7323 §4.3: remember the peer's timestamp if this segment covers Last.ACK.sent.
+    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
+        ts_recent_ = options.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
+
+    // Step 2: RST (RFC 5961 §3.2).
+    if (seg.flags().rst()) {
+        on_rst(now, seg);
+        return;
+    }
+    // Step 4: SYN in a synchronized state or SYN-RECEIVED: challenge ACK (RFC 5961 §4.2, RFC 9293
+    // MUST-60/61).
+    if (seg.flags().syn()) {
+        send_challenge_ack(now);
+        return;
+    }
+    // Step 5: a segment without ACK is dropped.
+    if (!seg.flags().ack()) return;
+    if (!on_ack(now, seg, options)) return;
+
+    // Step 7: segment text.
+    if (!seg.payload().empty()) {
+        if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
+            state_ == TcpState::FinWait2) {
+            on_text(now, seg);
+        } else {
+            ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
+        }
+    }
+    // Step 8: FIN, processed only in order (an early FIN waits for the gap to fill).
+    if (seg.flags().fin() && !fin_received_) {
+        SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
+        if (fin_at == rcv_nxt_) {
+            on_fin(now);
+        } else if (fin_at > rcv_nxt_) {
+            ooo_fin_ = fin_at;
+            ack_now_ = true;
+        }
+    }
+    output(now);
+}
+
+bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
+                            const wire::TcpOptions& options) {
+    if (!ts_ok_ || !options.timestamps || seg.flags().rst()) return true;
+    const auto tsval = options.timestamps->tsval;
+    if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) return true;
+    if ((now - ts_recent_age_).as_micros() > kPawsIdleLimitUs) {
+        ts_recent_ = tsval;  // RFC 7323 §5.5: ts_recent is too old to be trusted
+        return true;
+    }
+    ++layer_.stats().tcp_drop_paws;
+    ack_now_ = true;
+    output(now);
+    return false;
+}
+
+bool Connection::acceptable(const wire::TcpPacket& seg) const {
+    const std::uint32_t len = seg.segment_len();
+    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const SeqNumber seq = seg.seq();
+    if (wnd == 0) {
+        // Also accept a segment at RCV.NXT with data in a zero window: its ACK and RST bits must be
+        // processed (RFC 9293 §3.10.7.4 "special allowance"); its text is then trimmed to nothing.
+        return seq == rcv_nxt_;
+    }
+    if (len == 0) return wire::seq_in_window(seq, rcv_nxt_, wnd);
+    return wire::seq_in_window(seq, rcv_nxt_, wnd) ||
+           wire::seq_in_window(seq + (len - 1), rcv_nxt_, wnd);
+}
+
+void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
+    if (seg.seq() != rcv_nxt_) {  // in the window but not exact: maybe blind, challenge it
+        send_challenge_ack(now);
+        return;
+    }
+    ++layer_.stats().tcp_rx_resets;
+    if (state_ == TcpState::SynReceived && listener != ~std::uint32_t{0}) {
+        close_with(std::nullopt);  // a passive open is simply forgotten (RFC 9293 §3.10.7.4 step 2)
+        return;
+    }
+    if (state_ == TcpState::TimeWait || state_ == TcpState::Closing || state_ == TcpState::LastAck) {
+        close_with(std::nullopt);
+        return;
+    }
+    close_with(SocketError::Reset);
+}
+
+void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
+                             const wire::TcpOptions& options) {
+    const auto flags = seg.flags();
+    // First: the ACK must acknowledge our SYN (RFC 9293 §3.10.7.3).
+    if (flags.ack() && (seg.ack() <= iss_ || seg.ack() > snd_max_)) {
+        if (!flags.rst()) send_rst(now, seg.ack());
+        return;
+    }
+    // Second: RST, valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT).
+    if (flags.rst()) {
+        if (flags.ack()) {
+            ++layer_.stats().tcp_rx_resets;
+            close_with(SocketError::Refused);
+        }
+        return;
+    }
+    if (!flags.syn()) return;
+    // Fourth: SYN.
+    irs_ = seg.seq();
+    rcv_nxt_ = irs_ + 1;
+    rcv_adv_ = rcv_nxt_;
+    negotiate(options, /*syn_ack=*/true);
+    if (ts_ok_) {
+        ts_recent_ = options.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
+    if (flags.ack()) {
+        snd_una_ = seg.ack();
+        snd_wnd_ = seg.window();  // never scaled in a SYN
+        max_snd_wnd_ = snd_wnd_;
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = seg.ack();
+        if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
+        rtt_timing_ = false;
+        rtt_.reset_backoff();
+        disarm(Timer::Retransmit);
+        last_progress_ = now;
+        set_state(TcpState::Established);
+        ack_now_ = true;
+        layer_.on_established(*this);
+        return;
+    }
+    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN,ACK.
+    snd_wnd_ = seg.window();
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = seg.seq();
+    set_state(TcpState::SynReceived);
+    send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
+}
+
+bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options) {
+    const SeqNumber ack = seg.ack();
+    if (state_ == TcpState::SynReceived) {
+        if (!(snd_una_ < ack && ack <= snd_max_)) {
+            send_rst(now, ack);  // RFC 9293 §3.10.7.4 step 5, SYN-RECEIVED
+            return false;
+        }
+        snd_una_ = ack;
+        snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
+        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = ack;
+        if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);
+        rtt_timing_ = false;
+        rtt_.reset_backoff();
+        disarm(Timer::Retransmit);
+        last_progress_ = now;
+        set_state(TcpState::Established);
+        layer_.on_established(*this);
+        // fall through: the ACK may carry data and FIN
+        return true;
+    }
+    // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else challenge/discard.
+    if (ack > snd_max_) {
+        send_challenge_ack(now);
+        return false;
+    }
+    if (ack < snd_una_ - std::max<std::uint32_t>(max_snd_wnd_, 1)) {
+        send_challenge_ack(now);
+        return false;
+    }
+    const std::uint32_t old_wnd = snd_wnd_;
+    if (ack > snd_una_) {
+        on_new_ack(now, ack, options);
+    } else if (ack == snd_una_ && snd_max_ != snd_una_ && seg.payload().empty() &&
+               !seg.flags().fin() && (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == old_wnd) {
+        on_dup_ack(now, options);  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
+    } else if (sack_ok_ && options.sack_count > 0) {
+        scoreboard_.on_ack(snd_una_, std::span(options.sack_blocks.data(), options.sack_count));
+    }
+    update_window(seg);
+
+    // Our FIN acknowledged?
+    const bool fin_acked = fin_sent_ && snd_una_ == fin_seq_ + 1;
+    switch (state_) {
+        case TcpState::FinWait1:
+            if (fin_acked) {
+                set_state(TcpState::FinWait2);
+                if (orphaned_) arm(Timer::TimeWait, now + config_.msl * 2);  // FIN-WAIT-2 timeout
+            }
+            break;
+        case TcpState::Closing:
+            if (fin_acked) enter_time_wait(now);
+            break;
+        case TcpState::LastAck:
+            if (fin_acked) {
+                close_with(std::nullopt);
+                return false;
+            }
+            break;
+        default: break;
+    }
+    return true;
+}
+
+void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {
+    const SeqNumber data_acked_to = (fin_sent_ && ack > fin_seq_) ? fin_seq_ : ack;
+    std::uint32_t data_acked = 0;
+    if (data_acked_to > snd_buf_seq_) {
+        data_acked = static_cast<std::uint32_t>(data_acked_to - snd_buf_seq_);
+        snd_buf_.consume(data_acked);
+        snd_buf_seq_ = data_acked_to;
+    }
+    snd_una_ = ack;
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
+
+    // RTT (RFC 6298 §3 Karn / RFC 7323 §4.2 timestamps).
+    Duration sample = Duration::zero();
+    bool have_sample = false;
+    if (ts_ok_ && options.timestamps && options.timestamps->tsecr != 0) {
+        std::int32_t ms = static_cast<std::int32_t>(ts_now(now) - options.timestamps->tsecr);
+        if (ms >= 0) {
+            sample = Duration::millis(ms);
+            have_sample = true;
+        }
+    } else if (rtt_timing_ && ack > rtt_seq_) {
+        sample = now - rtt_sent_at_;
+        have_sample = true;
+        rtt_timing_ = false;
+    }
+    if (have_sample) rtt_.on_sample(sample);
+    rtt_.reset_backoff();
+    last_progress_ = now;
+    persist_backoff_ = 0;
+
+    if (sack_ok_) {
+        scoreboard_.on_ack(ack, std::span(options.sack_blocks.data(), options.sack_count));
+    }
+    if (in_recovery_) {
+        if (ack >= recover_) {  // RFC 6582 §3.2 step 3: full acknowledgment
+            in_recovery_ = false;
+            dupacks_ = 0;
+            cc_->on_recovery_exit(now);
+        } else {
+            // Partial acknowledgment (RFC 6582 §3.2 step 4): the next hole is lost too.
+            dupacks_ = 0;
+            if (!sack_ok_) retransmit_one(now, snd_una_, smss_);
+        }
+    } else {
+        dupacks_ = 0;
+        cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
+    }
+    // RFC 6298 §5.2/§5.3.
+    if (snd_una_ == snd_max_) {
+        disarm(Timer::Retransmit);
+    } else {
+        restart_rtx(now);
+    }
+    if (data_acked > 0 && want_writable_ && snd_buf_.free() > 0) {
+        want_writable_ = false;
+        notify(kEventWritable);
+    }
+}
+
+void Connection::on_dup_ack(Instant now, const wire::TcpOptions& options) {
+    ++dupacks_;
+    if (sack_ok_ && options.sack_count > 0) {
+        scoreboard_.on_ack(snd_una_, std::span(options.sack_blocks.data(), options.sack_count));
+    }
+    if (in_recovery_) return;  // recovery_output() uses the new pipe estimate
+    const bool lost = dupacks_ >= 3 || (sack_ok_ && scoreboard_.is_lost(snd_una_, snd_una_, smss_));
+    // RFC 6582 §3.2 step 2: no new recovery for losses from before the last one (e.g. after an RTO).
+    if (!lost || snd_una_ <= recover_) return;
+    in_recovery_ = true;
+    recover_ = snd_max_;
+    high_rxt_ = snd_una_;
+    ++layer_.stats().tcp_fast_retransmits;
+    if (sack_ok_) ++layer_.stats().tcp_sack_recoveries;
+    cc_->on_congestion_event(now, flight());
+    retransmit_one(now, snd_una_, smss_);
+    restart_rtx(now);
+}
+
+// RFC 9293 §3.10.7.4 step 5: update the send window from the most recent segment only.
+void Connection::update_window(const wire::TcpPacket& seg) {
+    if (snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack())) {
+        snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
+        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = seg.ack();
+        if (snd_wnd_ > 0) {
+            disarm(Timer::Persist);
+            persist_backoff_ = 0;
+        }
+    }
+}
+
+void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
+    Bytes payload = seg.payload();
+    SeqNumber seq = seg.seq();
+    if (seq < rcv_nxt_) {  // trim what we already have
+        std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
+        if (skip >= payload.size()) {
+            ack_now_ = true;  // a pure duplicate: acknowledge at once (RFC 5681 §4.2)
+            return;
+        }
+        payload = payload.subspan(skip);
+        seq = rcv_nxt_;
+    }
+    const std::size_t offset = static_cast<std::size_t>(seq - rcv_nxt_);
+    const std::size_t room = rcv_buf_.free();
+    if (offset >= room) {
+        ack_now_ = true;
+        return;
+    }
+    payload = payload.first(std::min(payload.size(), room - offset));
+    if (payload.empty()) {
+        ack_now_ = true;
+        return;
+    }
+    if (offset == 0) {
+        std::size_t n = rcv_buf_.write(payload);
+        rcv_nxt_ += static_cast<std::uint32_t>(n);
+        const bool filled_gap = ooo_count_ > 0;
+        // Out-of-order data already sits in the ring just past the readable end: absorb it.
+        while (ooo_count_ > 0 && ooo_[0].begin <= rcv_nxt_) {
+            if (ooo_[0].end > rcv_nxt_) {
+                std::uint32_t extra = static_cast<std::uint32_t>(ooo_[0].end - rcv_nxt_);
+                rcv_buf_.commit(extra);
+                rcv_nxt_ = ooo_[0].end;
+            }
+            std::copy(ooo_.begin() + 1, ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
+                      ooo_.begin());
+            --ooo_count_;
+        }
+        notify(kEventReadable);
+        // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap; else delay.
+        schedule_ack(now, filled_gap);
+        if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) on_fin(now);
+        return;
+    }
+    // Out of order: store in place, track the range, ACK at once (with SACK blocks).
+    rcv_buf_.write_at(offset, payload);
+    ++layer_.stats().tcp_rx_out_of_order;
+    OooRange r{seq, seq + static_cast<std::uint32_t>(payload.size())};
+    // Merge into the sorted range list.
+    std::size_t i = 0;
+    while (i < ooo_count_ && ooo_[i].end < r.begin) ++i;
+    std::size_t j = i;
+    while (j < ooo_count_ && ooo_[j].begin <= r.end) {
+        r.begin = wire::seq_min(r.begin, ooo_[j].begin);
+        r.end = wire::seq_max(r.end, ooo_[j].end);
+        ++j;
+    }
+    if (j > i) {  // replace ooo_[i..j) by r
+        ooo_[i] = r;
+        std::copy(ooo_.begin() + static_cast<std::ptrdiff_t>(j),
+                  ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
+                  ooo_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        ooo_count_ -= (j - i - 1);
+    } else if (ooo_count_ < kMaxOoo) {
+        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
+                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
+                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ + 1));
+        ooo_[i] = r;
+        ++ooo_count_;
+    } else if (i < ooo_count_) {
+        // Full: forget the highest range (its bytes stay unreferenced and are re-received later).
+        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
+                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ - 1),
+                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_));
+        ooo_[i] = r;
+    } else {
+        ack_now_ = true;
+        return;
+    }
+    last_ooo_ = r;
+    ack_now_ = true;
+}
+
+void Connection::on_fin(Instant now) {
+    rcv_nxt_ += 1;
+    fin_received_ = true;
+    ooo_fin_.reset();
+    ack_now_ = true;
+    notify(kEventReadable | kEventPeerClosed);
+    switch (state_) {
+        case TcpState::SynReceived:
+        case TcpState::Established: set_state(TcpState::CloseWait); break;
+        case TcpState::FinWait1:
+            if (fin_sent_ && snd_una_ == fin_seq_ + 1) {
+                enter_time_wait(now);
+            } else {
+                set_state(TcpState::Closing);
+            }
+            break;
+        case TcpState::FinWait2: enter_time_wait(now); break;
+        default: break;
+    }
+}
+
+void Connection::enter_time_wait(Instant now) {
+    set_state(TcpState::TimeWait);
+    for (auto& t : timers_) t = Instant::never();
+    arm(Timer::TimeWait, now + config_.msl * 2);
+    notify(kEventClosed);
+}
+
+void Connection::close_with(std::optional<SocketError> err) {
+    error_ = err;
+    set_state(TcpState::Closed);
+    for (auto& t : timers_) t = Instant::never();
+    notify(static_cast<std::uint8_t>(kEventClosed | (err ? kEventError : 0)));
+    layer_.on_closed(*this);  // may schedule this connection for freeing (never immediately)
+}
+
+// ---- user calls -------------------------------------------------------------------------------
+
+std::size_t Connection::send(Instant now, Bytes data) {
+    (void)now;
+    std::size_t n = snd_buf_.write(data);
+    if (n < data.size()) want_writable_ = true;
+    if (n > 0) layer_.mark_dirty(*this);
+    return n;
+}
+
+std::size_t Connection::recv(Instant now, MutBytes out) {
+    (void)now;
+    const std::uint32_t before = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    std::size_t n = rcv_buf_.read(out);
+    if (n > 0 && is_synchronized(state_)) {
+        // RFC 9293 §3.8.6.2.2: announce the reopened window once it grew by min(buffer/2, MSS); always
+        // when it was closed or nearly so (the sender may be waiting on it).
+        const std::size_t grown = rcv_buf_.free() > before ? rcv_buf_.free() - before : 0;
+        if (grown >= std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) && !fin_received_) {
+            ack_now_ = true;
+            layer_.mark_dirty(*this);
+        }
+    }
+    return n;
+}
+
+void Connection::shutdown_send(Instant now) {
+    (void)now;
+    if (fin_queued_) return;
+    switch (state_) {
+        case TcpState::SynSent: close_with(std::nullopt); return;
+        case TcpState::SynReceived:
+        case TcpState::Established: set_state(TcpState::FinWait1); break;
+        case TcpState::CloseWait: set_state(TcpState::LastAck); break;
+        default: return;
+    }
+    fin_queued_ = true;
+    layer_.mark_dirty(*this);
+}
+
+void Connection::abort(Instant now) {
+    if (state_ != TcpState::Closed && state_ != TcpState::SynSent && state_ != TcpState::TimeWait) {
+        send_rst(now, snd_nxt_);  // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>
+    }
+    close_with(SocketError::Aborted);
+}
+
+void Connection::set_keepalive(Instant now, bool on) {
+    keepalive_ = on;
+    keepalive_sent_ = 0;
+    if (on && is_synchronized(state_)) {
+        arm(Timer::Keepalive, now + config_.keepalive_idle);
+    } else {
+        disarm(Timer::Keepalive);
+    }
+}
+
+ConnectionInfo Connection::info() const {
+    ConnectionInfo i;
+    i.local = local_;
+    i.remote = remote_;
+    i.state = state_;
+    i.send_queue = snd_buf_.size();
+    i.recv_queue = rcv_buf_.size();
+    i.cwnd = cc_->cwnd();
+    i.ssthresh = cc_->ssthresh();
+    i.snd_wnd = snd_wnd_;
+    i.rcv_wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    i.smss = smss_;
+    i.srtt = rtt_.srtt();
+    i.rttvar = rtt_.rttvar();
+    i.rto = rtt_.rto();
+    i.retransmits = retransmits_;
+    i.sack = sack_ok_;
+    i.timestamps = ts_ok_;
+    i.window_scaling = ws_ok_;
+    i.snd_wscale = snd_wscale_;
+    i.rcv_wscale = rcv_wscale_;
+    return i;
+}
+
+}  // namespace stack::tcp

@@ -1,0 +1,222 @@
+// Connection: one TCP connection's control block (TCB) and the protocol logic that drives it.
+//
+// Input follows RFC 9293 §3.10.7 "SEGMENT ARRIVES" step by step (on_segment → handshake states,
+// then the numbered checks for synchronized states), with RFC 5961 (blind reset/SYN/data injection),
+// RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them.
+// Output (output()) sends whatever the windows, Nagle and SWS avoidance allow, then a pure ACK if one is
+// owed. Timers are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its timer wheel.
+//
+// Buffers: send data lives in snd_buf_ from snd_buf_seq_ (= the first unacknowledged data byte) until
+// acknowledged; received data is committed to rcv_buf_ in order, out-of-order data is written in place
+// ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (≤ kMaxOoo ranges), so every
+// payload byte is copied exactly once into the ring and once out of it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "stack/base/ring_buffer.hpp"
+#include "stack/base/time.hpp"
+#include "stack/socket/socket.hpp"
+#include "stack/tcp/config.hpp"
+#include "stack/tcp/congestion.hpp"
+#include "stack/tcp/rtt.hpp"
+#include "stack/tcp/sack_scoreboard.hpp"
+#include "stack/tcp/state.hpp"
+#include "stack/wire/address.hpp"
+#include "stack/wire/seq.hpp"
+#include "stack/wire/tcp.hpp"
+
+namespace stack::tcp {
+
+class TcpLayer;
+
+struct Endpoint {
+    wire::Ipv4Address addr;
+    std::uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+};
+
+// A snapshot for tools (`tunstack conns`) and tests.
+struct ConnectionInfo {
+    Endpoint local, remote;
+    TcpState state = TcpState::Closed;
+    std::size_t send_queue = 0;  // bytes not yet acknowledged (incl. unsent)
+    std::size_t recv_queue = 0;  // bytes readable
+    std::uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, rcv_wnd = 0;
+    std::uint32_t smss = 0;
+    Duration srtt, rttvar, rto;
+    std::uint64_t retransmits = 0;
+    bool sack = false, timestamps = false, window_scaling = false;
+    std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+};
+
+class Connection {
+public:
+    using SeqNumber = wire::SeqNumber;
+
+    Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config, Endpoint local,
+               Endpoint remote);
+
+    // Active open: chooses the ISS, sends SYN (RFC 9293 §3.10.1).
+    void open_active(Instant now, SeqNumber iss);
+    // Passive open from a listener's SYN (RFC 9293 §3.10.7.2): records the peer's options, sends SYN-ACK.
+    void open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
+                      const wire::TcpOptions& options);
+
+    // A segment for this connection (already checksum-verified and demultiplexed).
+    void on_segment(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+
+    // Runs the timers due at `now`.
+    void on_timer(Instant now);
+    // The earliest timer deadline, or Instant::never().
+    Instant next_deadline() const;
+
+    // Sends what may be sent now (data, FIN, a pending ACK). Returns false if the TX queue filled up.
+    bool output(Instant now);
+
+    // ---- user calls ----
+    std::size_t send(Instant now, Bytes data);
+    // Copies up to out.size() readable bytes out; returns the count (0 if none).
+    std::size_t recv(Instant now, MutBytes out);
+    void shutdown_send(Instant now);  // queue a FIN after the data
+    void abort(Instant now);          // RST now (RFC 9293 §3.10.5 ABORT)
+    void set_nodelay(bool on) { nodelay_ = on; }
+    void set_keepalive(Instant now, bool on);
+
+    TcpState state() const { return state_; }
+    const Endpoint& local() const { return local_; }
+    const Endpoint& remote() const { return remote_; }
+    std::uint32_t index() const { return index_; }
+    bool readable() const { return rcv_buf_.size() > 0; }
+    bool eof() const { return fin_received_ && rcv_buf_.size() == 0; }
+    bool send_shut() const { return fin_queued_; }
+    std::size_t send_space() const { return snd_buf_.free(); }
+    std::size_t recv_available() const { return rcv_buf_.size(); }
+    std::optional<SocketError> error() const { return error_; }
+    ConnectionInfo info() const;
+
+    // Set by the layer: the listener a passive connection belongs to until accept().
+    std::uint32_t listener = ~std::uint32_t{0};
+
+private:
+    enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
+
+    // RFC 9293 §3.10.7 steps.
+    void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    bool acceptable(const wire::TcpPacket& seg) const;
+    void on_rst(Instant now, const wire::TcpPacket& seg);
+    bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
+    void on_dup_ack(Instant now, const wire::TcpOptions& options);
+    void update_window(const wire::TcpPacket& seg);
+    void on_text(Instant now, const wire::TcpPacket& seg);
+    void on_fin(Instant now);
+    void negotiate(const wire::TcpOptions& options, bool syn_ack);
+
+    // Output.
+    enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
+    SendResult send_new_data(Instant now, std::uint32_t usable);
+    std::uint32_t send_window_room() const;
+    bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
+    bool send_ack(Instant now);
+    void send_challenge_ack(Instant now);
+    void send_rst(Instant now, SeqNumber seq);
+    bool retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len);
+    bool recovery_output(Instant now);
+    std::uint32_t advertised_window();
+    std::uint32_t unsent_data() const;
+    SeqNumber data_end() const;  // sequence number after the last byte in snd_buf_
+    std::uint32_t flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
+    std::uint32_t ts_now(Instant now) const;
+    void schedule_ack(Instant now, bool immediate);
+
+    // Timers.
+    void arm(Timer t, Instant at);
+    void disarm(Timer t);
+    bool armed(Timer t) const { return timers_[static_cast<int>(t)] != Instant::never(); }
+    void restart_rtx(Instant now);
+    void on_rto(Instant now);
+    void on_persist(Instant now);
+    void on_keepalive(Instant now);
+
+    void set_state(TcpState s);
+    void enter_time_wait(Instant now);
+    void close_with(std::optional<SocketError> err);
+    void notify(std::uint8_t bits);
+
+    TcpLayer& layer_;
+    std::uint32_t index_;
+    const TcpConfig& config_;
+    Endpoint local_, remote_;
+    TcpState state_ = TcpState::Closed;
+    std::optional<SocketError> error_;
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    SeqNumber iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_;
+    std::uint32_t snd_wnd_ = 0;
+    std::uint32_t max_snd_wnd_ = 0;
+    SeqNumber snd_buf_seq_;  // sequence number of snd_buf_'s first byte
+    RingBuffer snd_buf_;
+    bool fin_queued_ = false;
+    bool fin_sent_ = false;
+    SeqNumber fin_seq_;
+
+    // Receive sequence space.
+    SeqNumber irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge of the window last advertised
+    RingBuffer rcv_buf_;
+    struct OooRange {
+        SeqNumber begin, end;
+    };
+    static constexpr std::size_t kMaxOoo = 16;
+    std::array<OooRange, kMaxOoo> ooo_{};  // sorted, disjoint; most recent first for SACK kept apart
+    std::size_t ooo_count_ = 0;
+    std::optional<SeqNumber> ooo_fin_;
+    OooRange last_ooo_{};  // the block containing the most recent out-of-order segment (RFC 2018 §4)
+    bool fin_received_ = false;
+
+    // Negotiated options.
+    std::uint32_t smss_ = 536;   // effective send MSS (data bytes per segment, options excluded)
+    std::uint16_t our_mss_ = 1460;
+    std::uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
+    bool ws_ok_ = false, ts_ok_ = false, sack_ok_ = false;
+    std::uint32_t ts_recent_ = 0;
+    Instant ts_recent_age_;
+    std::uint32_t ts_offset_ = 0;
+    SeqNumber last_ack_sent_;
+
+    // Timers, RTT, congestion control, loss recovery.
+    std::array<Instant, static_cast<int>(Timer::Count)> timers_;
+    RttEstimator rtt_;
+    bool rtt_timing_ = false;
+    SeqNumber rtt_seq_;
+    Instant rtt_sent_at_;
+    std::unique_ptr<CongestionControl> cc_;
+    SackScoreboard scoreboard_;
+    unsigned dupacks_ = 0;
+    bool in_recovery_ = false;
+    SeqNumber recover_;
+    SeqNumber high_rxt_;
+    unsigned syn_retries_ = 0;
+    unsigned persist_backoff_ = 0;
+    unsigned keepalive_sent_ = 0;
+    bool keepalive_ = false;
+    Instant last_progress_;  // last time the peer acknowledged new data (user timeout base)
+    Instant last_received_;  // keepalive idle base
+
+    // ACK policy.
+    bool ack_now_ = false;
+    unsigned unacked_segments_ = 0;
+    bool nodelay_ = false;
+    bool want_writable_ = false;
+    std::uint64_t retransmits_ = 0;
+
+public:
+    // Set by the layer when the application has released the handle (close()).
+    bool orphaned_ = false;
+};
+
+}  // namespace stack::tcp

@@ -1,0 +1,367 @@
+// Connection: output (data, FIN, ACKs, retransmissions, recovery) and timers.
+#include <algorithm>
+
+#include "stack/base/checksum.hpp"
+#include "stack/tcp/connection.hpp"
+#include "stack/tcp/tcp.hpp"
+
+namespace stack::tcp {
+
+using wire::SeqNumber;
+using wire::TcpFlag;
+using wire::TcpFlags;
+
+std::uint32_t Connection::ts_now(Instant now) const {
+    return static_cast<std::uint32_t>(now.as_millis()) + ts_offset_;
+}
+
+SeqNumber Connection::data_end() const {
+    return snd_buf_seq_ + static_cast<std::uint32_t>(snd_buf_.size());
+}
+
+std::uint32_t Connection::unsent_data() const {
+    const SeqNumber end = data_end();
+    return end > snd_nxt_ ? static_cast<std::uint32_t>(end - snd_nxt_) : 0;
+}
+
+// The window field to send, applying receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2):
+// the right edge only moves right, and only by at least min(buffer/2, MSS) at a time.
+std::uint32_t Connection::advertised_window() {
+    std::size_t free = rcv_buf_.free();
+    const std::size_t cap = std::size_t{65535} << rcv_wscale_;
+    free = std::min(free, cap);
+    SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(free);
+    if (rcv_adv_ >= rcv_nxt_ && right > rcv_adv_ &&
+        static_cast<std::size_t>(right - rcv_adv_) <
+            std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_)) {
+        right = rcv_adv_;
+    }
+    if (right < rcv_adv_) right = rcv_adv_;  // never shrink the window (RFC 9293 §3.8.6.2.2 MUST)
+    std::uint32_t field = static_cast<std::uint32_t>(right - rcv_nxt_) >> rcv_wscale_;
+    field = std::min<std::uint32_t>(field, 65535);
+    rcv_adv_ = wire::seq_max(rcv_adv_, rcv_nxt_ + (field << rcv_wscale_));
+    return field;
+}
+
+bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, TcpFlags flags) {
+    wire::TcpRepr r;
+    r.src_port = local_.port;
+    r.dst_port = remote_.port;
+    r.seq = seq;
+    r.flags = flags;
+    if (flags.ack()) r.ack = rcv_nxt_;
+    if (flags.syn()) {
+        // RFC 7323 §2.2: the window in a SYN/SYN-ACK is not scaled.
+        std::uint32_t wnd = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
+        r.window = static_cast<std::uint16_t>(wnd);
+        if (flags.ack()) rcv_adv_ = rcv_nxt_ + wnd;
+        const bool answering = flags.ack();  // SYN-ACK: echo only what the peer offered
+        r.options.mss = our_mss_;
+        if (config_.window_scaling && (!answering || ws_ok_)) r.options.window_scale = rcv_wscale_;
+        if (config_.sack && (!answering || sack_ok_)) r.options.sack_permitted = true;
+        if (config_.timestamps && (!answering || ts_ok_)) {
+            r.options.timestamps = wire::TcpTimestamps{ts_now(now), answering ? ts_recent_ : 0};
+        }
+    } else if (!flags.rst()) {
+        r.window = static_cast<std::uint16_t>(advertised_window());
+        if (ts_ok_) r.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
+        if (sack_ok_ && ooo_count_ > 0) {
+            // RFC 2018 §4: the first block holds the most recent out-of-order segment, then others.
+            const std::size_t limit = ts_ok_ ? 3 : 4;
+            r.options.sack_blocks[0] = {last_ooo_.begin, last_ooo_.end};
+            std::size_t n = 1;
+            for (std::size_t i = 0; i < ooo_count_ && n < limit; ++i) {
+                if (ooo_[i].begin == last_ooo_.begin) continue;
+                r.options.sack_blocks[n++] = {ooo_[i].begin, ooo_[i].end};
+            }
+            r.options.sack_count = static_cast<std::uint8_t>(n);
+        }
+    }
+    // Header first (checksummed over the header alone), then fix the checksum to cover the payload,
+    // which is copied once, from the send ring straight into the outbound frame.
+    std::uint8_t header[wire::kTcpMaxHeaderLen];
+    r.payload_len = 0;
+    const std::size_t hlen = r.header_len();
+    r.emit(MutBytes(header, hlen), local_.addr, remote_.addr, Bytes());
+    auto [p1, p2] = len > 0 ? snd_buf_.readable(static_cast<std::size_t>(seq - snd_buf_seq_), len)
+                            : std::pair<Bytes, Bytes>{};
+    STACK_ASSERT(p1.size() + p2.size() == len);
+    store_be16(header + 16, 0);
+    std::uint32_t sum = checksum::pseudo_header_v4(local_.addr.value, remote_.addr.value, 6,
+                                                   static_cast<std::uint16_t>(hlen + len));
+    sum = checksum::combine(sum, checksum::partial(Bytes(header, hlen)), 0);
+    sum = checksum::combine(sum, checksum::partial(p1), hlen);
+    sum = checksum::combine(sum, checksum::partial(p2), hlen + p1.size());
+    store_be16(header + 16, checksum::finish(sum));
+    if (!layer_.emit(*this, Bytes(header, hlen), p1, p2)) return false;
+    if (flags.ack()) {
+        last_ack_sent_ = rcv_nxt_;
+        ack_now_ = false;
+        unacked_segments_ = 0;
+        disarm(Timer::DelayedAck);
+    }
+    return true;
+}
+
+bool Connection::send_ack(Instant now) {
+    if (state_ == TcpState::SynReceived) {
+        return send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
+    }
+    return send_segment(now, snd_nxt_, 0, TcpFlag::Ack);
+}
+
+void Connection::send_challenge_ack(Instant now) {
+    if (!layer_.challenge_ack_allowed(now)) return;  // RFC 5961 §7 global rate limit
+    ++layer_.stats().tcp_challenge_acks;
+    send_ack(now);
+}
+
+void Connection::send_rst(Instant now, SeqNumber seq) {
+    if (send_segment(now, seq, 0, TcpFlag::Rst)) ++layer_.stats().tcp_tx_resets;
+}
+
+void Connection::schedule_ack(Instant now, bool immediate) {
+    ++unacked_segments_;
+    // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full-sized segment; at most 500 ms late
+    // (ours: config delayed_ack, 40 ms by default).
+    if (immediate || unacked_segments_ >= 2) {
+        ack_now_ = true;
+    } else if (!armed(Timer::DelayedAck)) {
+        arm(Timer::DelayedAck, now + config_.delayed_ack);
+    }
+}
+
+bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len) {
+    const SeqNumber end = data_end();
+    std::uint32_t len = seq < end ? std::min<std::uint32_t>(static_cast<std::uint32_t>(end - seq),
+                                                            std::min(max_len, smss_))
+                                  : 0;
+    TcpFlags flags = TcpFlag::Ack;
+    const bool with_fin = fin_sent_ && seq + len == fin_seq_;
+    if (with_fin) flags |= TcpFlag::Fin;
+    if (len == 0 && !with_fin) return true;
+    if (!send_segment(now, seq, len, flags)) return false;
+    ++retransmits_;
+    ++layer_.stats().tcp_retransmits;
+    if (rtt_timing_ && seq <= rtt_seq_) rtt_timing_ = false;  // Karn: no sample from a retransmission
+    const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
+    if (high_rxt_ < sent_end) high_rxt_ = sent_end;
+    if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
+    return true;
+}
+
+// Sends one segment of new data if the windows and Nagle allow it. Returns Sent, Idle, or Blocked.
+Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usable) {
+    const std::uint32_t avail = unsent_data();
+    if (avail == 0) return SendResult::Idle;
+    std::uint32_t len = std::min({avail, smss_, usable});
+    if (len == 0) return SendResult::Idle;
+    if (len < smss_) {
+        // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4): a short segment only if it
+        // is everything we have and nothing is outstanding (or no-delay), or if it is at least half of
+        // the largest window the peer offered.
+        const bool all = len == avail;
+        const bool push_ok = all && (nodelay_ || flight() == 0 || fin_queued_);
+        const bool half_window = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
+        if (!push_ok && !half_window) return SendResult::Idle;
+    }
+    const bool fin = fin_queued_ && len == avail;
+    TcpFlags flags = TcpFlag::Ack;
+    if (len == avail) flags |= TcpFlag::Psh;
+    if (fin) flags |= TcpFlag::Fin;
+    if (!send_segment(now, snd_nxt_, len, flags)) return SendResult::Blocked;
+    const bool is_rexmit = snd_nxt_ < snd_max_;
+    if (is_rexmit) {
+        ++retransmits_;
+        ++layer_.stats().tcp_retransmits;
+    } else if (!rtt_timing_ && !ts_ok_) {
+        rtt_timing_ = true;
+        rtt_seq_ = snd_nxt_;
+        rtt_sent_at_ = now;
+    }
+    snd_nxt_ += len;
+    if (fin) {
+        fin_sent_ = true;
+        fin_seq_ = snd_nxt_;
+        snd_nxt_ += 1;
+    }
+    snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
+    if (!armed(Timer::Retransmit)) restart_rtx(now);
+    return SendResult::Sent;
+}
+
+std::uint32_t Connection::send_window_room() const {
+    // Bounded by the peer's window (from SND.UNA) and by the congestion window (in flight).
+    const SeqNumber right = snd_una_ + snd_wnd_;
+    const std::uint32_t by_peer = right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
+    const std::uint32_t cwnd = cc_->cwnd();
+    const std::uint32_t by_cc = cwnd > flight() ? cwnd - flight() : 0;
+    return std::min(by_peer, by_cc);
+}
+
+// RFC 6675 §5 (C) with SACK; RFC 6582 with NewReno (pipe estimated as flight minus one segment per
+// duplicate ACK, which is what cwnd inflation expresses).
+bool Connection::recovery_output(Instant now) {
+    for (int guard = 0; guard < 1000; ++guard) {
+        std::uint32_t pipe;
+        if (sack_ok_) {
+            pipe = scoreboard_.pipe(snd_una_, snd_nxt_, high_rxt_, smss_);
+        } else {
+            const std::uint32_t credit = dupacks_ * smss_;
+            pipe = flight() > credit ? flight() - credit : 0;
+        }
+        const std::uint32_t cwnd = cc_->cwnd();
+        if (pipe + smss_ > cwnd) return true;
+        if (sack_ok_) {
+            auto next = scoreboard_.next_seg(snd_una_, snd_nxt_, high_rxt_, smss_, unsent_data() > 0);
+            if (next.action == SackScoreboard::NextSeg::Action::Retransmit) {
+                const std::uint32_t len =
+                    std::min<std::uint32_t>(static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
+                if (!retransmit_one(now, next.range.begin, len)) return false;
+                continue;
+            }
+            if (next.action == SackScoreboard::NextSeg::Action::Nothing) return true;
+        }
+        const SeqNumber right = snd_una_ + snd_wnd_;
+        const std::uint32_t by_peer = right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
+        switch (send_new_data(now, std::min(by_peer, smss_))) {
+            case SendResult::Sent: continue;
+            case SendResult::Blocked: return false;
+            case SendResult::Idle: return true;
+        }
+    }
+    return true;
+}
+
+bool Connection::output(Instant now) {
+    if (state_ == TcpState::Closed || state_ == TcpState::Listen) return true;
+    if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
+        return ack_now_ ? send_ack(now) : true;
+    }
+    bool ok = true;
+    if (state_ != TcpState::TimeWait) {
+        if (in_recovery_) {
+            ok = recovery_output(now);
+        } else {
+            for (int guard = 0; guard < 4096; ++guard) {
+                auto r = send_new_data(now, send_window_room());
+                if (r == SendResult::Blocked) ok = false;
+                if (r != SendResult::Sent) break;
+            }
+        }
+        // A FIN with no data left to carry it.
+        if (ok && fin_queued_ && snd_nxt_ == data_end() && (!fin_sent_ || snd_nxt_ == fin_seq_)) {
+            if (send_segment(now, snd_nxt_, 0, TcpFlag::Ack | TcpFlag::Fin)) {
+                fin_sent_ = true;
+                fin_seq_ = snd_nxt_;
+                snd_nxt_ += 1;
+                snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
+                if (!armed(Timer::Retransmit)) restart_rtx(now);
+            } else {
+                ok = false;
+            }
+        }
+        // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1).
+        if (unsent_data() > 0 && snd_wnd_ == 0 && flight() == 0 && !armed(Timer::Persist) &&
+            !armed(Timer::Retransmit)) {
+            arm(Timer::Persist, now + rtt_.rto());
+        }
+    }
+    if (ok && ack_now_) ok = send_ack(now);
+    return ok;
+}
+
+// ---- timers -----------------------------------------------------------------------------------
+
+void Connection::arm(Timer t, Instant at) { timers_[static_cast<int>(t)] = at; }
+void Connection::disarm(Timer t) { timers_[static_cast<int>(t)] = Instant::never(); }
+
+void Connection::restart_rtx(Instant now) { arm(Timer::Retransmit, now + rtt_.rto()); }
+
+Instant Connection::next_deadline() const {
+    return *std::min_element(timers_.begin(), timers_.end());
+}
+
+void Connection::on_timer(Instant now) {
+    for (int i = 0; i < static_cast<int>(Timer::Count); ++i) {
+        if (timers_[i] > now) continue;
+        timers_[i] = Instant::never();
+        switch (static_cast<Timer>(i)) {
+            case Timer::Retransmit: on_rto(now); break;
+            case Timer::DelayedAck: ack_now_ = true; break;
+            case Timer::Persist: on_persist(now); break;
+            case Timer::Keepalive: on_keepalive(now); break;
+            case Timer::TimeWait: close_with(std::nullopt); return;
+            case Timer::Count: break;
+        }
+        if (state_ == TcpState::Closed) return;
+    }
+    output(now);
+}
+
+void Connection::on_rto(Instant now) {
+    ++layer_.stats().tcp_rto;
+    rtt_.backoff();
+    rtt_timing_ = false;
+    if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
+        if (++syn_retries_ > config_.syn_retries) {
+            ++layer_.stats().tcp_timeouts;
+            close_with(SocketError::TimedOut);
+            return;
+        }
+        send_segment(now, iss_, 0,
+                     state_ == TcpState::SynSent ? TcpFlags(TcpFlag::Syn) : TcpFlag::Syn | TcpFlag::Ack);
+        ++retransmits_;
+        ++layer_.stats().tcp_retransmits;
+        restart_rtx(now);
+        return;
+    }
+    if (snd_una_ == snd_max_) return;  // nothing outstanding
+    // RFC 9293 §3.8.3 R2: give up when retransmissions go unanswered for the user timeout.
+    if (now - last_progress_ >= config_.user_timeout) {
+        ++layer_.stats().tcp_timeouts;
+        send_rst(now, snd_nxt_);
+        close_with(SocketError::TimedOut);
+        return;
+    }
+    // RFC 5681 §3.1 / RFC 6582 §4: loss window, go back to SND.UNA, no fast retransmit for losses
+    // from before this point.
+    if (rtt_.backoffs() <= 1) cc_->on_rto(now, flight());  // RFC 5681 §3.1: only the first timeout
+    in_recovery_ = false;
+    dupacks_ = 0;
+    recover_ = snd_max_;
+    scoreboard_.reset();
+    snd_nxt_ = snd_una_;
+    high_rxt_ = snd_una_;
+    retransmit_one(now, snd_una_, smss_);
+    restart_rtx(now);
+}
+
+void Connection::on_persist(Instant now) {
+    if (snd_wnd_ != 0 || unsent_data() == 0) return;
+    // Probe with one byte of new data beyond the closed window; its retransmission timer then backs
+    // off exponentially (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17).
+    ++layer_.stats().tcp_window_probes;
+    send_segment(now, snd_nxt_, 1, TcpFlag::Ack);
+    snd_nxt_ += 1;
+    snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
+    last_progress_ = now;  // a peer that answers probes is alive: the user timeout does not apply
+    restart_rtx(now);
+}
+
+void Connection::on_keepalive(Instant now) {
+    if (!keepalive_ || !is_synchronized(state_)) return;
+    if (keepalive_sent_ >= config_.keepalive_probes) {
+        ++layer_.stats().tcp_timeouts;
+        send_rst(now, snd_nxt_);
+        close_with(SocketError::TimedOut);
+        return;
+    }
+    // RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT-1 elicits an ACK from a live peer.
+    ++keepalive_sent_;
+    ++layer_.stats().tcp_keepalive_probes;
+    send_segment(now, snd_nxt_ - 1, 0, TcpFlag::Ack);
+    arm(Timer::Keepalive, now + config_.keepalive_interval);
+}
+
+}  // namespace stack::tcp

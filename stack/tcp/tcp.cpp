@@ -1,0 +1,502 @@
+#include "stack/tcp/tcp.hpp"
+
+#include <algorithm>
+
+namespace stack::tcp {
+
+using wire::SeqNumber;
+using wire::TcpFlag;
+
+namespace {
+std::array<std::uint8_t, 16> secret_from(std::uint64_t seed) {
+    std::array<std::uint8_t, 16> key{};
+    std::uint64_t state = seed ^ 0x7463707365637265ull;
+    for (std::size_t i = 0; i < key.size(); i += 8) {
+        std::uint64_t v = ip::splitmix64(state);
+        for (std::size_t b = 0; b < 8; ++b) key[i + b] = static_cast<std::uint8_t>(v >> (8 * b));
+    }
+    return key;
+}
+}  // namespace
+
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed)
+    : config_(config),
+      output_(output),
+      stats_(stats),
+      isn_(secret_from(seed)),
+      rng_(seed ^ 0x706f727473ull),
+      slots_(config.max_sockets),
+      wheel_(Duration::millis(1), 4096, config.max_sockets),
+      events_(config.max_sockets) {
+    free_slots_.reserve(config.max_sockets);
+    for (std::size_t i = config.max_sockets; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
+    conns_.reserve(config.max_sockets);
+    dirty_.reserve(config.max_sockets);
+    to_free_.reserve(config.max_sockets);
+    challenge_credit_us_ = 1'000'000;
+}
+
+TcpLayer::~TcpLayer() = default;
+
+// ---- slots and handles ------------------------------------------------------------------------
+
+std::optional<std::uint32_t> TcpLayer::allocate_slot() {
+    if (free_slots_.empty()) return std::nullopt;
+    std::uint32_t i = free_slots_.back();
+    free_slots_.pop_back();
+    return i;
+}
+
+void TcpLayer::free_slot(std::uint32_t index) {
+    Slot& s = slots_[index];
+    if (s.kind == Slot::Kind::Connection && s.conn) {
+        const auto& c = *s.conn;
+        auto it = conns_.find(key(c.remote().addr, c.remote().port, c.local().port));
+        if (it != conns_.end() && it->second == index) conns_.erase(it);
+        wheel_.cancel(index);
+    }
+    if (s.kind == Slot::Kind::Listener) listeners_.erase(s.port);
+    s.conn.reset();
+    s.kind = Slot::Kind::Free;
+    s.user_owned = false;
+    s.pending = 0;  // a stale entry in the event ring is skipped when popped (pending == 0)
+    s.dirty = false;
+    s.accept_queue.clear();
+    s.syn_queue = 0;
+    ++s.generation;
+    free_slots_.push_back(index);
+}
+
+TcpLayer::Slot* TcpLayer::lookup(SocketHandle h) {
+    if (h.index >= slots_.size()) return nullptr;
+    Slot& s = slots_[h.index];
+    if (s.kind == Slot::Kind::Free || s.generation != h.generation || !s.user_owned) return nullptr;
+    return &s;
+}
+
+const TcpLayer::Slot* TcpLayer::lookup(SocketHandle h) const {
+    return const_cast<TcpLayer*>(this)->lookup(h);
+}
+
+Connection* TcpLayer::connection(SocketHandle h) {
+    Slot* s = lookup(h);
+    return s != nullptr && s->kind == Slot::Kind::Connection ? s->conn.get() : nullptr;
+}
+
+// ---- callbacks from connections ---------------------------------------------------------------
+
+bool TcpLayer::emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2) {
+    if (!output_.send(c.remote().addr, wire::IpProtocol::Tcp, {header, payload1, payload2},
+                      /*dont_frag=*/true)) {
+        return false;
+    }
+    ++stats_.tcp_tx_segments;
+    return true;
+}
+
+void TcpLayer::notify(std::uint32_t index, std::uint8_t bits) {
+    Slot& s = slots_[index];
+    if (!s.user_owned) return;  // embryonic or released: nobody to tell
+    s.pending |= bits;
+    if (s.queued_event) return;
+    s.queued_event = true;
+    STACK_ASSERT(events_count_ < events_.size());
+    events_[(events_head_ + events_count_) % events_.size()] = index;
+    ++events_count_;
+}
+
+void TcpLayer::mark_dirty(const Connection& c) {
+    Slot& s = slots_[c.index()];
+    if (s.dirty) return;
+    s.dirty = true;
+    dirty_.push_back(c.index());
+}
+
+void TcpLayer::timers_changed(const Connection& c) {
+    Instant at = c.next_deadline();
+    if (at == Instant::never()) {
+        wheel_.cancel(c.index());
+    } else {
+        wheel_.schedule(c.index(), at);
+    }
+}
+
+void TcpLayer::on_established(Connection& c) {
+    ++stats_.tcp_established;
+    if (c.listener == ~std::uint32_t{0}) {
+        notify(c.index(), kEventConnected | kEventWritable);
+        return;
+    }
+    Slot& l = slots_[c.listener];
+    if (l.syn_queue > 0) --l.syn_queue;
+    l.accept_queue.push_back(c.index());
+    notify(c.listener, kEventReadable);
+}
+
+void TcpLayer::on_closed(Connection& c) {
+    Slot& s = slots_[c.index()];
+    if (c.listener != ~std::uint32_t{0}) {  // never accepted: leave the listener's queues
+        Slot& l = slots_[c.listener];
+        auto it = std::find(l.accept_queue.begin(), l.accept_queue.end(), c.index());
+        if (it != l.accept_queue.end()) {
+            l.accept_queue.erase(it);
+        } else if (l.syn_queue > 0) {
+            --l.syn_queue;
+        }
+        c.listener = ~std::uint32_t{0};
+    }
+    if (!s.user_owned) to_free_.push_back(c.index());
+}
+
+bool TcpLayer::challenge_ack_allowed(Instant now) {
+    const std::int64_t cost = 1'000'000 / std::max<std::uint32_t>(config_.challenge_ack_per_sec, 1);
+    challenge_credit_us_ = std::min<std::int64_t>(1'000'000, challenge_credit_us_ + (now - challenge_refill_).as_micros());
+    challenge_refill_ = now;
+    if (challenge_credit_us_ < cost) return false;
+    challenge_credit_us_ -= cost;
+    return true;
+}
+
+// ---- input ------------------------------------------------------------------------------------
+
+void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
+    auto parsed = wire::TcpPacket::parse(payload, ip.src, ip.dst);
+    if (!parsed) {
+        switch (parsed.error()) {
+            case wire::TcpError::TooLong:
+            case wire::TcpError::Truncated: ++stats_.tcp_drop_truncated; break;
+            case wire::TcpError::BadDataOffset: ++stats_.tcp_drop_bad_offset; break;
+            case wire::TcpError::BadChecksum: ++stats_.tcp_drop_bad_checksum; break;
+        }
+        return;
+    }
+    const wire::TcpPacket& seg = *parsed;
+    auto options = wire::TcpOptions::parse(seg.options());
+    if (!options) {
+        ++stats_.tcp_drop_bad_options;
+        return;
+    }
+    ++stats_.tcp_rx_segments;
+    auto it = conns_.find(key(ip.src, seg.src_port(), seg.dst_port()));
+    if (it != conns_.end()) {
+        Connection& c = *slots_[it->second].conn;
+        c.on_segment(now, seg, *options);
+        timers_changed(c);
+    } else if (auto l = listeners_.find(seg.dst_port()); l != listeners_.end()) {
+        on_listen(now, l->second, ip, seg, *options);
+    } else {
+        ++stats_.tcp_drop_no_listener;
+        reset_closed(now, ip, seg);
+    }
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+}
+
+// RFC 9293 §3.10.7.1: no TCB. An incoming RST is discarded; otherwise answer with a reset,
+// <SEQ=SEG.ACK><CTL=RST> if the segment carries an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+void TcpLayer::reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg) {
+    (void)now;
+    if (seg.flags().rst()) return;
+    wire::TcpRepr rst;
+    rst.src_port = seg.dst_port();
+    rst.dst_port = seg.src_port();
+    if (seg.flags().ack()) {
+        rst.seq = seg.ack();
+        rst.flags = TcpFlag::Rst;
+    } else {
+        rst.seq = SeqNumber(0);
+        rst.ack = seg.seq() + seg.segment_len();
+        rst.flags = TcpFlag::Rst | TcpFlag::Ack;
+    }
+    std::uint8_t buf[wire::kTcpMinHeaderLen];
+    rst.emit(MutBytes(buf), ip.dst, ip.src, Bytes());
+    if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf)}, /*dont_frag=*/true)) {
+        ++stats_.tcp_tx_resets;
+    }
+}
+
+// RFC 9293 §3.10.7.2, LISTEN.
+void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
+                         const wire::TcpPacket& seg, const wire::TcpOptions& options) {
+    if (seg.flags().rst()) return;
+    if (seg.flags().ack()) {
+        reset_closed(now, ip, seg);
+        return;
+    }
+    if (!seg.flags().syn()) return;
+    Slot& l = slots_[listener];
+    if (l.syn_queue >= l.backlog || l.accept_queue.size() >= l.backlog) {
+        ++stats_.tcp_drop_listen_overflow;  // dropped, not reset: the peer will retry
+        return;
+    }
+    auto index = allocate_slot();
+    if (!index) {
+        ++stats_.tcp_drop_no_memory;
+        return;
+    }
+    Slot& s = slots_[*index];
+    s.kind = Slot::Kind::Connection;
+    s.user_owned = false;
+    s.conn = std::make_unique<Connection>(*this, *index, config_, Endpoint{ip.dst, seg.dst_port()},
+                                          Endpoint{ip.src, seg.src_port()});
+    Connection& c = *s.conn;
+    c.listener = listener;
+    ++l.syn_queue;
+    conns_.emplace(key(ip.src, seg.src_port(), seg.dst_port()), *index);
+    ++stats_.tcp_passive_opens;
+    c.open_passive(now, isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port()), seg,
+                   options);
+    timers_changed(c);
+}
+
+// ---- timers and output ------------------------------------------------------------------------
+
+void TcpLayer::poll(Instant now) {
+    wheel_.advance(now, [&](std::uint32_t index) {
+        Slot& s = slots_[index];
+        if (s.kind != Slot::Kind::Connection || !s.conn) return;
+        s.conn->on_timer(now);
+        if (s.kind == Slot::Kind::Connection && s.conn && s.conn->state() != TcpState::Closed) {
+            timers_changed(*s.conn);
+        }
+    });
+    flush_dirty(now);
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+}
+
+void TcpLayer::flush_dirty(Instant now) {
+    std::size_t n = dirty_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        std::uint32_t index = dirty_[k];
+        Slot& s = slots_[index];
+        s.dirty = false;
+        if (s.kind != Slot::Kind::Connection || !s.conn) continue;
+        if (!s.conn->output(now)) {
+            s.dirty = true;  // the TX queue filled up: try again on the next poll
+            dirty_.push_back(index);
+            continue;
+        }
+        timers_changed(*s.conn);
+    }
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+Instant TcpLayer::poll_at() const { return dirty_.empty() ? wheel_.next_deadline() : Instant{}; }
+
+// ---- the socket API ---------------------------------------------------------------------------
+
+Result<SocketHandle, SocketError> TcpLayer::listen(std::uint16_t port, std::uint32_t backlog) {
+    if (port == 0 || backlog == 0) return Err(SocketError::InvalidArgument);
+    if (listeners_.count(port) != 0) return Err(SocketError::AddressInUse);
+    auto index = allocate_slot();
+    if (!index) return Err(SocketError::TooManySockets);
+    Slot& s = slots_[*index];
+    s.kind = Slot::Kind::Listener;
+    s.user_owned = true;
+    s.port = port;
+    s.backlog = backlog;
+    s.syn_queue = 0;
+    listeners_.emplace(port, *index);
+    return handle_of(*index);
+}
+
+Result<SocketHandle, SocketError> TcpLayer::accept(SocketHandle listener) {
+    Slot* l = lookup(listener);
+    if (l == nullptr) return Err(SocketError::InvalidHandle);
+    if (l->kind != Slot::Kind::Listener) return Err(SocketError::WrongKind);
+    if (l->accept_queue.empty()) return Err(SocketError::WouldBlock);
+    std::uint32_t index = l->accept_queue.front();
+    l->accept_queue.pop_front();
+    Slot& s = slots_[index];
+    s.user_owned = true;
+    s.conn->listener = ~std::uint32_t{0};
+    // Whatever already happened on it (data, FIN) is reported now.
+    std::uint8_t bits = kEventConnected | kEventWritable;
+    if (s.conn->readable() || s.conn->eof()) bits |= kEventReadable;
+    if (s.conn->eof()) bits |= kEventPeerClosed;
+    notify(index, bits);
+    return handle_of(index);
+}
+
+Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Address addr,
+                                                    std::uint16_t port) {
+    if (port == 0 || addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast()) {
+        return Err(SocketError::InvalidArgument);
+    }
+    const std::uint32_t range = config_.ephemeral_last - config_.ephemeral_first + 1u;
+    std::uint16_t local_port = 0;
+    std::uint32_t start = static_cast<std::uint32_t>(ip::splitmix64(rng_) % range);
+    for (std::uint32_t i = 0; i < range; ++i) {
+        std::uint16_t p = static_cast<std::uint16_t>(config_.ephemeral_first + (start + i) % range);
+        if (conns_.count(key(addr, port, p)) == 0 && listeners_.count(p) == 0) {
+            local_port = p;
+            break;
+        }
+    }
+    if (local_port == 0) return Err(SocketError::NoPortsAvailable);
+    auto index = allocate_slot();
+    if (!index) return Err(SocketError::TooManySockets);
+    Slot& s = slots_[*index];
+    s.kind = Slot::Kind::Connection;
+    s.user_owned = true;
+    s.conn = std::make_unique<Connection>(*this, *index, config_,
+                                          Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
+    conns_.emplace(key(addr, port, local_port), *index);
+    ++stats_.tcp_active_opens;
+    s.conn->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
+    timers_changed(*s.conn);
+    return handle_of(*index);
+}
+
+Result<std::size_t, SocketError> TcpLayer::send(Instant now, SocketHandle h, Bytes data) {
+    Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    Connection& c = *s->conn;
+    if (auto e = c.error()) return Err(*e);
+    if (c.send_shut()) return Err(SocketError::Closed);
+    switch (c.state()) {
+        case TcpState::SynSent:
+        case TcpState::SynReceived:
+        case TcpState::Established:
+        case TcpState::CloseWait: break;
+        default: return Err(SocketError::Closed);
+    }
+    return c.send(now, data);
+}
+
+Result<std::size_t, SocketError> TcpLayer::recv(Instant now, SocketHandle h, MutBytes out) {
+    Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    Connection& c = *s->conn;
+    std::size_t n = c.recv(now, out);
+    if (n == 0 && c.error() && !c.readable()) return Err(*c.error());
+    return n;
+}
+
+Result<bool, SocketError> TcpLayer::eof(SocketHandle h) const {
+    const Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    return s->conn->eof();
+}
+
+Result<void, SocketError> TcpLayer::shutdown(Instant now, SocketHandle h) {
+    Connection* c = connection(h);
+    if (c == nullptr) return Err(lookup(h) ? SocketError::WrongKind : SocketError::InvalidHandle);
+    c->shutdown_send(now);
+    timers_changed(*c);
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+    return Ok{};
+}
+
+Result<void, SocketError> TcpLayer::close(Instant now, SocketHandle h) {
+    Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind == Slot::Kind::Listener) {
+        // Connections nobody accepted are reset (as Linux does on close of a listening socket).
+        while (!s->accept_queue.empty()) {
+            std::uint32_t i = s->accept_queue.front();
+            s->accept_queue.pop_front();
+            slots_[i].conn->listener = ~std::uint32_t{0};
+            slots_[i].conn->abort(now);
+        }
+        for (auto& other : slots_) {
+            if (other.kind == Slot::Kind::Connection && other.conn &&
+                other.conn->listener == h.index) {
+                other.conn->listener = ~std::uint32_t{0};
+                other.conn->abort(now);
+            }
+        }
+        free_slot(h.index);
+    } else {
+        Connection& c = *s->conn;
+        s->user_owned = false;
+        c.orphaned_ = true;
+        if (c.state() == TcpState::Closed) {
+            to_free_.push_back(h.index);
+        } else if (c.recv_available() > 0) {
+            c.abort(now);  // unread data: RFC 2525 §2.17, reset rather than pretend it was read
+        } else {
+            c.shutdown_send(now);
+            if (c.state() == TcpState::FinWait2 || c.state() == TcpState::TimeWait) {
+                // already finishing on its own
+            }
+            if (c.state() != TcpState::Closed) timers_changed(c);
+        }
+    }
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+    return Ok{};
+}
+
+Result<void, SocketError> TcpLayer::abort(Instant now, SocketHandle h) {
+    Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind == Slot::Kind::Listener) return close(now, h);
+    s->user_owned = false;
+    if (s->conn->state() != TcpState::Closed) {
+        s->conn->abort(now);
+    } else {
+        to_free_.push_back(h.index);
+    }
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+    return Ok{};
+}
+
+Result<void, SocketError> TcpLayer::set_nodelay(SocketHandle h, bool on) {
+    Connection* c = connection(h);
+    if (c == nullptr) return Err(SocketError::InvalidHandle);
+    c->set_nodelay(on);
+    mark_dirty(*c);
+    return Ok{};
+}
+
+Result<void, SocketError> TcpLayer::set_keepalive(Instant now, SocketHandle h, bool on) {
+    Connection* c = connection(h);
+    if (c == nullptr) return Err(SocketError::InvalidHandle);
+    c->set_keepalive(now, on);
+    timers_changed(*c);
+    return Ok{};
+}
+
+Result<ConnectionInfo, SocketError> TcpLayer::info(SocketHandle h) const {
+    const Slot* s = lookup(h);
+    if (s == nullptr) return Err(SocketError::InvalidHandle);
+    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    return s->conn->info();
+}
+
+std::optional<SocketError> TcpLayer::error(SocketHandle h) const {
+    const Slot* s = lookup(h);
+    if (s == nullptr || s->kind != Slot::Kind::Connection) return std::nullopt;
+    return s->conn->error();
+}
+
+bool TcpLayer::next_event(SocketEvent& out) {
+    while (events_count_ > 0) {
+        std::uint32_t index = events_[events_head_];
+        events_head_ = (events_head_ + 1) % events_.size();
+        --events_count_;
+        Slot& s = slots_[index];
+        s.queued_event = false;
+        if (s.pending == 0 || !s.user_owned) continue;
+        out.handle = handle_of(index);
+        out.bits = s.pending;
+        s.pending = 0;
+        return true;
+    }
+    return false;
+}
+
+void TcpLayer::for_each_connection(function_ref<void(const ConnectionInfo&)> fn) const {
+    for (const auto& s : slots_) {
+        if (s.kind == Slot::Kind::Connection && s.conn) fn(s.conn->info());
+    }
+}
+
+}  // namespace stack::tcp

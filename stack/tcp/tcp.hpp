@@ -1,0 +1,144 @@
+// TcpLayer: the TCP half of the stack: the socket table, demultiplexing, listeners and their queues,
+// the timer wheel, and the socket API the application uses (reached through Stack::tcp()).
+//
+// The socket API (non-blocking, event-driven; see stack/socket/socket.hpp for handles and events):
+//   listen(port, backlog)       a listener. At most `backlog` connections wait in SYN-RECEIVED and at
+//                               most `backlog` established ones wait for accept(); SYNs beyond that are
+//                               dropped silently (the peer retries), never reset.
+//   accept(listener)            the next established connection, or WouldBlock.
+//   connect(now, addr, port)    active open from an ephemeral port; kEventConnected when established,
+//                               kEventError (Refused, TimedOut) if not.
+//   send(now, h, bytes)         copies what fits in the send buffer and returns that count (0 when
+//                               full: wait for kEventWritable). Data is transmitted by poll().
+//   recv(now, h, buf)           copies out what is readable; 0 means nothing now — eof() tells
+//                               whether the peer has finished sending.
+//   shutdown(now, h)            half-close: FIN after the queued data; reading continues.
+//   close(now, h)               full close: FIN after the queued data, the handle is released at once
+//                               and the connection finishes (FIN-WAIT, TIME-WAIT) on its own. Closing
+//                               with unread received data resets the connection (RFC 9293 §3.10.4 /
+//                               RFC 2525 §2.17) as Linux does.
+//   abort(now, h)               RST now; the handle is released.
+//   next_event(ev)              drains readiness events (one per socket, bits OR-ed together).
+// A connection that is reset or times out keeps its handle (state CLOSED, error() set, kEventError)
+// until the application calls close().
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/base/function_ref.hpp"
+#include "stack/base/result.hpp"
+#include "stack/ip/output.hpp"
+#include "stack/socket/socket.hpp"
+#include "stack/stats.hpp"
+#include "stack/tcp/config.hpp"
+#include "stack/tcp/connection.hpp"
+#include "stack/tcp/isn.hpp"
+#include "stack/tcp/timer_wheel.hpp"
+#include "stack/wire/ipv4.hpp"
+
+namespace stack::tcp {
+
+class TcpLayer {
+public:
+    TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed);
+    ~TcpLayer();
+    TcpLayer(const TcpLayer&) = delete;
+    TcpLayer& operator=(const TcpLayer&) = delete;
+
+    // ---- from the stack ----
+    // A TCP segment addressed to us (IP already validated; checksum not yet verified).
+    void on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
+    // Runs due timers and sends what connections have pending.
+    void poll(Instant now);
+    Instant poll_at() const;
+    // True while some connection has output held back (e.g. by a full TX queue).
+    bool has_dirty() const { return !dirty_.empty(); }
+
+    // ---- the socket API (contracts above) ----
+    Result<SocketHandle, SocketError> listen(std::uint16_t port, std::uint32_t backlog);
+    Result<SocketHandle, SocketError> accept(SocketHandle listener);
+    Result<SocketHandle, SocketError> connect(Instant now, wire::Ipv4Address addr,
+                                              std::uint16_t port);
+    Result<std::size_t, SocketError> send(Instant now, SocketHandle h, Bytes data);
+    Result<std::size_t, SocketError> recv(Instant now, SocketHandle h, MutBytes out);
+    Result<bool, SocketError> eof(SocketHandle h) const;
+    Result<void, SocketError> shutdown(Instant now, SocketHandle h);
+    Result<void, SocketError> close(Instant now, SocketHandle h);
+    Result<void, SocketError> abort(Instant now, SocketHandle h);
+    Result<void, SocketError> set_nodelay(SocketHandle h, bool on);
+    Result<void, SocketError> set_keepalive(Instant now, SocketHandle h, bool on);
+    Result<ConnectionInfo, SocketError> info(SocketHandle h) const;
+    // The error that ended a connection (Reset, Refused, TimedOut), if any.
+    std::optional<SocketError> error(SocketHandle h) const;
+    bool next_event(SocketEvent& out);
+
+    // Every live connection (including those not owned by the application, e.g. in TIME-WAIT).
+    void for_each_connection(function_ref<void(const ConnectionInfo&)> fn) const;
+    std::size_t connection_count() const { return conns_.size(); }
+
+    // ---- for Connection ----
+    bool emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2);
+    void notify(std::uint32_t index, std::uint8_t bits);
+    void timers_changed(const Connection& c);
+    void mark_dirty(const Connection& c);
+    void on_established(Connection& c);
+    void on_closed(Connection& c);
+    bool challenge_ack_allowed(Instant now);
+    Stats& stats() { return stats_; }
+    const TcpConfig& config() const { return config_; }
+    std::uint16_t mtu() const { return output_.mtu(); }
+
+private:
+    struct Slot {
+        enum class Kind : std::uint8_t { Free, Listener, Connection };
+        std::uint32_t generation = 1;
+        Kind kind = Kind::Free;
+        bool user_owned = false;
+        bool queued_event = false;
+        bool dirty = false;
+        std::uint8_t pending = 0;
+        std::unique_ptr<Connection> conn;
+        // Listener fields.
+        std::uint16_t port = 0;
+        std::uint32_t backlog = 0;
+        std::uint32_t syn_queue = 0;
+        std::deque<std::uint32_t> accept_queue;
+    };
+
+    static std::uint64_t key(wire::Ipv4Address raddr, std::uint16_t rport, std::uint16_t lport) {
+        return std::uint64_t{raddr.value} << 32 | std::uint32_t{rport} << 16 | lport;
+    }
+    Slot* lookup(SocketHandle h);
+    const Slot* lookup(SocketHandle h) const;
+    Connection* connection(SocketHandle h);
+    std::optional<std::uint32_t> allocate_slot();
+    void free_slot(std::uint32_t index);
+    SocketHandle handle_of(std::uint32_t index) const { return {index, slots_[index].generation}; }
+    void reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg);
+    void on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
+                   const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void flush_dirty(Instant now);
+
+    TcpConfig config_;
+    ip::Ipv4Output& output_;
+    Stats& stats_;
+    IsnGenerator isn_;
+    std::uint64_t rng_;
+    std::vector<Slot> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    std::unordered_map<std::uint64_t, std::uint32_t> conns_;
+    std::unordered_map<std::uint16_t, std::uint32_t> listeners_;
+    TimerWheel wheel_;
+    std::vector<std::uint32_t> events_;  // ring of slot indices with pending event bits
+    std::size_t events_head_ = 0, events_count_ = 0;
+    std::vector<std::uint32_t> dirty_;
+    std::vector<std::uint32_t> to_free_;
+    std::int64_t challenge_credit_us_ = 0;
+    Instant challenge_refill_;
+};
+
+}  // namespace stack::tcp
