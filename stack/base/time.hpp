@@ -49,13 +49,18 @@ public:
     constexpr std::int64_t as_millis() const { return us_ / 1000; }
 
     constexpr auto operator<=>(const Instant&) const = default;
-    constexpr Instant operator+(Duration d) const { return Instant(us_ + d.as_micros()); }
-    constexpr Instant operator-(Duration d) const { return Instant(us_ - d.as_micros()); }
-    constexpr Duration operator-(Instant o) const { return Duration::micros(us_ - o.us_); }
-    constexpr Instant& operator+=(Duration d) {
-        us_ += d.as_micros();
-        return *this;
+    // Saturating: never() + d stays never(), so deadline arithmetic cannot overflow (signed overflow
+    // would be undefined behaviour).
+    constexpr Instant operator+(Duration d) const {
+        std::int64_t r = 0;
+        if (__builtin_add_overflow(us_, d.as_micros(), &r)) {
+            return d.as_micros() > 0 ? never() : Instant(std::numeric_limits<std::int64_t>::min());
+        }
+        return Instant(r);
     }
+    constexpr Instant operator-(Duration d) const { return *this + Duration::micros(-d.as_micros()); }
+    constexpr Duration operator-(Instant o) const { return Duration::micros(us_ - o.us_); }
+    constexpr Instant& operator+=(Duration d) { return *this = *this + d; }
 
 private:
     constexpr explicit Instant(std::int64_t us) : us_(us) {}
