@@ -9,6 +9,7 @@
 // with time advancing between packets (by an amount taken from the input) and a final poll past the
 // reassembly timeout. Every output packet must parse as IPv4 with valid checksums, come from our address
 // and fit the MTU; the reassembly gauges must stay within their caps, and return to zero at the end.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,10 @@ struct Run {
         config.reassembly.max_bytes = 16 * 1024;
         config.reassembly.max_datagrams = 4;
         config.icmp.error_burst = 8;
+        // Small TCP tables: a Stack is built per input.
+        config.tcp.max_sockets = 8;
+        config.tcp.send_buffer = 8 * 1024;
+        config.tcp.recv_buffer = 8 * 1024;
     }
     StackConfig config;
 };
@@ -126,6 +131,12 @@ void feed(Stack& stack, Instant& now, Bytes packet, CheckingSink& sink) {
 
 void finish(Stack& stack, Instant now, CheckingSink& sink) {
     stack.poll(now + stack.config().reassembly.timeout, sink);
+    // Let TCP timers (SYN-ACK retransmissions of embryonic connections, TIME-WAIT) run out.
+    for (int i = 0; i < 64 && stack.poll_at() != Instant::never(); ++i) {
+        now = std::max(now, stack.poll_at());
+        stack.poll(now, sink);
+        check_gauges(stack);
+    }
     FUZZ_CHECK(stack.stats().ip_reasm_bytes_in_use == 0);
     FUZZ_CHECK(stack.stats().ip_reasm_datagrams_in_flight == 0);
     FUZZ_CHECK(stack.poll_at() == Instant::never());
@@ -144,6 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         Run run(knobs);
         Stack stack(run.config);
+        (void)stack.tcp().listen(80, 4);  // so segments reach the TCP state machine, not only RST
         CheckingSink sink(run.config.mtu);
         Instant now;
         feed(stack, now, in, sink);
@@ -158,6 +170,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         Run run(knobs);
         Stack stack(run.config);
+        (void)stack.tcp().listen(80, 4);  // so segments reach the TCP state machine, not only RST
         CheckingSink sink(run.config.mtu);
         Instant now;
         std::size_t pos = 0;
