@@ -6,9 +6,12 @@
 //    attach to a device someone else made, and it is not persistent, so closing the fd
 //    (destruction) removes the interface.
 //  - The fd is non-blocking and close-on-exec; read() and transmit() never block.
-//  - No virtio_net_hdr yet. TunOptions and tun_flags() are where IFF_VNET_HDR/TUNSETOFFLOAD will
-//  go;
-//    until then requesting vnet_hdr is an Unsupported error rather than a silently ignored option.
+//  - With TunOptions::vnet_hdr, every read/write carries a 10-byte virtio_net_hdr (NOTES.md) and the
+//    kernel may hand us TCP super-packets (TSO, up to 64 KB) with partial checksums (NEEDS_CSUM).
+//    read() strips the header and completes such checksums, so the stack above always sees plain,
+//    fully checksummed IPv4 packets (possibly larger than the MTU); transmit() prefixes a zero
+//    header (our packets are complete). The header struct is our own: <linux/virtio_net.h> does not
+//    compile as C++.
 #pragma once
 
 #include <cstddef>
@@ -24,9 +27,30 @@
 namespace drivers {
 
 struct TunOptions {
-    // Prefix packets with a virtio_net_hdr and negotiate offloads. Not implemented yet.
+    // IFF_VNET_HDR + TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4): the kernel may send 64 KB TCP
+    // super-packets with partial checksums, which read() completes. Off by default.
     bool vnet_hdr = false;
 };
+
+// The virtio_net_hdr prefix (virtio spec §5.1.6), native byte order. Public for tests.
+struct VirtioNetHdr {
+    std::uint8_t flags = 0;     // kNeedsCsum, kDataValid
+    std::uint8_t gso_type = 0;  // kGsoNone, kGsoTcpV4, ... | kGsoEcn
+    std::uint16_t hdr_len = 0;
+    std::uint16_t gso_size = 0;
+    std::uint16_t csum_start = 0;
+    std::uint16_t csum_offset = 0;
+    static constexpr std::uint8_t kNeedsCsum = 1;
+    static constexpr std::uint8_t kDataValid = 2;
+    static constexpr std::uint8_t kGsoNone = 0;
+    static constexpr std::uint8_t kGsoTcpV4 = 1;
+};
+static_assert(sizeof(VirtioNetHdr) == 10);
+
+// Completes a partial checksum as virtio asks: the 16-bit field at csum_start + csum_offset holds the
+// pseudo-header sum; the one's-complement sum from csum_start to the end replaces it. Returns false
+// (and leaves the packet alone) if the offsets do not fit the packet.
+bool complete_partial_checksum(stack::MutBytes packet, std::size_t csum_start, std::size_t csum_offset);
 
 // The TUNSETIFF flags for `options`.
 short tun_flags(const TunOptions& options);
@@ -36,6 +60,9 @@ struct TunStats {
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_full = 0;    // EAGAIN/ENOBUFS: transmit() returned false
     std::uint64_t tx_errors = 0;  // other write errors: the packet was dropped
+    std::uint64_t rx_gso = 0;            // super-packets (vnet_hdr gso_type != NONE)
+    std::uint64_t rx_csum_completed = 0;  // NEEDS_CSUM packets whose checksum read() completed
+    std::uint64_t rx_bad_vnet = 0;        // a vnet header whose checksum offsets did not fit
     int last_tx_errno = 0;
 };
 
@@ -55,7 +82,7 @@ public:
     ~TunDevice() override;
 
     // Reads one packet into `buf` and returns its length (a packet longer than `buf` is truncated
-    // by the kernel). Nothing queued → an error with would_block() true (no allocation on that
+    // by the kernel; with vnet_hdr, give at least 65535 bytes: super-packets are that large). Nothing queued → an error with would_block() true (no allocation on that
     // path).
     stack::Result<std::size_t, Error> read(stack::MutBytes buf);
 
@@ -68,15 +95,17 @@ public:
     const std::string& name() const { return name_; }
     unsigned ifindex() const { return ifindex_; }
     const TunStats& stats() const { return stats_; }
+    bool vnet_hdr() const { return vnet_hdr_; }
 
 private:
-    TunDevice(int fd, std::string name, unsigned ifindex)
-        : fd_(fd), name_(std::move(name)), ifindex_(ifindex) {}
+    TunDevice(int fd, std::string name, unsigned ifindex, bool vnet_hdr)
+        : fd_(fd), name_(std::move(name)), ifindex_(ifindex), vnet_hdr_(vnet_hdr) {}
     void close_fd();
 
     int fd_ = -1;
     std::string name_;
     unsigned ifindex_ = 0;
+    bool vnet_hdr_ = false;
     TunStats stats_;
 };
 
