@@ -128,6 +128,21 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     }
     if (state_ == TcpState::Closed) return;
 
+    // Simultaneous open (RFC 9293 §3.5 figure 8, line 6): in SYN-RECEIVED the peer's SYN,ACK repeats
+    // its SYN (SEG.SEQ = IRS, left of the window) while acknowledging ours. Taken literally the
+    // acceptability test rejects it, and two ends that each answer the other's SYN,ACK with their own
+    // never leave SYN-RECEIVED. Like Linux (tcp_validate_incoming), take it as the handshake's ACK.
+    if (state_ == TcpState::SynReceived && seg.flags().syn() && seg.flags().ack() &&
+        !seg.flags().rst() && seg.seq() == irs_) {
+        if (snd_una_ < seg.ack() && seg.ack() <= snd_max_) {
+            complete_handshake(now, seg.ack(), seg.window(), seg.seq());  // a SYN's window: unscaled
+        } else {
+            ack_now_ = true;
+        }
+        output(now);
+        return;
+    }
+
     // RFC 7323 §5.3 R1: PAWS before the sequence check.
     if (!check_paws(now, seg, options)) return;
 
@@ -265,6 +280,7 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
         snd_wl1_ = seg.seq();
         snd_wl2_ = seg.ack();
         if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
+        if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();  // RFC 6298 §5.7
         rtt_timing_ = false;
         rtt_.reset_backoff();
         disarm(Timer::Retransmit);
@@ -289,18 +305,8 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
             send_rst(now, ack);  // RFC 9293 §3.10.7.4 step 5, SYN-RECEIVED
             return false;
         }
-        snd_una_ = ack;
-        snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
-        max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-        snd_wl1_ = seg.seq();
-        snd_wl2_ = ack;
-        if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);
-        rtt_timing_ = false;
-        rtt_.reset_backoff();
-        disarm(Timer::Retransmit);
-        last_progress_ = now;
-        set_state(TcpState::Established);
-        layer_.on_established(*this);
+        complete_handshake(now, ack, static_cast<std::uint32_t>(seg.window()) << snd_wscale_,
+                           seg.seq());
         // fall through: the ACK may carry data and FIN
         return true;
     }
@@ -317,12 +323,18 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
     if (ack > snd_una_) {
         on_new_ack(now, ack, options);
     } else if (ack == snd_una_ && snd_max_ != snd_una_ && seg.payload().empty() &&
-               !seg.flags().fin() && (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == old_wnd) {
-        on_dup_ack(now, options);  // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT"
+               !seg.flags().fin() && old_wnd != 0 &&
+               (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == old_wnd) {
+        // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT". Not while the peer's window is closed: those ACKs
+        // answer window probes (RFC 9293 §3.8.6.1) and say nothing about loss.
+        on_dup_ack(now, options);
     } else if (sack_ok_ && options.sack_count > 0) {
         scoreboard_.on_ack(snd_una_, std::span(options.sack_blocks.data(), options.sack_count));
     }
     update_window(seg);
+    // A peer that answers with a closed window is alive, just not reading: the user timeout is for
+    // unanswered retransmissions (RFC 9293 §3.8.6.1 MUST-36: stay open while probes are answered).
+    if (snd_wnd_ == 0) last_progress_ = now;
 
     // Our FIN acknowledged?
     const bool fin_acked = fin_sent_ && snd_una_ == fin_seq_ + 1;
@@ -345,6 +357,23 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         default: break;
     }
     return true;
+}
+
+// SYN-RECEIVED → ESTABLISHED on an acceptable ACK of our SYN (RFC 9293 §3.10.7.4 step 5).
+void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq) {
+    snd_una_ = ack;
+    snd_wnd_ = wnd;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = seq;
+    snd_wl2_ = ack;
+    if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
+    if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();  // RFC 6298 §5.7
+    rtt_timing_ = false;
+    rtt_.reset_backoff();
+    disarm(Timer::Retransmit);
+    last_progress_ = now;
+    set_state(TcpState::Established);
+    layer_.on_established(*this);
 }
 
 void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {
@@ -453,7 +482,11 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
         seq = rcv_nxt_;
     }
     const std::size_t offset = static_cast<std::size_t>(seq - rcv_nxt_);
-    const std::size_t room = rcv_buf_.free();
+    // RFC 9293 §3.10.7.4 step 7 (and the acceptability test): only text inside the window we
+    // advertised is taken, even when the buffer has more room; a probe into a zero window is not
+    // accepted (else the window would reopen by a byte, a silly window, RFC 9293 §3.8.6.2.2).
+    const std::size_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::size_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::size_t room = std::min(rcv_buf_.free(), wnd);
     if (offset >= room) {
         ack_now_ = true;
         return;
@@ -571,13 +604,13 @@ std::size_t Connection::send(Instant now, Bytes data) {
 
 std::size_t Connection::recv(Instant now, MutBytes out) {
     (void)now;
-    const std::uint32_t before = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
     std::size_t n = rcv_buf_.read(out);
     if (n > 0 && is_synchronized(state_)) {
-        // RFC 9293 §3.8.6.2.2: announce the reopened window once it grew by min(buffer/2, MSS); always
-        // when it was closed or nearly so (the sender may be waiting on it).
-        const std::size_t grown = rcv_buf_.free() > before ? rcv_buf_.free() - before : 0;
-        if (grown >= std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) && !fin_received_) {
+        // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
+        // min(buffer/2, MSS) (the sender may be waiting on it); not when the window field is already
+        // at its maximum and nothing would change.
+        if (window_right_edge_growth() >= std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) &&
+            !fin_received_) {
             ack_now_ = true;
             layer_.mark_dirty(*this);
         }

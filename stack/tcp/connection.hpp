@@ -92,6 +92,7 @@ public:
     std::uint32_t index() const { return index_; }
     bool readable() const { return rcv_buf_.size() > 0; }
     bool eof() const { return fin_received_ && rcv_buf_.size() == 0; }
+    bool fin_received() const { return fin_received_; }
     bool send_shut() const { return fin_queued_; }
     std::size_t send_space() const { return snd_buf_.free(); }
     std::size_t recv_available() const { return rcv_buf_.size(); }
@@ -110,6 +111,7 @@ private:
     bool acceptable(const wire::TcpPacket& seg) const;
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now, const wire::TcpOptions& options);
     void update_window(const wire::TcpPacket& seg);
@@ -128,6 +130,7 @@ private:
     bool retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len);
     bool recovery_output(Instant now);
     std::uint32_t advertised_window();
+    std::uint32_t window_right_edge_growth() const;
     std::uint32_t unsent_data() const;
     SeqNumber data_end() const;  // sequence number after the last byte in snd_buf_
     std::uint32_t flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
@@ -139,6 +142,8 @@ private:
     void disarm(Timer t);
     bool armed(Timer t) const { return timers_[static_cast<int>(t)] != Instant::never(); }
     void restart_rtx(Instant now);
+    void start_rtx(Instant now);
+    Duration persist_interval() const;
     void on_rto(Instant now);
     void on_persist(Instant now);
     void on_keepalive(Instant now);

@@ -24,15 +24,25 @@ std::uint32_t Connection::unsent_data() const {
     return end > snd_nxt_ ? static_cast<std::uint32_t>(end - snd_nxt_) : 0;
 }
 
-// The window field to send, applying receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2):
-// the right edge only moves right, and only by at least min(buffer/2, MSS) at a time.
-std::uint32_t Connection::advertised_window() {
-    std::size_t free = rcv_buf_.free();
+// How far the right edge of the advertised window would move if we advertised all the buffer space
+// the window field can express now.
+std::uint32_t Connection::window_right_edge_growth() const {
     const std::size_t cap = std::size_t{65535} << rcv_wscale_;
-    free = std::min(free, cap);
-    SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(free);
+    const SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(std::min(rcv_buf_.free(), cap));
+    return right > rcv_adv_ ? static_cast<std::uint32_t>(right - rcv_adv_) : 0;
+}
+
+// The window field to send, applying receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2,
+// RFC 1122 §4.2.3.3): the right edge only moves right, and only once the buffer space beyond it
+// (RCV.BUFF - RCV.USER - RCV.WND) reaches min(buffer/2, MSS). The test is on the buffer space, not on
+// the 16-bit field's cap: a window held at the cap is not a silly window and follows RCV.NXT.
+std::uint32_t Connection::advertised_window() {
+    const std::size_t free = rcv_buf_.free();
+    const std::size_t cap = std::size_t{65535} << rcv_wscale_;
+    SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(std::min(free, cap));
+    const SeqNumber potential = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(free, 1u << 30));
     if (rcv_adv_ >= rcv_nxt_ && right > rcv_adv_ &&
-        static_cast<std::size_t>(right - rcv_adv_) <
+        static_cast<std::size_t>(potential - rcv_adv_) <
             std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_)) {
         right = rcv_adv_;
     }
@@ -67,11 +77,17 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
         if (ts_ok_) r.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
         if (sack_ok_ && ooo_count_ > 0) {
             // RFC 2018 §4: the first block holds the most recent out-of-order segment, then others.
+            // The most recent block may have been made in-order since (a gap fill): then it is no
+            // longer held beyond RCV.NXT and must not be reported.
             const std::size_t limit = ts_ok_ ? 3 : 4;
-            r.options.sack_blocks[0] = {last_ooo_.begin, last_ooo_.end};
-            std::size_t n = 1;
+            std::size_t n = 0;
+            const OooRange* recent = nullptr;
+            for (std::size_t i = 0; i < ooo_count_; ++i) {
+                if (ooo_[i].begin == last_ooo_.begin) recent = &ooo_[i];
+            }
+            if (recent != nullptr) r.options.sack_blocks[n++] = {recent->begin, recent->end};
             for (std::size_t i = 0; i < ooo_count_ && n < limit; ++i) {
-                if (ooo_[i].begin == last_ooo_.begin) continue;
+                if (&ooo_[i] == recent) continue;
                 r.options.sack_blocks[n++] = {ooo_[i].begin, ooo_[i].end};
             }
             r.options.sack_count = static_cast<std::uint8_t>(n);
@@ -186,7 +202,7 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
         snd_nxt_ += 1;
     }
     snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
-    if (!armed(Timer::Retransmit)) restart_rtx(now);
+    if (!armed(Timer::Retransmit)) start_rtx(now);
     return SendResult::Sent;
 }
 
@@ -256,7 +272,7 @@ bool Connection::output(Instant now) {
                 fin_seq_ = snd_nxt_;
                 snd_nxt_ += 1;
                 snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
-                if (!armed(Timer::Retransmit)) restart_rtx(now);
+                if (!armed(Timer::Retransmit)) start_rtx(now);
             } else {
                 ok = false;
             }
@@ -266,6 +282,9 @@ bool Connection::output(Instant now) {
             !armed(Timer::Retransmit)) {
             arm(Timer::Persist, now + rtt_.rto());
         }
+        // RFC 6298 §5.1: whenever data is outstanding the retransmission timer runs (e.g. a probe
+        // byte the peer did not take when its window reopened).
+        if (flight() > 0 && !armed(Timer::Retransmit) && !armed(Timer::Persist)) start_rtx(now);
     }
     if (ok && ack_now_) ok = send_ack(now);
     return ok;
@@ -276,7 +295,29 @@ bool Connection::output(Instant now) {
 void Connection::arm(Timer t, Instant at) { timers_[static_cast<int>(t)] = at; }
 void Connection::disarm(Timer t) { timers_[static_cast<int>(t)] = Instant::never(); }
 
-void Connection::restart_rtx(Instant now) { arm(Timer::Retransmit, now + rtt_.rto()); }
+// RFC 6298 §5.1/§5.3. The timer never runs past the user timeout (RFC 9293 §3.8.3 R2, RFC 5482):
+// the connection is aborted when it expires, not up to one (backed-off, up to 60 s) RTO later.
+void Connection::restart_rtx(Instant now) {
+    Instant at = now + rtt_.rto();
+    if (is_synchronized(state_)) at = std::min(at, last_progress_ + config_.user_timeout);
+    arm(Timer::Retransmit, at);
+}
+
+// Starts the retransmission timer when nothing was outstanding: the user timeout counts from here,
+// not from the last progress before an idle period.
+void Connection::start_rtx(Instant now) {
+    last_progress_ = now;
+    restart_rtx(now);
+}
+
+// The persist timer's interval: the RTO doubled per unanswered probe, at most max_rto (RFC 1122
+// §4.2.2.17: exponential backoff).
+Duration Connection::persist_interval() const {
+    Duration d = rtt_.rto();
+    const Duration max = rtt_.config().max_rto;
+    for (unsigned i = 0; i < persist_backoff_ && d < max; ++i) d = d * 2;
+    return std::min(d, max);
+}
 
 Instant Connection::next_deadline() const {
     return *std::min_element(timers_.begin(), timers_.end());
@@ -339,14 +380,24 @@ void Connection::on_rto(Instant now) {
 
 void Connection::on_persist(Instant now) {
     if (snd_wnd_ != 0 || unsent_data() == 0) return;
-    // Probe with one byte of new data beyond the closed window; its retransmission timer then backs
-    // off exponentially (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17).
+    // The peer stays silent (not even answering probes) for the user timeout: give up. As long as it
+    // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
+    if (now - last_received_ >= config_.user_timeout) {
+        ++layer_.stats().tcp_timeouts;
+        send_rst(now, snd_nxt_);
+        close_with(SocketError::TimedOut);
+        return;
+    }
+    // Probe with one byte of new data beyond the closed window (RFC 9293 §3.8.6.1). SND.NXT stays
+    // put: the byte goes out again as ordinary data once the window opens, and probes are timed by
+    // the persist timer with its own backoff, not by the retransmission timer (a closed window is not
+    // congestion: no RTO, no cwnd collapse, no user timeout while the peer answers). SND.MAX covers
+    // the byte so that an ACK taking it is acceptable.
     ++layer_.stats().tcp_window_probes;
     send_segment(now, snd_nxt_, 1, TcpFlag::Ack);
-    snd_nxt_ += 1;
-    snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
-    last_progress_ = now;  // a peer that answers probes is alive: the user timeout does not apply
-    restart_rtx(now);
+    snd_max_ = wire::seq_max(snd_max_, snd_nxt_ + 1);
+    ++persist_backoff_;
+    arm(Timer::Persist, now + persist_interval());
 }
 
 void Connection::on_keepalive(Instant now) {

@@ -41,6 +41,9 @@ public:
     // counting).
     void backoff();
     void reset_backoff() { backoffs_ = 0; }
+    // §5.7: the SYN (or SYN-ACK) timed out and no sample was taken: until the first sample, RTO is at
+    // least 3 s once data transmission begins.
+    void syn_timed_out() { syn_fallback_ = true; }
 
     bool has_sample() const { return has_sample_; }
     Duration srtt() const { return srtt_; }      // zero before the first sample
@@ -54,6 +57,7 @@ private:
     Duration rttvar_;
     unsigned backoffs_ = 0;
     bool has_sample_ = false;
+    bool syn_fallback_ = false;
 };
 
 }  // namespace stack::tcp

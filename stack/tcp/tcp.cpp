@@ -314,7 +314,8 @@ Result<SocketHandle, SocketError> TcpLayer::accept(SocketHandle listener) {
     // Whatever already happened on it (data, FIN) is reported now.
     std::uint8_t bits = kEventConnected | kEventWritable;
     if (s.conn->readable() || s.conn->eof()) bits |= kEventReadable;
-    if (s.conn->eof()) bits |= kEventPeerClosed;
+    // The peer's FIN counts even while data is still buffered (kEventPeerClosed's contract).
+    if (s.conn->fin_received()) bits |= kEventPeerClosed;
     notify(index, bits);
     return handle_of(index);
 }

@@ -1,0 +1,278 @@
+// Scripted tests: data transfer. Receiving (delayed ACKs RFC 5681 §4.2 / RFC 9293 §3.8.6.3, out-of-order
+// data and SACK RFC 2018 §4, window advertisement RFC 7323 §2.3, receiver SWS avoidance RFC 9293
+// §3.8.6.2.2) and sending (Nagle RFC 9293 §3.7.4, MSS RFC 9293 §3.7.1 / RFC 6691, windows RFC 5681 §3,
+// zero-window probing RFC 9293 §3.8.6.1).
+#include <gtest/gtest.h>
+
+#include "tests/tcp/script.hpp"
+
+namespace tcpscript {
+namespace {
+
+Packet concat(std::initializer_list<Packet> parts) {
+    Packet out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+// ---- receiving ----
+
+TEST(TcpScriptData, InOrderSegmentIsDeliveredAndAckedAfterDelayedAckTimer_Rfc5681S42) {
+    Script s;
+    auto c = s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(100)));
+    EXPECT_TRUE(s.events(c) & stack::kEventReadable);
+    s.expect_nothing_until(at(139ms));
+    s.advance_to(at(140ms));
+    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 1101, .win = 65535});
+    EXPECT_EQ(s.recv(c), bytes(100));
+    s.expect_nothing_until(at(1s));  // reading 100 bytes is no reason for a window update
+}
+
+TEST(TcpScriptData, SecondFullSizedSegmentIsAckedAtOnce_Rfc5681S42) {
+    Script s;
+    auto c = s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
+    s.expect_nothing();
+    s.inject(at(110ms), data(2461, 1, bytes(1460, 2)));
+    s.expect({.at = at(110ms), .flags = kAck, .seq = 1, .ack = 3921});
+    s.expect_nothing_until(at(500ms));  // the delayed-ACK timer was cancelled by that ACK
+    EXPECT_EQ(s.recv(c), concat({bytes(1460, 1), bytes(1460, 2)}));
+}
+
+TEST(TcpScriptData, OutOfOrderSegmentsAreAckedAtOnceWithMostRecentSackBlockFirst_Rfc2018S4) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
+    s.inject(at(100ms), data(2461, 1, bytes(1460, 2)));
+    Out a1 = s.expect({.at = at(100ms), .flags = kAck, .ack = 1001, .sack_blocks = 1});
+    EXPECT_EQ(a1.tcp.options.sack_blocks[0].left.value(), 2461u);
+    EXPECT_EQ(a1.tcp.options.sack_blocks[0].right.value(), 3921u);
+    EXPECT_FALSE(s.events(c) & stack::kEventReadable);
+
+    s.inject(at(110ms), data(5381, 1, bytes(1460, 4)));
+    Out a2 = s.expect({.at = at(110ms), .flags = kAck, .ack = 1001, .sack_blocks = 2});
+    EXPECT_EQ(a2.tcp.options.sack_blocks[0].left.value(), 5381u);  // the most recent first
+    EXPECT_EQ(a2.tcp.options.sack_blocks[0].right.value(), 6841u);
+    EXPECT_EQ(a2.tcp.options.sack_blocks[1].left.value(), 2461u);
+    EXPECT_EQ(a2.tcp.options.sack_blocks[1].right.value(), 3921u);
+
+    // Filling the first hole: an immediate cumulative ACK (RFC 5681 §4.2), the remaining block only.
+    s.inject(at(120ms), data(1001, 1, bytes(1460, 1)));
+    Out a3 = s.expect({.at = at(120ms), .flags = kAck, .ack = 3921, .sack_blocks = 1});
+    EXPECT_EQ(a3.tcp.options.sack_blocks[0].left.value(), 5381u);
+    s.inject(at(130ms), data(3921, 1, bytes(1460, 3)));
+    s.expect({.at = at(130ms), .flags = kAck, .ack = 6841, .sack_blocks = 0});
+    s.expect_nothing();
+    EXPECT_EQ(s.recv(c), concat({bytes(1460, 1), bytes(1460, 2), bytes(1460, 3), bytes(1460, 4)}));
+    EXPECT_EQ(s.stack().stats().tcp_rx_out_of_order, 2u);
+}
+
+TEST(TcpScriptData, SackBlockOfDataJustMadeInOrderIsNotReported_Rfc2018S4) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
+    s.inject(at(100ms), data(5381, 1, bytes(1460, 4)));
+    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 1});
+    s.inject(at(110ms), data(2461, 1, bytes(1460, 2)));  // most recent block: [2461, 3921)
+    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 2});
+    // The gap fill absorbs the most recent block: it is below RCV.NXT now and must not be reported
+    // (RFC 2018 §4: blocks report data the receiver holds beyond the cumulative ACK).
+    s.inject(at(120ms), data(1001, 1, bytes(1460, 1)));
+    Out a = s.expect({.flags = kAck, .ack = 3921, .sack_blocks = 1});
+    EXPECT_EQ(a.tcp.options.sack_blocks[0].left.value(), 5381u);
+    EXPECT_EQ(a.tcp.options.sack_blocks[0].right.value(), 6841u);
+    (void)c;
+}
+
+TEST(TcpScriptData, NoSackBlocksWithoutSackPermitted_Rfc2018S2) {
+    Script s;
+    s.passive_open(1000);
+    s.inject(at(100ms), data(2461, 1, bytes(1460, 2)));
+    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 0});
+}
+
+TEST(TcpScriptData, DuplicateSegmentIsAckedAtOnce_Rfc5681S42) {
+    Script s;
+    s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(100)));
+    s.advance_to(at(140ms));
+    s.expect({.flags = kAck, .ack = 1101});
+    s.inject(at(200ms), data(1001, 1, bytes(100)));
+    s.expect({.at = at(200ms), .flags = kAck, .ack = 1101});
+}
+
+TEST(TcpScriptData, WindowIsScaledByOurShiftAfterTheSyn_Rfc7323S23) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
+    s.inject(at(100ms), data(1001, 1, bytes(1000)));
+    s.advance_to(at(140ms));
+    // 512 KiB buffer, shift 4: (524288 - 1000) >> 4.
+    s.expect({.flags = kAck, .ack = 2001, .win = (524288 - 1000) >> 4});
+    EXPECT_EQ(s.recv(c).size(), 1000u);
+    s.expect_nothing();  // 1000 bytes freed < one MSS: no window update
+}
+
+TEST(TcpScriptData, ReceiverSwsNoTinyWindowUpdatesAndUpdateAfterZeroWindow_Rfc9293S386222) {
+    Script s([](stack::StackConfig& c) { c.tcp.recv_buffer = 4000; });
+    auto c = s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
+    s.inject(at(101ms), data(2461, 1, bytes(1460, 2)));
+    s.expect({.at = at(101ms), .flags = kAck, .ack = 3921, .win = 1080});
+    s.inject(at(102ms), data(3921, 1, bytes(1080, 3)));
+    s.advance_to(at(142ms));
+    s.expect({.at = at(142ms), .flags = kAck, .ack = 5001, .win = 0});
+    // The application reads 100 bytes: the window may not reopen by such a small amount.
+    EXPECT_EQ(s.recv(c, 100).size(), 100u);
+    s.expect_nothing();
+    // A zero-window probe (one byte at RCV.NXT) is answered with the still-closed window, and the
+    // byte beyond the advertised window is not taken (RFC 9293 §3.10.7.4: text is trimmed to it).
+    s.inject(at(300ms), data(5001, 1, bytes(1, 9)));
+    s.expect({.at = at(300ms), .flags = kAck, .ack = 5001, .win = 0});
+    // Reading 1400 more frees 1500 >= min(buffer/2, MSS): a window update goes out at once.
+    EXPECT_EQ(s.recv(c, 1400).size(), 1400u);
+    s.expect({.at = at(300ms), .flags = kAck, .ack = 5001, .win = 1500});
+    s.expect_nothing_until(at(2s));
+}
+
+TEST(TcpScriptData, DataBeyondTheAdvertisedWindowIsTrimmed_Rfc9293S31074Step7) {
+    Script s([](stack::StackConfig& c) { c.tcp.recv_buffer = 4000; });
+    auto c = s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
+    s.inject(at(101ms), data(2461, 1, bytes(1460, 2)));
+    s.expect({.flags = kAck, .ack = 3921, .win = 1080});
+    EXPECT_EQ(s.recv(c, 500).size(), 500u);  // buffer room 1580, advertised window still 1080
+    s.expect_nothing();
+    s.inject(at(110ms), data(3921, 1, bytes(1460, 3)));
+    s.advance_to(at(150ms));
+    // Only the 1080 bytes inside the window are taken; the 500 bytes of room left stay unadvertised
+    // (less than min(buffer/2, MSS): receiver SWS avoidance).
+    s.expect({.flags = kAck, .ack = 5001, .win = 0});
+    EXPECT_EQ(s.recv(c).size(), 3500u);
+}
+
+// ---- sending ----
+
+TEST(TcpScriptData, NagleHoldsSecondSmallSegmentUntilFirstIsAcked_Rfc9293S374) {
+    Script s;
+    auto c = s.passive_open(1000);
+    s.send(c, bytes(100, 1));
+    Out d1 = s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .len = 100, .psh = true});
+    EXPECT_EQ(d1.payload, bytes(100, 1));
+    s.send(c, bytes(100, 2));
+    s.expect_nothing_until(at(50ms));
+    s.inject(at(50ms), ack(1001, 101));
+    Out d2 = s.expect({.at = at(50ms), .flags = kAck, .seq = 101, .len = 100});
+    EXPECT_EQ(d2.payload, bytes(100, 2));
+}
+
+TEST(TcpScriptData, NoDelaySendsSmallSegmentsAtOnce_Rfc9293S374) {
+    Script s;
+    auto c = s.passive_open(1000);
+    ASSERT_TRUE(s.tcp().set_nodelay(c, true).ok());
+    s.send(c, bytes(100, 1));
+    s.expect({.flags = kAck, .seq = 1, .len = 100});
+    s.send(c, bytes(100, 2));
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 101, .len = 100});
+}
+
+TEST(TcpScriptData, SegmentsRespectPeerMssLessTimestampOption_Rfc6691_Rfc7323) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1000, .tsval = 10});
+    s.send(c, bytes(3000));
+    s.expect({.flags = kAck, .seq = 1, .len = 988});
+    s.expect({.flags = kAck, .seq = 989, .len = 988});
+    s.expect({.flags = kAck, .seq = 1977, .len = 988});
+    s.expect_nothing();  // the 36-byte tail waits (Nagle)
+}
+
+TEST(TcpScriptData, SenderStaysWithinPeerWindowAndSwsAvoidance_Rfc9293S386221) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/4000);
+    s.send(c, bytes(10000));
+    s.expect({.flags = kAck, .seq = 1, .len = 1460});
+    s.expect({.flags = kAck, .seq = 1461, .len = 1460});
+    s.expect_nothing();  // 1080 usable < half the max window: no silly segment
+    s.inject(at(50ms), ack(1001, 2921, 4000));
+    s.expect({.flags = kAck, .seq = 2921, .len = 1460});
+    s.expect({.flags = kAck, .seq = 4381, .len = 1460});
+    s.expect_nothing();
+}
+
+TEST(TcpScriptData, SenderStaysWithinInitialCongestionWindow_Rfc6928_Rfc5681S3) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
+    s.send(c, bytes(60000));
+    for (std::uint32_t i = 0; i < 10; ++i) s.expect({.flags = kAck, .seq = 1 + i * 1460, .len = 1460});
+    s.expect_nothing();
+    // One ACK for everything: slow start grows cwnd by at most 2*SMSS (RFC 3465 L=2): 12 segments.
+    s.inject(at(50ms), ack(1001, 14601));
+    for (std::uint32_t i = 0; i < 12; ++i) {
+        s.expect({.at = at(50ms), .flags = kAck, .seq = 14601 + i * 1460, .len = 1460});
+    }
+    s.expect_nothing();
+}
+
+TEST(TcpScriptData, ZeroWindowIsProbedWithBackoffAndKeptOpenWhileAnswered_Rfc9293S38261) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/0);
+    const Duration rto = s.tcp().info(c)->rto;
+    EXPECT_EQ(rto, Duration::millis(200));
+    s.send(c, bytes(100));
+    s.expect_nothing();
+    // Probes: one byte, at RTO, then doubling intervals; each answered with a zero window. The
+    // connection must stay open as long as the probes are answered (MUST-36), past the user timeout.
+    Instant t = at(0ms);
+    Duration interval = rto;
+    int probes = 0;
+    while (t < at(200s)) {
+        t = t + interval;
+        s.expect_nothing_until(t - Duration::millis(1));
+        s.advance_to(t);
+        Out p = s.expect({.at = t, .flags = kAck, .seq = 1, .ack = 1001});
+        EXPECT_EQ(p.payload.size(), 1u);
+        ASSERT_EQ(s.tcp().info(c)->state, TcpState::Established);
+        s.inject(t + Duration::millis(10), ack(1001, 1, 0));
+        s.expect_nothing();
+        interval = std::min(interval * 2, Duration::seconds(60));
+        ++probes;
+    }
+    EXPECT_GE(probes, 8);
+    EXPECT_FALSE(s.tcp().error(c).has_value());
+    // The window opens: the data flows at once.
+    s.inject(t + Duration::millis(20), ack(1001, 1, 65535));
+    s.expect({.flags = kAck, .seq = 1, .len = 100});
+    s.expect_nothing();
+    s.inject(t + Duration::millis(30), ack(1001, 101));
+    s.expect_nothing_until(t + Duration::seconds(100));
+}
+
+TEST(TcpScriptData, ZeroWindowProbeAcceptedByPeerThenWindowOpens_Rfc9293S38261) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/0);
+    s.send(c, bytes(100));
+    s.advance_to(at(200ms));
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .len = 1});
+    // The peer takes the probe byte and opens its window: the rest follows.
+    s.inject(at(210ms), ack(1001, 2, 1000));
+    s.expect({.at = at(210ms), .flags = kAck, .seq = 2, .len = 99});
+    s.inject(at(220ms), ack(1001, 101, 1000));
+    s.expect_nothing_until(at(10s));
+}
+
+TEST(TcpScriptData, WindowUpdateAfterProbeRestartsRetransmissionOfProbeByte_Rfc6298S51) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/0);
+    s.send(c, bytes(1));
+    s.advance_to(at(200ms));
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .len = 1});
+    // A window update that does not take the probe byte: the byte is outstanding and must be
+    // retransmitted on RTO (RFC 6298 §5.1: the timer runs while data is outstanding).
+    s.inject(at(210ms), ack(1001, 1, 1000));
+    s.advance_to(at(2s));
+    ASSERT_GE(s.pending(), 1u);
+    s.expect({.flags = kAck, .seq = 1, .len = 1});
+    s.discard_output();
+    (void)c;
+}
+
+}  // namespace
+}  // namespace tcpscript

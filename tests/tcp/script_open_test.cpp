@@ -1,0 +1,382 @@
+// Scripted tests: opening connections (RFC 9293 §3.5, §3.10.7.1-3), options negotiation (RFC 9293
+// §3.7.1, RFC 7323, RFC 2018), resets for closed ports, and the listen backlog.
+#include <gtest/gtest.h>
+
+#include "tests/tcp/script.hpp"
+
+namespace tcpscript {
+namespace {
+
+// Default config: MTU 1500, receive buffer 512 KiB → we offer MSS 1460 and window scale 4.
+constexpr std::uint16_t kOurMss = 1460;
+constexpr std::uint8_t kOurWscale = 4;
+
+TEST(TcpScriptOpen, PassiveOpenSynAckCarriesOurOptionsWhenAllOffered_Rfc7323_Rfc2018) {
+    Script s;
+    auto l = s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1400, .wscale = 7, .sack_ok = true, .tsval = 555}));
+    Out sa = s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535,
+                       .tsecr = 555});
+    EXPECT_EQ(sa.tcp.options.mss, kOurMss);  // RFC 9293 §3.7.1: MTU - 40
+    EXPECT_EQ(sa.tcp.options.window_scale, kOurWscale);
+    EXPECT_TRUE(sa.tcp.options.sack_permitted);
+    EXPECT_EQ(sa.tcp.options.sack_count, 0);
+    s.expect_nothing();
+    // The ACK completes the handshake: accept() returns it and reports kEventConnected.
+    EXPECT_EQ(s.tcp().accept(l).error(), SocketError::WouldBlock);
+    s.inject(at(10ms), ack(1001, 1).with_ts(556, sa.ts_val()));
+    s.expect_nothing();
+    EXPECT_TRUE(s.events(l) & stack::kEventReadable);
+    auto c = s.tcp().accept(l);
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(s.events(*c) & stack::kEventConnected);
+    auto info = *s.tcp().info(*c);
+    EXPECT_EQ(info.state, TcpState::Established);
+    EXPECT_TRUE(info.sack);
+    EXPECT_TRUE(info.timestamps);
+    EXPECT_TRUE(info.window_scaling);
+    EXPECT_EQ(info.snd_wscale, 7);
+    EXPECT_EQ(info.rcv_wscale, kOurWscale);
+    EXPECT_EQ(info.smss, 1400u - 12u);  // the peer's MSS less the timestamp option
+    EXPECT_EQ(info.snd_wnd, 65535u << 7);
+}
+
+TEST(TcpScriptOpen, PassiveOpenSynAckOmitsOptionsNotOffered_Rfc7323S2_Rfc2018S2) {
+    Script s;
+    s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = std::nullopt}));
+    Out sa = s.expect({.flags = kSynAck, .seq = 0, .ack = 1001});
+    EXPECT_EQ(sa.tcp.options.mss, kOurMss);  // MSS may always be sent on a SYN
+    EXPECT_FALSE(sa.tcp.options.window_scale.has_value());
+    EXPECT_FALSE(sa.tcp.options.sack_permitted);
+    EXPECT_FALSE(sa.tcp.options.timestamps.has_value());
+    s.inject(at(1ms), ack(1001, 1));
+    bool seen = false;
+    s.tcp().for_each_connection([&](const stack::tcp::ConnectionInfo& i) {
+        seen = true;
+        EXPECT_EQ(i.state, TcpState::Established);
+        EXPECT_EQ(i.smss, 536u);  // RFC 9293 §3.7.1 MUST-15: no MSS option means 536
+        EXPECT_FALSE(i.sack);
+        EXPECT_FALSE(i.timestamps);
+        EXPECT_FALSE(i.window_scaling);
+        EXPECT_EQ(i.rcv_wscale, 0);
+    });
+    EXPECT_TRUE(seen);
+}
+
+TEST(TcpScriptOpen, OurMssIsMtuMinus40_Rfc9293S3712) {
+    Script s([](stack::StackConfig& c) { c.mtu = 1280; });
+    s.listen();
+    s.inject(at(0ms), syn(1, {.mss = 1460}));
+    Out sa = s.expect({.flags = kSynAck});
+    EXPECT_EQ(sa.tcp.options.mss, 1240);
+}
+
+TEST(TcpScriptOpen, SynAckRetransmittedWithExponentialBackoffThenDropped_Rfc6298S5) {
+    Script s;
+    auto l = s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+    // RFC 6298 §2.1: 1 s initial RTO, doubled on each expiry (§5.5), capped at 60 s (§2.5).
+    for (std::int64_t t : {1, 3, 7, 15, 31, 63}) {
+        s.expect_nothing_until(Instant::from_millis(t * 1000 - 1));
+        s.advance_to(Instant::from_millis(t * 1000));
+        s.expect({.at = Instant::from_millis(t * 1000), .flags = kSynAck, .seq = 0, .ack = 1001});
+    }
+    EXPECT_EQ(s.tcp().connection_count(), 1u);
+    // syn_retries (6) used up: the next expiry (63 + 60 s) drops the embryonic connection silently.
+    s.expect_nothing_until(at(123s));
+    EXPECT_EQ(s.tcp().connection_count(), 0u);
+    EXPECT_EQ(s.tcp().accept(l).error(), SocketError::WouldBlock);
+    EXPECT_EQ(s.events(l), 0);
+    // The listener's SYN queue slot is free again: a new SYN is answered.
+    s.inject(at(124s), syn(7000, {.mss = 1460}));
+    s.expect({.flags = kSynAck, .ack = 7001});
+}
+
+TEST(TcpScriptOpen, RetransmittedSynInSynReceivedIsAnsweredWithSynAck_Rfc9293S31074) {
+    Script s;
+    s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.flags = kSynAck, .seq = 0, .ack = 1001});
+    s.inject(at(500ms), syn(1000, {.mss = 1460}));
+    s.expect({.at = at(500ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().connection_count(), 1u);
+}
+
+TEST(TcpScriptOpen, RstInSynReceivedFreesTheEmbryonicConnectionSilently_Rfc9293S31074Step2) {
+    Script s;
+    auto l = s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.flags = kSynAck});
+    s.inject(at(5ms), rst(1001));
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().connection_count(), 0u);
+    EXPECT_EQ(s.events(l), 0);
+    EXPECT_EQ(s.tcp().accept(l).error(), SocketError::WouldBlock);
+    s.expect_nothing_until(at(10s));  // and no SYN-ACK retransmissions
+}
+
+TEST(TcpScriptOpen, BadAckInSynReceivedIsAnsweredWithReset_Rfc9293S31074Step5) {
+    Script s;
+    s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.flags = kSynAck});
+    s.inject(at(5ms), ack(1001, 500));
+    s.expect({.flags = kRst, .seq = 500});
+    s.expect_nothing();
+    EXPECT_EQ(s.state_of_only_connection(), TcpState::SynReceived);
+}
+
+TEST(TcpScriptOpen, DataAndFinOnTheHandshakeAckAreKept_Rfc9293S31074) {
+    Script s;
+    auto l = s.listen();
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.flags = kSynAck});
+    Seg d = data(1001, 1, bytes(100));
+    d.with(TcpFlag::Fin);
+    s.inject(at(5ms), d);
+    s.expect({.flags = kAck, .seq = 1, .ack = 1102});
+    auto c = s.tcp().accept(l);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(s.recv(*c), bytes(100));
+    EXPECT_TRUE(*s.tcp().eof(*c));
+    auto bits = s.events(*c);
+    EXPECT_TRUE(bits & stack::kEventPeerClosed);
+    EXPECT_EQ(*s.state_of_only_connection(), TcpState::CloseWait);
+}
+
+// ---- active open ----
+
+TEST(TcpScriptOpen, ActiveOpenSendsSynWithAllOptionsThenAcksSynAck_Rfc9293S3101) {
+    Script s;
+    auto c = s.connect(8080);
+    Out synp = s.expect({.at = at(0ms), .flags = kSyn, .seq = 0, .ack = 0, .win = 65535});
+    EXPECT_EQ(synp.tcp.dst_port, 8080);
+    EXPECT_GE(synp.tcp.src_port, 32768);
+    EXPECT_EQ(synp.tcp.options.mss, kOurMss);
+    EXPECT_EQ(synp.tcp.options.window_scale, kOurWscale);
+    EXPECT_TRUE(synp.tcp.options.sack_permitted);
+    ASSERT_TRUE(synp.tcp.options.timestamps.has_value());
+    EXPECT_EQ(synp.ts_ecr(), 0u);
+    EXPECT_EQ(s.events(c) & stack::kEventConnected, 0);
+
+    Seg sa = syn(9000, {.mss = 1200, .wscale = 2, .sack_ok = true, .tsval = 77});
+    sa.flags = kSynAck;
+    sa.ack = 1;
+    sa.sport = 8080;
+    s.inject(at(30ms), sa);
+    s.expect({.at = at(30ms), .flags = kAck, .seq = 1, .ack = 9001, .tsecr = 77});
+    s.expect_nothing();
+    EXPECT_TRUE(s.events(c) & stack::kEventConnected);
+    auto info = *s.tcp().info(c);
+    EXPECT_EQ(info.state, TcpState::Established);
+    EXPECT_EQ(info.smss, 1200u - 12u);
+    EXPECT_EQ(info.snd_wscale, 2);
+    EXPECT_EQ(info.snd_wnd, 65535u);  // a SYN's window is never scaled (RFC 7323 §2.2)
+    EXPECT_EQ(info.srtt, Duration::millis(30));
+    s.expect_nothing_until(at(5s));  // no SYN retransmission after it was acknowledged
+}
+
+TEST(TcpScriptOpen, ActiveOpenWithoutPeerOptionsDisablesThem_Rfc7323S2) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn});
+    Seg sa = syn(9000, {.mss = std::nullopt});
+    sa.flags = kSynAck;
+    sa.ack = 1;
+    s.inject(at(10ms), sa);
+    Out a = s.expect({.flags = kAck, .seq = 1, .ack = 9001});
+    EXPECT_FALSE(a.tcp.options.timestamps.has_value());
+    auto info = *s.tcp().info(c);
+    EXPECT_FALSE(info.window_scaling);
+    EXPECT_EQ(info.rcv_wscale, 0);
+    EXPECT_FALSE(info.sack);
+    EXPECT_EQ(info.smss, 536u);
+}
+
+TEST(TcpScriptOpen, SynRetransmittedWithBackoffThenTimedOut_Rfc6298S5_Rfc9293S3101) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.at = at(0ms), .flags = kSyn});
+    for (std::int64_t t : {1, 3, 7, 15, 31, 63}) {
+        s.expect_nothing_until(Instant::from_millis(t * 1000 - 1));
+        s.advance_to(Instant::from_millis(t * 1000));
+        s.expect({.at = Instant::from_millis(t * 1000), .flags = kSyn, .seq = 0});
+    }
+    s.expect_nothing_until(at(123s));
+    EXPECT_TRUE(s.events(c) & stack::kEventError);
+    EXPECT_EQ(s.tcp().error(c), SocketError::TimedOut);
+}
+
+TEST(TcpScriptOpen, RstWithAcceptableAckInSynSentIsRefused_Rfc9293S31073) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn});
+    Seg r = rst(0);
+    r.flags = kRstAck;
+    r.ack = 1;
+    s.inject(at(1ms), r);
+    s.expect_nothing();
+    EXPECT_TRUE(s.events(c) & stack::kEventError);
+    EXPECT_EQ(s.tcp().error(c), SocketError::Refused);
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::Closed);
+    s.expect_nothing_until(at(5s));
+}
+
+TEST(TcpScriptOpen, RstWithoutAckOrWithBadAckInSynSentIsIgnored_Rfc9293S31073_Rfc5961S3) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn});
+    s.inject(at(1ms), rst(0));  // no ACK: "drop the segment"
+    Seg r = rst(0);
+    r.flags = kRstAck;
+    r.ack = 77;  // unacceptable ACK: drop (and no RST in reply to a RST)
+    s.inject(at(2ms), r);
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::SynSent);
+    EXPECT_FALSE(s.tcp().error(c).has_value());
+}
+
+TEST(TcpScriptOpen, SynAckWithBadAckInSynSentIsAnsweredWithRstSeqSegAck_Rfc9293S31073) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn});
+    Seg sa = syn(9000);
+    sa.flags = kSynAck;
+    sa.ack = 12345;
+    s.inject(at(1ms), sa);
+    s.expect({.flags = kRst, .seq = 12345});
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::SynSent);
+    // Still waiting: the real SYN-ACK completes it.
+    sa.ack = 1;
+    s.inject(at(2ms), sa);
+    s.expect({.flags = kAck, .seq = 1, .ack = 9001});
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
+}
+
+TEST(TcpScriptOpen, SimultaneousOpenSynCrossingThenSynAckEstablishes_Rfc9293Figure8) {
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn, .seq = 0});
+    // The peer's own SYN crosses ours: SYN-RECEIVED, answer SYN,ACK (same ISS).
+    s.inject(at(5ms), syn(3000, {.mss = 1460}));
+    s.expect({.flags = kSynAck, .seq = 0, .ack = 3001});
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::SynReceived);
+    // Then the peer's SYN,ACK (its SYN again, acknowledging ours) completes the open.
+    Seg sa = syn(3000, {.mss = 1460});
+    sa.flags = kSynAck;
+    sa.ack = 1;
+    s.inject(at(10ms), sa);
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
+    EXPECT_TRUE(s.events(c) & stack::kEventConnected);
+    // No SYN-ACK is sent again (each side answering the other's SYN-ACK would loop forever); an ACK
+    // would be harmless.
+    while (s.pending() > 0) s.expect({.flags = kAck, .seq = 1, .ack = 3001});
+    // Data flows both ways.
+    s.inject(at(20ms), data(3001, 1, bytes(10)));
+    s.expect_nothing_until(at(59ms));
+    s.advance_to(at(60ms));
+    s.expect({.flags = kAck, .seq = 1, .ack = 3011});
+    EXPECT_EQ(s.recv(c), bytes(10));
+}
+
+TEST(TcpScriptOpen, SimultaneousOpenCompletedByPlainAck_Rfc9293S31074Step5) {
+    // The peer acknowledges our SYN-ACK with a plain ACK (as after figure 8's line 5).
+    Script s;
+    auto c = s.connect();
+    s.expect({.flags = kSyn});
+    s.inject(at(5ms), syn(3000, {.mss = 1460}));
+    s.expect({.flags = kSynAck, .seq = 0, .ack = 3001});
+    s.inject(at(6ms), ack(3001, 1));  // the peer's plain ACK of our SYN-ACK
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
+    EXPECT_TRUE(s.events(c) & stack::kEventConnected);
+}
+
+// ---- closed port (RFC 9293 §3.10.7.1) ----
+
+TEST(TcpScriptOpen, SynToClosedPortGetsRstAckWithAckSeqPlusOne_Rfc9293S31071) {
+    Script s;
+    s.inject(at(0ms), syn(1000, {.mss = 1460}));
+    s.expect({.flags = kRstAck, .seq = 0, .ack = 1001, .win = 0});
+    s.expect_nothing();
+    EXPECT_EQ(s.stack().stats().tcp_drop_no_listener, 1u);
+}
+
+TEST(TcpScriptOpen, DataWithoutAckToClosedPortGetsRstAckCoveringIt_Rfc9293S31071) {
+    Script s;
+    Seg d = data(1000, 0, bytes(50));
+    d.flags = TcpFlag::Psh | TcpFlag::Fin;
+    s.inject(at(0ms), d);
+    s.expect({.flags = kRstAck, .seq = 0, .ack = 1051});
+}
+
+TEST(TcpScriptOpen, SegmentWithAckToClosedPortGetsRstSeqSegAck_Rfc9293S31071) {
+    Script s;
+    s.inject(at(0ms), data(1000, 777777, bytes(10)));
+    Out r = s.expect({.flags = kRst, .seq = 777777});
+    EXPECT_EQ(r.tcp.ack.value(), 0u);
+    s.listen();  // a listener: an ACK still gets <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2)
+    s.inject(at(1ms), ack(5, 4242));
+    s.expect({.flags = kRst, .seq = 4242});
+}
+
+TEST(TcpScriptOpen, RstToClosedPortOrListenerIsIgnored_Rfc9293S31071) {
+    Script s;
+    s.inject(at(0ms), rst(1000));
+    Seg r = rst(1000);
+    r.flags = kRstAck;
+    s.inject(at(0ms), r);
+    s.listen();
+    s.inject(at(1ms), rst(1000));
+    s.expect_nothing();
+    EXPECT_EQ(s.stack().stats().tcp_tx_resets, 0u);
+}
+
+// ---- listen backlog ----
+
+TEST(TcpScriptOpen, SynsBeyondBacklogAreDroppedSilentlyAndCounted_Issue3Sockets) {
+    Script s;
+    auto l = s.listen(kOurPort, 2);
+    std::vector<std::uint32_t> iss;
+    auto syn_from = [](std::uint16_t port) {
+        Seg sy = syn(1000u * port, {.mss = 1460});
+        sy.sport = port;
+        return sy;
+    };
+    for (std::uint16_t port : {40000, 40001}) {
+        s.inject(at(0ms), syn_from(port));
+        iss.push_back(s.expect({.flags = kSynAck, .ack = 1000u * port + 1}).tcp.seq.value());
+    }
+    // Two embryonic connections fill a backlog of 2: the third SYN is dropped, not reset.
+    s.inject(at(1ms), syn_from(40002));
+    s.expect_nothing();
+    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 1u);
+    EXPECT_EQ(s.tcp().connection_count(), 2u);
+
+    // Both complete and wait in the accept queue (2 = backlog): still no room.
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto port = static_cast<std::uint16_t>(40000 + i);
+        Seg a = ack(1000u * port + 1, iss[i] + 1);
+        a.absolute_ack = true;
+        a.sport = port;
+        s.inject(at(2ms), a);
+    }
+    s.expect_nothing();
+    s.inject(at(3ms), syn_from(40002));
+    s.expect_nothing();
+    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 2u);
+    EXPECT_EQ(s.stack().stats().tcp_tx_resets, 0u);
+
+    // accept() makes room: the peer's retransmitted SYN is now answered.
+    ASSERT_TRUE(s.tcp().accept(l).ok());
+    s.inject(at(1000ms), syn_from(40002));
+    s.expect({.flags = kSynAck, .ack = 1000u * 40002 + 1});
+}
+
+}  // namespace
+}  // namespace tcpscript
