@@ -402,6 +402,13 @@ void Connection::on_persist(Instant now) {
 
 void Connection::on_keepalive(Instant now) {
     if (!keepalive_ || !is_synchronized(state_)) return;
+    // RFC 1122 §4.2.3.6: probes MUST only be sent when nothing was received for the idle interval.
+    // Any segment received (traffic, or the answer to a probe) clears keepalive_sent_ and restarts
+    // the idle period from last_received_.
+    if (keepalive_sent_ == 0 && now - last_received_ < config_.keepalive_idle) {
+        arm(Timer::Keepalive, last_received_ + config_.keepalive_idle);
+        return;
+    }
     if (keepalive_sent_ >= config_.keepalive_probes) {
         ++layer_.stats().tcp_timeouts;
         send_rst(now, snd_nxt_);
