@@ -30,7 +30,10 @@ using SoakParam = std::tuple<int, bool, stack::tcp::CcAlgorithm>;  // seed, sack
 struct Soak : ::testing::TestWithParam<SoakParam> {};
 
 TEST_P(Soak, TwentyMegabytesByteExactUnderAllFaults) {
-    const auto [seed, sack, cc] = GetParam();
+    // Not a structured binding: clang 14 cannot capture those in a lambda.
+    const int seed = std::get<0>(GetParam());
+    const bool sack = std::get<1>(GetParam());
+    const stack::tcp::CcAlgorithm cc = std::get<2>(GetParam());
     drivers::FaultConfig f;
     f.loss = 0.03;
     f.duplicate = 0.01;
