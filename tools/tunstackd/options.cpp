@@ -1,6 +1,13 @@
 #include "tools/tunstackd/options.hpp"
 
 #include <net/if.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
@@ -21,7 +28,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         "tunstackd: a userspace TCP/IP stack on a Linux TUN device.\n"
         "Creates TUN device NAME, gives the kernel side HOST-ADDR, and answers as ADDR.\n"
         "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (device, privileges),\n"
-        "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.",
+        "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.\n"
+        "Services (--serve, repeatable): echo:PORT (RFC 862), discard:PORT (RFC 863),\n"
+        "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR).",
         "tunstackd"};
     app.set_version_flag("--version", std::string("tunstackd ") + TUNSTACK_VERSION);
     Options o;
@@ -36,6 +45,16 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--reasm-timeout", o.reasm_timeout_s, "IPv4 reassembly timeout in seconds (1..120)")
         ->capture_default_str();
     app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")->capture_default_str();
+    std::string impair_text;
+    std::vector<std::string> serve_text;
+    app.add_option("--impair", impair_text,
+                   "impair both directions of the device, e.g. "
+                   "loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=N");
+    app.add_option("--serve", serve_text,
+                   "run a TCP service: echo:PORT, discard:PORT, chargen:PORT or http:PORT "
+                   "(repeatable)")
+        ->allow_extra_args(false);
+    app.add_option("--www", o.www, "document root for http:PORT services");
 
     try {
         app.parse(argc, argv);
@@ -83,6 +102,35 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (o.txqueuelen < 1 || o.txqueuelen > 1'000'000) {
         return UsageError{"--txqueuelen: " + std::to_string(o.txqueuelen) +
                           " is out of range 1..1000000"};
+    }
+    if (app.count("--impair") > 0) {
+        auto fc = drivers::FaultConfig::parse(impair_text);
+        if (!fc) return UsageError{"--impair '" + impair_text + "': " + fc.error().message};
+        o.impair = *fc;
+    }
+    std::set<std::uint16_t> ports;
+    bool want_http = false;
+    for (const std::string& text : serve_text) {
+        std::string error;
+        auto spec = parse_service_spec(text, error);
+        if (!spec) return UsageError{error};
+        if (!ports.insert(spec->port).second) {
+            return UsageError{"--serve '" + text + "': port " + std::to_string(spec->port) +
+                              " is already served"};
+        }
+        want_http = want_http || spec->kind == ServiceKind::Http;
+        o.services.push_back(*spec);
+    }
+    if (want_http && o.www.empty()) return UsageError{"--serve http:PORT needs --www DIR"};
+    if (!o.www.empty()) {
+        if (!want_http) return UsageError{"--www needs an http:PORT service (--serve http:PORT)"};
+        char real[PATH_MAX];
+        struct stat st {};
+        if (realpath(o.www.c_str(), real) == nullptr || stat(real, &st) != 0) {
+            return UsageError{"--www '" + o.www + "': " + std::strerror(errno)};
+        }
+        if (!S_ISDIR(st.st_mode)) return UsageError{"--www '" + o.www + "': not a directory"};
+        o.www = real;
     }
     return o;
 }

@@ -1,14 +1,20 @@
 // tunstackd's command line: the daemon's contract with its users, tests and later tools.
 //
 //   tunstackd --tun NAME --host-addr 198.18.0.1/24 --addr 198.18.0.2 [--mtu N] [--pcap FILE]
+//             [--impair SPEC] [--serve KIND:PORT]... [--www DIR]
 //
 // parse_options() never prints and never exits: it returns the options, a request for help/version
 // text, or a one-line error naming the problem (the caller prints it and exits 2).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
+
+#include "drivers/fault_injector.hpp"
+#include "tools/tunstackd/services/services.hpp"
 
 #include "stack/wire/address.hpp"
 
@@ -22,6 +28,9 @@ struct Options {
     std::string pcap;
     std::uint32_t reasm_timeout_s = 30;
     std::uint32_t txqueuelen = 5000;
+    std::optional<drivers::FaultConfig> impair;  // --impair: both directions of the TUN
+    std::vector<ServiceSpec> services;           // --serve, in order
+    std::string www;                             // --www: the real path of the document root
 };
 
 struct ShowText {

@@ -1,0 +1,207 @@
+#include "tools/common/runtime.hpp"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "drivers/netlink.hpp"
+
+namespace tools {
+
+namespace {
+constexpr int kReadBatch = 64;      // packets read per readiness event before yielding to timers/output
+constexpr int kAppRounds = 4;       // app hook + poll repetitions per tick while the hook has work
+}  // namespace
+
+std::uint64_t random_seed(const std::string& prog) {
+    std::uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
+        std::fprintf(stderr, "%s: warning: getrandom failed (%s), using a weak seed\n", prog.c_str(),
+                     std::strerror(errno));
+        seed = static_cast<std::uint64_t>(getpid()) ^
+               static_cast<std::uint64_t>(drivers::EventLoop::now().as_micros());
+    }
+    return seed;
+}
+
+stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const RuntimeOptions& o,
+                                                                     std::string prog) {
+    std::optional<drivers::PcapWriter> pcap;
+    if (!o.pcap.empty()) {
+        auto opened = drivers::PcapWriter::open(o.pcap);
+        if (!opened) return stack::Err(std::string("--pcap: " + opened.error().message));
+        pcap.emplace(std::move(*opened));
+    }
+    auto opened = drivers::TunDevice::open(o.tun);
+    if (!opened) return stack::Err(std::string(opened.error().message));
+    drivers::TunDevice tun = std::move(*opened);
+    if (auto r = drivers::configure_tun(tun, o.host_addr.address, o.host_addr.prefix_len, o.mtu,
+                                        o.txqueuelen);
+        !r) {
+        return stack::Err(std::string("configuring " + o.tun + ": " + r.error().message));
+    }
+    auto created = drivers::EventLoop::create();
+    if (!created) return stack::Err(std::string(created.error().message));
+
+    std::unique_ptr<Runtime> rt(
+        new Runtime(o, std::move(prog), std::move(tun), std::move(*created)));
+    if (pcap) {
+        rt->pcap_.emplace(std::move(*pcap));
+        rt->tap_.emplace(rt->tun_, *rt->pcap_);
+    }
+    stack::PacketSink& wire = rt->tap_ ? static_cast<stack::PacketSink&>(*rt->tap_) : rt->tun_;
+    rt->sink_ = &wire;
+    if (o.impair) {
+        drivers::FaultConfig rx = *o.impair;
+        rx.seed = o.impair->seed + 1;  // independent decisions per direction, still reproducible
+        rt->faulty_.emplace(wire, *o.impair, rx);
+        rt->sink_ = &*rt->faulty_;
+    }
+
+    Runtime* self = rt.get();
+    auto signals = rt->loop_.handle_signals([self](int signo) {
+        if (self->signal_) {
+            self->signal_(signo);
+        } else if (signo == SIGINT || signo == SIGTERM) {
+            self->loop_.stop();
+        }
+    });
+    if (!signals) return stack::Err(std::string(signals.error().message));
+    auto added = rt->loop_.add_fd(rt->tun_.fd(), drivers::Interest::Read,
+                                  [self](drivers::IoEvents ev) { self->on_tun(ev); });
+    if (!added) return stack::Err(std::string(added.error().message));
+    rt->loop_.on_tick([self](stack::Instant now) { self->tick(now); });
+    return rt;
+}
+
+Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice tun,
+                 drivers::EventLoop loop)
+    : options_(o), prog_(std::move(prog)), tun_(std::move(tun)), loop_(std::move(loop)),
+      rx_(65536) {
+    stack::StackConfig config;
+    config.addr = o.addr;
+    config.mtu = static_cast<std::uint16_t>(o.mtu);
+    config.seed = random_seed(prog_);
+    config.reassembly.timeout = stack::Duration::seconds(o.reasm_timeout_s);
+    config.tcp = o.tcp;
+    stack_ = std::make_unique<stack::Stack>(config);
+}
+
+Runtime::~Runtime() { loop_.remove_fd(tun_.fd()); }
+
+void Runtime::log(const std::string& line) const {
+    std::fprintf(stderr, "%s: %s\n", prog_.c_str(), line.c_str());
+}
+
+void Runtime::deliver(stack::Instant now, stack::Bytes packet) { stack_->ingress(now, packet); }
+
+void Runtime::on_tun(drivers::IoEvents ev) {
+    if (ev.error) {
+        log("error: " + options_.tun + " reported an error condition");
+        fatal_ = true;
+        loop_.stop();
+        return;
+    }
+    if (!ev.readable) return;
+    const stack::Instant now = drivers::EventLoop::now();
+    for (int i = 0; i < kReadBatch; ++i) {
+        auto n = tun_.read(stack::MutBytes(rx_));
+        if (!n) {
+            if (!n.error().would_block()) {
+                log("error: reading " + options_.tun + ": " + n.error().message);
+                fatal_ = true;
+                loop_.stop();
+            }
+            break;
+        }
+        stack::Bytes packet(rx_.data(), *n);
+        if (pcap_) pcap_->record_now(packet);
+        if (faulty_) {
+            faulty_->receive(now, packet, [&](stack::Bytes p) { deliver(now, p); });
+        } else {
+            deliver(now, packet);
+        }
+    }
+}
+
+void Runtime::tick(stack::Instant now) {
+    if (faulty_) {
+        faulty_->set_now(now);
+        faulty_->poll(now, [&](stack::Bytes p) { deliver(now, p); });
+    }
+    bool again = true;
+    for (int round = 0; round < kAppRounds && again; ++round) {
+        again = app_ ? app_(now) : false;
+        stack_->poll(now, *sink_);
+    }
+    stack::Instant wake = stack_->poll_at();
+    if (again) wake = now;  // the hook still had work: come straight back
+    if (faulty_) wake = std::min(wake, faulty_->next_due());
+    loop_.set_wakeup(wake);
+    // A refused packet stays queued; wait for the device to become writable instead of spinning.
+    if (stack_->has_pending_output() != want_write_) {
+        want_write_ = stack_->has_pending_output();
+        (void)loop_.set_interest(tun_.fd(), want_write_ ? drivers::Interest::ReadWrite
+                                                        : drivers::Interest::Read);
+    }
+}
+
+bool Runtime::run() {
+    auto ran = loop_.run();
+    if (!ran) {
+        log("error: event loop: " + ran.error().message);
+        fatal_ = true;
+    }
+    return !fatal_;
+}
+
+bool Runtime::flush_pcap() {
+    if (!pcap_) return true;
+    if (auto r = pcap_->flush(); !r) {
+        log("error: --pcap: " + r.error().message);
+        return false;
+    }
+    return true;
+}
+
+void Runtime::append_stats(std::string& out) const {
+    stack_->stats().visit([&](std::string_view name, std::uint64_t value) {
+        out += "stat ";
+        out += name;
+        out += ' ';
+        out += std::to_string(value);
+        out += '\n';
+    });
+    auto line = [&](const char* name, std::uint64_t v) {
+        out += "stat ";
+        out += name;
+        out += ' ';
+        out += std::to_string(v);
+        out += '\n';
+    };
+    line("tun.rx_packets", tun_.stats().rx_packets);
+    line("tun.tx_packets", tun_.stats().tx_packets);
+    line("tun.tx_full", tun_.stats().tx_full);
+    line("tun.tx_errors", tun_.stats().tx_errors);
+    if (faulty_) {
+        auto counters = [&](const std::string& dir, const drivers::FaultCounters& c) {
+            const std::string p = "impair." + dir + ".";
+            line((p + "packets").c_str(), c.packets);
+            line((p + "dropped").c_str(), c.dropped);
+            line((p + "duplicated").c_str(), c.duplicated);
+            line((p + "corrupted").c_str(), c.corrupted);
+            line((p + "reordered").c_str(), c.reordered);
+            line((p + "overflowed").c_str(), c.overflowed);
+            line((p + "delivered").c_str(), c.delivered);
+        };
+        counters("tx", faulty_->tx_counters());
+        counters("rx", faulty_->rx_counters());
+        line("impair.tx.inner_refused", faulty_->inner_refused());
+    }
+}
+
+}  // namespace tools
