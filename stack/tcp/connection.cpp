@@ -44,7 +44,8 @@ void Connection::notify(std::uint8_t bits) { layer_.notify(index_, bits); }
 
 // ---- opening -----------------------------------------------------------------------------------
 
-void Connection::open_active(Instant now, SeqNumber iss) {
+// The send sequence space starts at the ISS; the SYN occupies it and data starts at ISS+1.
+void Connection::init_send_space(Instant now, SeqNumber iss) {
     iss_ = iss;
     snd_una_ = iss;
     snd_nxt_ = iss;
@@ -55,9 +56,12 @@ void Connection::open_active(Instant now, SeqNumber iss) {
     ts_offset_ = iss.value() * 2654435761u;
     last_progress_ = now;
     last_received_ = now;
-    set_state(TcpState::SynSent);
-    send_segment(now, iss_, 0, TcpFlag::Syn);
-    snd_nxt_ = iss + 1;
+}
+
+// Sends our SYN (or SYN,ACK) and times it: it is the first RTT sample unless retransmitted (Karn).
+void Connection::send_syn(Instant now, wire::TcpFlags flags) {
+    send_segment(now, iss_, 0, flags);
+    snd_nxt_ = iss_ + 1;
     snd_max_ = snd_nxt_;
     rtt_timing_ = true;
     rtt_seq_ = iss_;
@@ -65,21 +69,18 @@ void Connection::open_active(Instant now, SeqNumber iss) {
     arm(Timer::Retransmit, now + rtt_.rto());
 }
 
+void Connection::open_active(Instant now, SeqNumber iss) {
+    init_send_space(now, iss);
+    set_state(TcpState::SynSent);
+    send_syn(now, TcpFlag::Syn);
+}
+
 void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
                               const wire::TcpOptions& options) {
     irs_ = syn.seq();
     rcv_nxt_ = irs_ + 1;
     rcv_adv_ = rcv_nxt_;
-    iss_ = iss;
-    snd_una_ = iss;
-    snd_nxt_ = iss;
-    snd_max_ = iss;
-    recover_ = iss;
-    high_rxt_ = iss;
-    snd_buf_seq_ = iss + 1;
-    ts_offset_ = iss.value() * 2654435761u;
-    last_progress_ = now;
-    last_received_ = now;
+    init_send_space(now, iss);
     negotiate(options, /*syn_ack=*/false);
     if (ts_ok_) {
         ts_recent_ = options.timestamps->tsval;
@@ -90,13 +91,7 @@ void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket&
     snd_wl1_ = syn.seq();
     snd_wl2_ = iss;
     set_state(TcpState::SynReceived);
-    send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
-    snd_nxt_ = iss + 1;
-    snd_max_ = snd_nxt_;
-    rtt_timing_ = true;
-    rtt_seq_ = iss_;
-    rtt_sent_at_ = now;
-    arm(Timer::Retransmit, now + rtt_.rto());
+    send_syn(now, TcpFlag::Syn | TcpFlag::Ack);
 }
 
 // RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.

@@ -105,6 +105,9 @@ public:
 private:
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
+    void init_send_space(Instant now, SeqNumber iss);
+    void send_syn(Instant now, wire::TcpFlags flags);
+
     // RFC 9293 §3.10.7 steps.
     void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
@@ -121,7 +124,7 @@ private:
 
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
-    SendResult send_new_data(Instant now, std::uint32_t usable);
+    SendResult send_new_data(Instant now, std::uint32_t usable, bool override_sws = false);
     std::uint32_t send_window_room() const;
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);

@@ -167,12 +167,13 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
 }
 
 // Sends one segment of new data if the windows and Nagle allow it. Returns Sent, Idle, or Blocked.
-Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usable) {
+Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usable,
+                                                 bool override_sws) {
     const std::uint32_t avail = unsent_data();
     if (avail == 0) return SendResult::Idle;
     std::uint32_t len = std::min({avail, smss_, usable});
     if (len == 0) return SendResult::Idle;
-    if (len < smss_) {
+    if (len < smss_ && !override_sws) {
         // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4): a short segment only if it
         // is everything we have and nothing is outstanding (or no-delay), or if it is at least half of
         // the largest window the peer offered.
@@ -277,8 +278,10 @@ bool Connection::output(Instant now) {
                 ok = false;
             }
         }
-        // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1).
-        if (unsent_data() > 0 && snd_wnd_ == 0 && flight() == 0 && !armed(Timer::Persist) &&
+        // Data waiting and nothing in flight, so no ACK will come to restart sending: with a zero
+        // window, probe (RFC 9293 §3.8.6.1); with a window too small for SWS avoidance, the same
+        // timer is the override timeout of RFC 9293 §3.8.6.2.1.
+        if (unsent_data() > 0 && flight() == 0 && !armed(Timer::Persist) &&
             !armed(Timer::Retransmit)) {
             arm(Timer::Persist, now + rtt_.rto());
         }
@@ -379,7 +382,12 @@ void Connection::on_rto(Instant now) {
 }
 
 void Connection::on_persist(Instant now) {
-    if (snd_wnd_ != 0 || unsent_data() == 0) return;
+    if (unsent_data() == 0) return;
+    if (snd_wnd_ != 0) {
+        // SWS override: send what the window allows now rather than wait for a bigger window.
+        if (flight() == 0) send_new_data(now, send_window_room(), /*override_sws=*/true);
+        return;
+    }
     // The peer stays silent (not even answering probes) for the user timeout: give up. As long as it
     // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
     if (now - last_received_ >= config_.user_timeout) {

@@ -197,6 +197,27 @@ TEST(TcpScriptData, SenderStaysWithinPeerWindowAndSwsAvoidance_Rfc9293S386221) {
     s.expect_nothing();
 }
 
+// Regression: everything acknowledged, but the peer's window stays below one MSS and below half its
+// largest window. SWS avoidance holds the data, nothing is in flight, so no ACK will ever come: the
+// override timeout (RFC 9293 §3.8.6.2.1) must send what the window allows instead of stalling forever.
+TEST(TcpScriptData, SmallWindowWithNothingInFlightIsSentAfterTheSwsOverrideTimeout_Rfc9293S386221) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/4000);
+    const Duration rto = s.tcp().info(c)->rto;
+    s.send(c, bytes(10000));
+    s.expect({.flags = kAck, .seq = 1, .len = 1460});
+    s.expect({.flags = kAck, .seq = 1461, .len = 1460});
+    s.expect_nothing();
+    s.inject(at(50ms), ack(1001, 2921, 1000));
+    s.expect_nothing_until(at(50ms) + rto - Duration::millis(1));
+    s.advance_to(at(50ms) + rto);
+    s.expect({.at = at(50ms) + rto, .flags = kAck, .seq = 2921, .len = 1000});
+    // The peer takes it and keeps the window small: the sender keeps going, one window at a time.
+    s.inject(at(50ms) + rto + Duration::millis(10), ack(1001, 3921, 1000));
+    s.advance_to(at(50ms) + rto * 3);
+    s.expect({.flags = kAck, .seq = 3921, .len = 1000});
+}
+
 TEST(TcpScriptData, SenderStaysWithinInitialCongestionWindow_Rfc6928_Rfc5681S3) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
