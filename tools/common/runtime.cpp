@@ -151,6 +151,7 @@ void Runtime::tick(stack::Instant now) {
 }
 
 bool Runtime::run() {
+    loop_.set_wakeup(drivers::EventLoop::now());  // the first tick runs at once (the app may connect)
     auto ran = loop_.run();
     if (!ran) {
         log("error: event loop: " + ran.error().message);

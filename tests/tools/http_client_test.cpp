@@ -1,0 +1,116 @@
+// tunstack get's URL parsing and HTTP/1.1 response parser (tools/tunstack/http_client.hpp): bodies by
+// Content-Length, chunked (split at every byte) and close-delimited; errors for truncation.
+#include "tools/tunstack/http_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tunstack {
+namespace {
+
+TEST(TunstackUrl, AcceptsIpv4LiteralHttpOnly) {
+    std::string err;
+    auto u = parse_url("http://198.18.0.1:8000/a/b?c=d#frag", err);
+    ASSERT_TRUE(u) << err;
+    EXPECT_EQ(u->host.to_string(), "198.18.0.1");
+    EXPECT_EQ(u->port, 8000);
+    EXPECT_EQ(u->path, "/a/b?c=d");
+    EXPECT_EQ(u->host_header, "198.18.0.1:8000");
+    auto d = parse_url("HTTP://198.18.0.1", err);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->port, 80);
+    EXPECT_EQ(d->path, "/");
+    EXPECT_EQ(d->host_header, "198.18.0.1");
+    for (const char* bad : {"https://198.18.0.1/", "http://example.com/", "http://198.18.0.1:0/",
+                            "http://198.18.0.1:70000/", "http://u@198.18.0.1/", "198.18.0.1",
+                            "http://198.18.0.1/a b", "http://[::1]/"}) {
+        err.clear();
+        EXPECT_FALSE(parse_url(bad, err)) << bad;
+        EXPECT_NE(err.find("bad URL"), std::string::npos) << bad;
+    }
+}
+
+TEST(TunstackUrl, RequestIsHttp11WithHostAndClose) {
+    std::string err;
+    auto u = parse_url("http://198.18.0.1:8000/x", err);
+    const std::string req = build_get(*u);
+    EXPECT_EQ(req.rfind("GET /x HTTP/1.1\r\nHost: 198.18.0.1:8000\r\n", 0), 0u);
+    EXPECT_NE(req.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_EQ(req.substr(req.size() - 4), "\r\n\r\n");
+}
+
+// Feeds `resp` one byte at a time (the hardest split) and returns the body; `st` gets the end state.
+std::string run_bytewise(const std::string& resp, ResponseParser::Status& st, bool close_at_end,
+                         std::string* error = nullptr) {
+    std::string body;
+    ResponseParser p([&](std::string_view b) { body.append(b); });
+    st = ResponseParser::Status::NeedMore;
+    for (char c : resp) {
+        st = p.feed(std::string_view(&c, 1));
+        if (st != ResponseParser::Status::NeedMore) break;
+    }
+    if (close_at_end && st == ResponseParser::Status::NeedMore) st = p.finish();
+    if (error) *error = p.error();
+    return body;
+}
+
+TEST(TunstackResponse, ContentLengthBodyStopsAtLength) {
+    ResponseParser::Status st;
+    auto body = run_bytewise("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA", st, false);
+    EXPECT_EQ(st, ResponseParser::Status::Done);
+    EXPECT_EQ(body, "hello");
+    // All at once, too.
+    std::string whole;
+    ResponseParser p([&](std::string_view b) { whole.append(b); });
+    EXPECT_EQ(p.feed("HTTP/1.0 200 OK\nContent-Length: 3\n\nabc"), ResponseParser::Status::Done);
+    EXPECT_EQ(whole, "abc");
+    EXPECT_EQ(p.status_code(), 200);
+}
+
+TEST(TunstackResponse, ChunkedBodyWithExtensionsAndTrailers) {
+    ResponseParser::Status st;
+    auto body = run_bytewise(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n"
+        "1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: y\r\n\r\n",
+        st, false);
+    EXPECT_EQ(st, ResponseParser::Status::Done);
+    EXPECT_EQ(body, "helloabcdefghijklmnopqrstuvwxyz");
+}
+
+TEST(TunstackResponse, CloseDelimitedAndTruncation) {
+    ResponseParser::Status st;
+    EXPECT_EQ(run_bytewise("HTTP/1.1 200 OK\r\n\r\nuntil close", st, true), "until close");
+    EXPECT_EQ(st, ResponseParser::Status::Done);
+    std::string err;
+    run_bytewise("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", st, true, &err);
+    EXPECT_EQ(st, ResponseParser::Status::Error);
+    EXPECT_NE(err.find("5 of 10"), std::string::npos) << err;
+    run_bytewise("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", st, true, &err);
+    EXPECT_EQ(st, ResponseParser::Status::Error);
+    run_bytewise("HTTP/1.1 200 OK\r\nContent-Le", st, true, &err);
+    EXPECT_EQ(st, ResponseParser::Status::Error);
+}
+
+TEST(TunstackResponse, MalformedResponses) {
+    for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+        ResponseParser::Status st;
+        run_bytewise(bad, st, true);
+        EXPECT_EQ(st, ResponseParser::Status::Error) << bad;
+    }
+}
+
+TEST(TunstackResponse, ErrorStatusIsVisibleAfterHead) {
+    ResponseParser p([](std::string_view) {});
+    EXPECT_EQ(p.feed("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n"),
+              ResponseParser::Status::NeedMore);
+    EXPECT_TRUE(p.have_head());
+    EXPECT_EQ(p.status_code(), 404);
+    EXPECT_EQ(p.reason(), "Not Found");
+}
+
+}  // namespace
+}  // namespace tunstack

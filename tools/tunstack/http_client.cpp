@@ -1,0 +1,253 @@
+#include "tools/tunstack/http_client.hpp"
+
+#include <cctype>
+#include <charconv>
+
+namespace tunstack {
+
+namespace {
+
+constexpr std::size_t kMaxHead = 64 * 1024;
+constexpr std::size_t kMaxLine = 4096;
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+std::optional<Url> parse_url(std::string_view text, std::string& error) {
+    const std::string quoted = "bad URL '" + std::string(text) + "': ";
+    constexpr std::string_view kScheme = "http://";
+    if (text.size() < kScheme.size() || !iequals(text.substr(0, kScheme.size()), kScheme)) {
+        error = quoted + "only http:// URLs are supported (no https, no other schemes)";
+        return std::nullopt;
+    }
+    text.remove_prefix(kScheme.size());
+    const std::size_t slash = text.find_first_of("/?");
+    std::string_view authority = text.substr(0, slash);
+    std::string path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
+    if (path.front() == '?') path.insert(0, "/");
+    if (path.find('#') != std::string::npos) path.erase(path.find('#'));
+    for (char c : path) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            error = quoted + "spaces or control characters in the path (percent-encode them)";
+            return std::nullopt;
+        }
+    }
+    if (authority.find('@') != std::string_view::npos) {
+        error = quoted + "user information in URLs is not supported";
+        return std::nullopt;
+    }
+    Url url;
+    std::string_view host = authority;
+    if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        const std::string_view port = authority.substr(colon + 1);
+        unsigned value = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value < 1 ||
+            value > 65535) {
+            error = quoted + "port must be 1..65535";
+            return std::nullopt;
+        }
+        url.port = static_cast<std::uint16_t>(value);
+    }
+    auto addr = stack::wire::Ipv4Address::parse(host);
+    if (!addr) {
+        error = quoted + "the host must be an IPv4 address literal (no DNS names, no IPv6 yet)";
+        return std::nullopt;
+    }
+    url.host = *addr;
+    url.path = std::move(path);
+    url.host_header = addr->to_string();
+    if (url.port != 80) url.host_header += ":" + std::to_string(url.port);
+    return url;
+}
+
+std::string build_get(const Url& url) {
+    return "GET " + url.path + " HTTP/1.1\r\nHost: " + url.host_header +
+           "\r\nUser-Agent: tunstack/" TUNSTACK_VERSION "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+}
+
+ResponseParser::Status ResponseParser::fail(std::string why) {
+    error_ = std::move(why);
+    status_ = Status::Error;
+    return status_;
+}
+
+void ResponseParser::emit(std::string_view data) {
+    if (data.empty()) return;
+    body_bytes_ += data.size();
+    sink_(data);
+}
+
+ResponseParser::Status ResponseParser::feed(std::string_view data) {
+    if (status_ != Status::NeedMore) return status_;
+    if (!have_head_) {
+        const std::size_t before = buf_.size();
+        buf_.append(data.substr(0, kMaxHead + 4 > buf_.size() ? kMaxHead + 4 - buf_.size() : 0));
+        std::size_t end = buf_.find("\r\n\r\n");
+        std::size_t sep = 4;
+        if (const std::size_t lf = buf_.find("\n\n"); lf != std::string::npos && lf < end) {
+            end = lf;
+            sep = 2;
+        }
+        if (end == std::string::npos) {
+            if (buf_.size() > kMaxHead) return fail("response header section larger than 64 KiB");
+            return status_;
+        }
+        const std::size_t head_len = end + sep;
+        if (Status s = parse_head(); s != Status::NeedMore) return s;
+        // Whatever followed the head in this call belongs to the body.
+        const std::size_t used_from_data = head_len - before;
+        buf_.clear();
+        if (content_length_ && *content_length_ == 0) {
+            status_ = Status::Done;
+            return status_;
+        }
+        return feed_body(data.substr(used_from_data));
+    }
+    return feed_body(data);
+}
+
+ResponseParser::Status ResponseParser::parse_head() {
+    std::string_view head(buf_);
+    const std::size_t eol = head.find('\n');
+    const std::string_view status_line = trim(head.substr(0, eol));
+    // status-line = HTTP-version SP status-code SP [reason-phrase]
+    if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ') {
+        return fail("malformed status line '" + std::string(status_line.substr(0, 80)) + "'");
+    }
+    int code = 0;
+    auto [ptr, ec] = std::from_chars(status_line.data() + 9, status_line.data() + 12, code);
+    if (ec != std::errc() || ptr != status_line.data() + 12 || code < 100 || code > 599) {
+        return fail("malformed status code in '" + std::string(status_line.substr(0, 80)) + "'");
+    }
+    status_code_ = code;
+    reason_ = std::string(trim(status_line.substr(12)));
+    if (code >= 100 && code < 200) {
+        return fail("unexpected interim response " + std::to_string(code));
+    }
+    std::size_t pos = eol + 1;
+    while (pos < head.size()) {
+        std::size_t nl = head.find('\n', pos);
+        if (nl == std::string_view::npos) nl = head.size();
+        const std::string_view line = trim(head.substr(pos, nl - pos));
+        pos = nl + 1;
+        if (line.empty()) break;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) return fail("malformed header line in the response");
+        const std::string_view name = line.substr(0, colon);
+        const std::string_view value = trim(line.substr(colon + 1));
+        if (iequals(name, "content-length")) {
+            std::uint64_t n = 0;
+            auto [p, e] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (value.empty() || e != std::errc() || p != value.data() + value.size()) {
+                return fail("bad Content-Length '" + std::string(value) + "'");
+            }
+            if (content_length_ && *content_length_ != n) return fail("conflicting Content-Length");
+            content_length_ = n;
+        } else if (iequals(name, "transfer-encoding")) {
+            if (!iequals(value, "chunked")) {
+                return fail("unsupported Transfer-Encoding '" + std::string(value) + "'");
+            }
+            chunked_ = true;
+        }
+    }
+    if (chunked_) content_length_.reset();  // RFC 9112 §6.3 rule 3: chunked wins
+    have_head_ = true;
+    if (code == 204 || code == 304) {
+        content_length_ = 0;
+        chunked_ = false;
+    }
+    return Status::NeedMore;
+}
+
+ResponseParser::Status ResponseParser::feed_body(std::string_view data) {
+    if (status_ != Status::NeedMore) return status_;
+    if (!chunked_) {
+        if (content_length_) {
+            const std::uint64_t left = *content_length_ - body_bytes_;
+            if (data.size() > left) data = data.substr(0, static_cast<std::size_t>(left));
+            emit(data);
+            if (body_bytes_ == *content_length_) status_ = Status::Done;
+            return status_;
+        }
+        emit(data);  // close-delimited
+        return status_;
+    }
+    while (!data.empty() && status_ == Status::NeedMore) {
+        switch (chunk_state_) {
+            case Chunk::Size:
+            case Chunk::DataEnd:
+            case Chunk::Trailer: {
+                const std::size_t nl = data.find('\n');
+                if (nl == std::string_view::npos) {
+                    buf_.append(data);
+                    if (buf_.size() > kMaxLine) return fail("chunk line longer than 4 KiB");
+                    return status_;
+                }
+                buf_.append(data.substr(0, nl));
+                data.remove_prefix(nl + 1);
+                std::string_view line = trim(buf_);
+                if (chunk_state_ == Chunk::DataEnd) {
+                    if (!line.empty()) return fail("missing CRLF after chunk data");
+                    chunk_state_ = Chunk::Size;
+                } else if (chunk_state_ == Chunk::Trailer) {
+                    if (line.empty()) status_ = Status::Done;
+                } else {
+                    line = line.substr(0, line.find(';'));  // chunk extensions ignored
+                    line = trim(line);
+                    std::uint64_t n = 0;
+                    auto [p, e] = std::from_chars(line.data(), line.data() + line.size(), n, 16);
+                    if (line.empty() || line.size() > 15 || e != std::errc() ||
+                        p != line.data() + line.size()) {
+                        return fail("malformed chunk size '" + std::string(line.substr(0, 40)) + "'");
+                    }
+                    chunk_left_ = n;
+                    chunk_state_ = n == 0 ? Chunk::Trailer : Chunk::Data;
+                }
+                buf_.clear();
+                break;
+            }
+            case Chunk::Data: {
+                const std::size_t take =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, data.size()));
+                emit(data.substr(0, take));
+                data.remove_prefix(take);
+                chunk_left_ -= take;
+                if (chunk_left_ == 0) chunk_state_ = Chunk::DataEnd;
+                break;
+            }
+        }
+    }
+    return status_;
+}
+
+ResponseParser::Status ResponseParser::finish() {
+    if (status_ != Status::NeedMore) return status_;
+    if (!have_head_) return fail("connection closed before a complete response header");
+    if (chunked_) return fail("connection closed inside a chunked body");
+    if (content_length_) {
+        return fail("connection closed after " + std::to_string(body_bytes_) + " of " +
+                    std::to_string(*content_length_) + " body bytes");
+    }
+    status_ = Status::Done;  // close-delimited body complete
+    return status_;
+}
+
+}  // namespace tunstack

@@ -1,0 +1,328 @@
+// tunstack: the client and operations CLI. Subcommands:
+//
+//   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
+//
+// `get` runs its own stack on its own TUN device (tools/common/runtime.hpp): the kernel side of the
+// device is the server (e.g. `python3 -m http.server` bound to the --host-addr address), and the
+// stack, answering as --addr, opens the connection actively through the TUN and downloads URL with
+// HTTP/1.1 (Content-Length, chunked or close-delimited bodies) into FILE. On success it prints one
+// line to stdout: bytes, seconds, throughput.
+//
+// Exit codes: 0 downloaded; 1 local failure (privileges, device, output file); 2 bad command line
+// (incl. a bad URL: only http:// with an IPv4 literal host is supported); 3 connection refused, reset
+// or closed before the response was complete; 4 timed out; 5 the server answered with an HTTP error
+// status (>= 300) or a malformed response. Every failure is one line on stderr.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <net/if.h>
+#include <optional>
+#include <string>
+
+#include "tools/common/runtime.hpp"
+#include "tools/tunstack/http_client.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitConnection = 3;
+constexpr int kExitTimeout = 4;
+constexpr int kExitHttp = 5;
+
+constexpr const char* kDescription =
+    "tunstack: the tunstack client. It runs its own userspace TCP/IP stack on its own TUN device.\n"
+    "Exit codes: 0 success; 1 local failure (privileges, device, output file); 2 bad command line\n"
+    "or URL; 3 connection refused/reset/closed early; 4 timeout; 5 HTTP error status or malformed\n"
+    "response.";
+
+struct GetOptions {
+    std::string url, output, tun, host_addr, addr, pcap;
+    std::uint32_t mtu = 1500;
+    double timeout_s = 30;
+};
+
+std::string one_line(std::string s) {
+    for (char& c : s) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+}
+
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "tunstack: error: %s\n", msg.c_str());
+    return kExitUsage;
+}
+
+class GetClient {
+public:
+    GetClient(tools::Runtime& rt, tunstack::Url url, int out_fd, std::string out_path,
+              double timeout_s)
+        : rt_(rt), url_(std::move(url)), out_fd_(out_fd), out_path_(std::move(out_path)),
+          timeout_s_(timeout_s),
+          parser_([this](std::string_view body) { write_body(body); }),
+          request_(tunstack::build_get(url_)) {}
+
+    int run() {
+        start_ = drivers::EventLoop::now();
+        rt_.loop().add_timer(start_ + stack::Duration::micros(
+                                          static_cast<std::int64_t>(timeout_s_ * 1e6)),
+                             [this](stack::Instant) {
+                                 fail(kExitTimeout,
+                                      "timed out after " + format_secs(timeout_s_) + " s " +
+                                          (connected_ ? "receiving (" +
+                                                            std::to_string(parser_.body_bytes()) +
+                                                            " body bytes so far)"
+                                                      : "connecting to " + endpoint()));
+                             });
+        rt_.on_app([this](stack::Instant now) { return step(now); });
+        rt_.on_signal([this](int signo) {
+            if (signo == SIGINT || signo == SIGTERM) {
+                fail(kExitFailure, std::string("interrupted by ") + sigabbrev_np(signo));
+            }
+        });
+        if (!rt_.run() && rc_ == kExitOk) rc_ = kExitFailure;
+        return rc_;
+    }
+
+private:
+    std::string endpoint() const { return url_.host.to_string() + ":" + std::to_string(url_.port); }
+    static std::string format_secs(double s) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3g", s);
+        return buf;
+    }
+
+    void fail(int rc, const std::string& msg) {
+        if (finished_) return;
+        finished_ = true;
+        rc_ = rc;
+        std::fprintf(stderr, "tunstack: error: %s\n", msg.c_str());
+        if (h_.valid()) (void)rt_.stack().tcp().abort(drivers::EventLoop::now(), h_);
+        rt_.stop();
+    }
+
+    void succeed(stack::Instant now) {
+        if (finished_) return;
+        finished_ = true;
+        (void)rt_.stack().tcp().close(now, h_);
+        const double secs = static_cast<double>((now - start_).as_micros()) / 1e6;
+        const std::uint64_t bytes = parser_.body_bytes();
+        const double mbit = secs > 0 ? static_cast<double>(bytes) * 8 / secs / 1e6 : 0;
+        std::printf("tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from http://%s%s, HTTP %d, "
+                    "saved to %s\n",
+                    static_cast<unsigned long long>(bytes), secs, mbit, url_.host_header.c_str(),
+                    url_.path.c_str(), parser_.status_code(), out_path_.c_str());
+        std::fflush(stdout);
+        rt_.stop();
+    }
+
+    void write_body(std::string_view body) {
+        while (!body.empty() && !write_failed_) {
+            const ssize_t n = write(out_fd_, body.data(), body.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                write_errno_ = errno;
+                write_failed_ = true;
+                return;
+            }
+            body.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    bool step(stack::Instant now) {
+        if (finished_) return false;
+        auto& tcp = rt_.stack().tcp();
+        if (!h_.valid()) {
+            auto h = tcp.connect(now, url_.host, url_.port);
+            if (!h) {
+                fail(kExitConnection, "connect to " + endpoint() + ": " +
+                                          std::string(stack::to_string(h.error())));
+                return false;
+            }
+            h_ = *h;
+            return true;
+        }
+        bool any = false;
+        stack::SocketEvent ev;
+        while (tcp.next_event(ev)) {
+            any = true;
+            if (ev.handle != h_) continue;
+            if (ev.bits & stack::kEventError) {
+                const auto err = tcp.error(h_).value_or(stack::SocketError::Reset);
+                std::string what = std::string(stack::to_string(err));
+                if (err == stack::SocketError::TimedOut) {
+                    fail(kExitTimeout, (connected_ ? "connection to " : "connect to ") + endpoint() +
+                                           ": " + what);
+                } else {
+                    fail(kExitConnection, (connected_ ? "connection to " : "connect to ") +
+                                              endpoint() + ": " + what);
+                }
+                return false;
+            }
+            if (ev.bits & stack::kEventConnected) connected_ = true;
+        }
+        if (!connected_) return any;
+        // Send the request (small: one call normally takes it all).
+        while (sent_ < request_.size()) {
+            auto n = tcp.send(now, h_, stack::Bytes(reinterpret_cast<const std::uint8_t*>(
+                                                        request_.data()) + sent_,
+                                                    request_.size() - sent_));
+            if (!n) {
+                fail(kExitConnection, "sending the request: " + std::string(stack::to_string(n.error())));
+                return false;
+            }
+            if (*n == 0) break;
+            sent_ += *n;
+            any = true;
+        }
+        // Read everything available.
+        for (int guard = 0; guard < 4096; ++guard) {
+            auto n = tcp.recv(now, h_, stack::MutBytes(buf_, sizeof buf_));
+            if (!n) {
+                fail(kExitConnection, "receiving: " + std::string(stack::to_string(n.error())));
+                return false;
+            }
+            if (*n == 0) break;
+            any = true;
+            const auto st = parser_.feed(std::string_view(reinterpret_cast<const char*>(buf_), *n));
+            if (!check(now, st)) return false;
+        }
+        if (tcp.eof(h_).value_or(false)) {
+            if (!check(now, parser_.finish())) return false;
+        }
+        return any;
+    }
+
+    // Acts on the parser's state; false when the download ended (either way).
+    bool check(stack::Instant now, tunstack::ResponseParser::Status st) {
+        if (write_failed_) {
+            fail(kExitFailure, std::string("writing the output file: ") + std::strerror(write_errno_));
+            return false;
+        }
+        if (st == tunstack::ResponseParser::Status::Error) {
+            fail(kExitHttp, "bad response from " + endpoint() + ": " + parser_.error());
+            return false;
+        }
+        if (parser_.have_head() && parser_.status_code() >= 300) {
+            fail(kExitHttp, "HTTP " + std::to_string(parser_.status_code()) + " " +
+                                parser_.reason() + " for http://" + url_.host_header + url_.path);
+            return false;
+        }
+        if (st == tunstack::ResponseParser::Status::Done) {
+            succeed(now);
+            return false;
+        }
+        return true;
+    }
+
+    tools::Runtime& rt_;
+    tunstack::Url url_;
+    int out_fd_;
+    std::string out_path_;
+    double timeout_s_;
+    tunstack::ResponseParser parser_;
+    std::string request_;
+    std::size_t sent_ = 0;
+    stack::SocketHandle h_;
+    bool connected_ = false;
+    bool finished_ = false;
+    bool write_failed_ = false;
+    int write_errno_ = 0;
+    int rc_ = kExitOk;
+    stack::Instant start_;
+    std::uint8_t buf_[65536];
+};
+
+int run_get(const GetOptions& g) {
+    std::string error;
+    auto url = tunstack::parse_url(g.url, error);
+    if (!url) return usage_error(error);
+    auto cidr = stack::wire::Ipv4Cidr::parse(g.host_addr);
+    if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
+        return usage_error("--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
+                           "198.18.0.1/24, got '" + g.host_addr + "'");
+    }
+    auto addr = stack::wire::Ipv4Address::parse(g.addr);
+    if (!addr) return usage_error("--addr: expected an IPv4 address, got '" + g.addr + "'");
+    if (!cidr->contains(*addr) || *addr == cidr->address) {
+        return usage_error("--addr " + g.addr + " must be another address in " + g.host_addr);
+    }
+    if (g.tun.empty() || g.tun.size() >= IFNAMSIZ || g.tun.find('/') != std::string::npos) {
+        return usage_error("--tun: invalid interface name '" + g.tun + "'");
+    }
+    if (g.mtu < 576 || g.mtu > 65535) {
+        return usage_error("--mtu: " + std::to_string(g.mtu) + " is out of range 576..65535");
+    }
+    if (!(g.timeout_s > 0 && g.timeout_s <= 86400)) {
+        return usage_error("--timeout: expected seconds in (0, 86400]");
+    }
+
+    const int out = open(g.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        std::fprintf(stderr, "tunstack: error: -o %s: %s\n", g.output.c_str(), std::strerror(errno));
+        return kExitFailure;
+    }
+    tools::RuntimeOptions ro;
+    ro.tun = g.tun;
+    ro.host_addr = *cidr;
+    ro.addr = *addr;
+    ro.mtu = g.mtu;
+    ro.pcap = g.pcap;
+    auto created = tools::Runtime::create(ro, "tunstack");
+    if (!created) {
+        close(out);
+        std::fprintf(stderr, "tunstack: error: %s\n", created.error().c_str());
+        return kExitFailure;
+    }
+    int rc = GetClient(**created, *url, out, g.output, g.timeout_s).run();
+    if (!(*created)->flush_pcap() && rc == kExitOk) rc = kExitFailure;
+    if (close(out) != 0 && rc == kExitOk) {
+        std::fprintf(stderr, "tunstack: error: closing -o %s: %s\n", g.output.c_str(),
+                     std::strerror(errno));
+        rc = kExitFailure;
+    }
+    return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{kDescription, "tunstack"};
+    app.set_version_flag("--version", std::string("tunstack ") + TUNSTACK_VERSION);
+    app.require_subcommand(1);
+    GetOptions g;
+    CLI::App* get = app.add_subcommand(
+        "get", "download URL over HTTP/1.1 through this client's own stack on its own TUN device");
+    get->add_option("URL", g.url, "http://A.B.C.D[:PORT][/PATH] (IPv4 literal host only)")
+        ->required();
+    get->add_option("-o,--output", g.output, "write the body to FILE")->required();
+    get->add_option("--tun", g.tun, "TUN device to create (must not exist)")->required();
+    get->add_option("--host-addr", g.host_addr, "kernel-side address of the TUN, e.g. 198.18.0.1/24")
+        ->required();
+    get->add_option("--addr", g.addr, "this client's address in that subnet, e.g. 198.18.0.2")
+        ->required();
+    get->add_option("--mtu", g.mtu, "device and stack MTU (576..65535)")->capture_default_str();
+    get->add_option("--pcap", g.pcap, "record every packet in and out to FILE");
+    get->add_option("--timeout", g.timeout_s, "give up after SECONDS in total")
+        ->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs((get->parsed() ? get->help() : app.help()).c_str(), stdout);
+        return kExitOk;
+    } catch (const CLI::CallForVersion&) {
+        std::printf("tunstack %s\n", TUNSTACK_VERSION);
+        return kExitOk;
+    } catch (const CLI::ParseError& e) {
+        return usage_error(one_line(e.what()));
+    }
+    if (get->parsed()) return run_get(g);
+    return usage_error("no subcommand (see tunstack --help)");
+}
