@@ -79,6 +79,9 @@ namespace stack {
     X(tcp_drop_paws, "tcp.drop.paws")                                                      \
     X(tcp_drop_bad_options, "tcp.drop.bad_options")                                        \
     X(tcp_drop_listen_overflow, "tcp.drop.listen_overflow")                                \
+    X(tcp_syncookies_sent, "tcp.syncookies_sent")                                          \
+    X(tcp_syncookies_ok, "tcp.syncookies_ok")                                              \
+    X(tcp_syncookies_failed, "tcp.syncookies_failed")                                      \
     X(tcp_drop_no_memory, "tcp.drop.no_memory")                                            \
     X(tcp_drop_truncated, "tcp.drop.truncated")                                            \
     X(tcp_drop_bad_offset, "tcp.drop.bad_offset")                                          \

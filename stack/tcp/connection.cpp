@@ -94,6 +94,30 @@ void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket&
     send_syn(now, TcpFlag::Syn | TcpFlag::Ack);
 }
 
+// The handshake completed statelessly (RFC 4987 §3.6): `ack` is the peer's ACK of our cookie SYN-ACK.
+// Only the MSS survived the cookie; window scaling, SACK and timestamps stay off for this connection,
+// and the window we offered in the SYN-ACK was unscaled.
+void Connection::open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
+                                  std::uint16_t mss) {
+    irs_ = ack.seq() - 1;
+    rcv_nxt_ = ack.seq();
+    init_send_space(now, iss);
+    wire::TcpOptions offered;
+    offered.mss = mss;
+    negotiate(offered, /*syn_ack=*/false);
+    rcv_adv_ = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
+    snd_una_ = iss + 1;
+    snd_nxt_ = snd_una_;
+    snd_max_ = snd_una_;
+    snd_wnd_ = ack.window();
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = ack.seq();
+    snd_wl2_ = ack.ack();
+    last_ack_sent_ = rcv_nxt_;
+    set_state(TcpState::Established);
+    layer_.on_established(*this);
+}
+
 // RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.
 void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
     (void)syn_ack;

@@ -66,6 +66,9 @@ public:
     void open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
                       const wire::TcpOptions& options);
 
+    // Passive open completed by a valid SYN cookie in the peer's ACK (TcpLayer checked it).
+    void open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack, std::uint16_t mss);
+
     // A segment for this connection (already checksum-verified and demultiplexed).
     void on_segment(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
 

@@ -24,6 +24,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats
       output_(output),
       stats_(stats),
       isn_(secret_from(seed)),
+      cookies_(secret_from(seed ^ 0x636f6f6b6965ull)),
       rng_(seed ^ 0x706f727473ull),
       slots_(config.max_sockets),
       wheel_(Duration::millis(1), 4096, config.max_sockets),
@@ -63,6 +64,7 @@ void TcpLayer::free_slot(std::uint32_t index) {
     s.dirty = false;
     s.accept_queue.clear();
     s.syn_queue = 0;
+    s.embryonic = false;
     ++s.generation;
     free_slots_.push_back(index);
 }
@@ -128,7 +130,11 @@ void TcpLayer::on_established(Connection& c) {
         return;
     }
     Slot& l = slots_[c.listener];
-    if (l.syn_queue > 0) --l.syn_queue;
+    Slot& s = slots_[c.index()];
+    if (s.embryonic) {
+        s.embryonic = false;
+        --l.syn_queue;
+    }
     l.accept_queue.push_back(c.index());
     notify(c.listener, kEventReadable);
 }
@@ -138,9 +144,9 @@ void TcpLayer::on_closed(Connection& c) {
     if (c.listener != ~std::uint32_t{0}) {  // never accepted: leave the listener's queues
         Slot& l = slots_[c.listener];
         auto it = std::find(l.accept_queue.begin(), l.accept_queue.end(), c.index());
-        if (it != l.accept_queue.end()) {
-            l.accept_queue.erase(it);
-        } else if (l.syn_queue > 0) {
+        if (it != l.accept_queue.end()) l.accept_queue.erase(it);
+        if (s.embryonic) {
+            s.embryonic = false;
             --l.syn_queue;
         }
         c.listener = ~std::uint32_t{0};
@@ -216,37 +222,94 @@ void TcpLayer::reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::T
 }
 
 // RFC 9293 §3.10.7.2, LISTEN.
+// RFC 9293 §3.10.7.2, LISTEN. A full accept queue drops SYNs (the peer retries; Linux does the same);
+// a full SYN queue with room in the accept queue answers with a SYN cookie (RFC 4987 §3.6).
 void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
                          const wire::TcpPacket& seg, const wire::TcpOptions& options) {
     if (seg.flags().rst()) return;
     if (seg.flags().ack()) {
-        reset_closed(now, ip, seg);
+        if (seg.flags().syn() || !accept_cookie(now, listener, ip, seg, options)) {
+            reset_closed(now, ip, seg);
+        }
         return;
     }
     if (!seg.flags().syn()) return;
     Slot& l = slots_[listener];
-    if (l.syn_queue >= l.backlog || l.accept_queue.size() >= l.backlog) {
+    if (l.accept_queue.size() >= l.backlog) {
         ++stats_.tcp_drop_listen_overflow;  // dropped, not reset: the peer will retry
         return;
     }
+    if (l.syn_queue >= l.backlog) {
+        send_cookie_synack(now, ip, seg, options);
+        return;
+    }
+    Connection* c = new_passive(listener, ip, seg);
+    if (c == nullptr) return;
+    slots_[c->index()].embryonic = true;
+    ++slots_[listener].syn_queue;
+    c->open_passive(now, isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port()), seg,
+                    options);
+    timers_changed(*c);
+}
+
+Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
+                                  const wire::TcpPacket& seg) {
     auto index = allocate_slot();
     if (!index) {
         ++stats_.tcp_drop_no_memory;
-        return;
+        return nullptr;
     }
     Slot& s = slots_[*index];
     s.kind = Slot::Kind::Connection;
     s.user_owned = false;
     s.conn = std::make_unique<Connection>(*this, *index, config_, Endpoint{ip.dst, seg.dst_port()},
                                           Endpoint{ip.src, seg.src_port()});
-    Connection& c = *s.conn;
-    c.listener = listener;
-    ++l.syn_queue;
+    s.conn->listener = listener;
     conns_.emplace(key(ip.src, seg.src_port(), seg.dst_port()), *index);
     ++stats_.tcp_passive_opens;
-    c.open_passive(now, isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port()), seg,
-                   options);
-    timers_changed(c);
+    return s.conn.get();
+}
+
+void TcpLayer::send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg,
+                                  const wire::TcpOptions& options) {
+    const CookieTuple t{ip.dst, seg.dst_port(), ip.src, seg.src_port()};
+    wire::TcpRepr r;
+    r.src_port = seg.dst_port();
+    r.dst_port = seg.src_port();
+    r.seq = cookies_.make(now, t, seg.seq(), options.mss.value_or(536));
+    r.ack = seg.seq() + 1;
+    r.flags = wire::TcpFlag::Syn | wire::TcpFlag::Ack;
+    r.window = static_cast<std::uint16_t>(std::min<std::size_t>(config_.recv_buffer, 65535));
+    r.options.mss = static_cast<std::uint16_t>(output_.mtu() - 40);
+    std::uint8_t buf[wire::kTcpMaxHeaderLen];
+    r.emit(MutBytes(buf, r.header_len()), ip.dst, ip.src, Bytes());
+    if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf, r.header_len())},
+                     /*dont_frag=*/true)) {
+        ++stats_.tcp_syncookies_sent;
+        ++stats_.tcp_tx_segments;
+    }
+}
+
+// An ACK to a listener: the third segment of a cookie handshake, or garbage (answered with RST).
+bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
+                             const wire::TcpPacket& seg, const wire::TcpOptions& options) {
+    const CookieTuple t{ip.dst, seg.dst_port(), ip.src, seg.src_port()};
+    auto mss = cookies_.check(now, t, seg.ack() - 1, seg.seq() - 1);
+    if (!mss) {
+        ++stats_.tcp_syncookies_failed;
+        return false;
+    }
+    if (slots_[listener].accept_queue.size() >= slots_[listener].backlog) {
+        ++stats_.tcp_drop_listen_overflow;
+        return true;  // valid, but no room: drop silently, the peer retransmits
+    }
+    Connection* c = new_passive(listener, ip, seg);
+    if (c == nullptr) return true;
+    ++stats_.tcp_syncookies_ok;
+    c->open_from_cookie(now, seg.ack() - 1, seg, *mss);
+    c->on_segment(now, seg, options);  // the ACK may carry data or a FIN
+    timers_changed(*c);
+    return true;
 }
 
 // ---- timers and output ------------------------------------------------------------------------

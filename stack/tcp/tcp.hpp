@@ -37,6 +37,7 @@
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/connection.hpp"
 #include "stack/tcp/isn.hpp"
+#include "stack/tcp/syn_cookie.hpp"
 #include "stack/tcp/timer_wheel.hpp"
 #include "stack/wire/ipv4.hpp"
 
@@ -100,6 +101,7 @@ private:
         bool user_owned = false;
         bool queued_event = false;
         bool dirty = false;
+        bool embryonic = false;  // counted in its listener's SYN queue (SYN-RECEIVED, not a cookie)
         std::uint8_t pending = 0;
         std::unique_ptr<Connection> conn;
         // Listener fields.
@@ -121,12 +123,19 @@ private:
     void reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg);
     void on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
                    const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    Connection* new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
+                            const wire::TcpPacket& seg);
+    void send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg,
+                            const wire::TcpOptions& options);
+    bool accept_cookie(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
+                       const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void flush_dirty(Instant now);
 
     TcpConfig config_;
     ip::Ipv4Output& output_;
     Stats& stats_;
     IsnGenerator isn_;
+    SynCookies cookies_;
     std::uint64_t rng_;
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> free_slots_;

@@ -339,43 +339,106 @@ TEST(TcpScriptOpen, RstToClosedPortOrListenerIsIgnored_Rfc9293S31071) {
 
 // ---- listen backlog ----
 
-TEST(TcpScriptOpen, SynsBeyondBacklogAreDroppedSilentlyAndCounted_Issue3Sockets) {
+Seg syn_from(std::uint16_t port, SynOpts o = {.mss = 1460}) {
+    Seg sy = syn(1000u * port, o);
+    sy.sport = port;
+    return sy;
+}
+
+// A full SYN queue answers with a SYN cookie (RFC 4987 §3.6) and keeps no state; a full accept queue
+// drops SYNs silently (no RST: the peer retries), counted in tcp.drop.listen_overflow.
+TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Issue3Sockets) {
     Script s;
     auto l = s.listen(kOurPort, 2);
     std::vector<std::uint32_t> iss;
-    auto syn_from = [](std::uint16_t port) {
-        Seg sy = syn(1000u * port, {.mss = 1460});
-        sy.sport = port;
-        return sy;
-    };
     for (std::uint16_t port : {40000, 40001}) {
         s.inject(at(0ms), syn_from(port));
         iss.push_back(s.expect({.flags = kSynAck, .ack = 1000u * port + 1}).tcp.seq.value());
     }
-    // Two embryonic connections fill a backlog of 2: the third SYN is dropped, not reset.
-    s.inject(at(1ms), syn_from(40002));
-    s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 1u);
-    EXPECT_EQ(s.tcp().connection_count(), 2u);
+    // Two embryonic connections fill the SYN queue: the third SYN gets a cookie, MSS only.
+    s.inject(at(1ms), syn_from(40002, {.mss = 1460, .wscale = 7, .sack_ok = true, .tsval = 5}));
+    Out cookie = s.expect({.flags = kSynAck, .ack = 1000u * 40002 + 1});
+    EXPECT_EQ(cookie.tcp.options.mss, std::optional<std::uint16_t>(1460));
+    EXPECT_FALSE(cookie.tcp.options.window_scale.has_value());
+    EXPECT_FALSE(cookie.tcp.options.sack_permitted);
+    EXPECT_FALSE(cookie.tcp.options.timestamps.has_value());
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_sent, 1u);
+    EXPECT_EQ(s.tcp().connection_count(), 2u);  // no state for the cookie
 
-    // Both complete and wait in the accept queue (2 = backlog): still no room.
+    // The peer's ACK (with data) proves the handshake: the connection exists from here, established.
+    Seg a = data(1000u * 40002 + 1, cookie.tcp.seq.value() + 1, bytes(100));
+    a.absolute_ack = true;
+    a.sport = 40002;
+    s.inject(at(2ms), a);
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_ok, 1u);
+    EXPECT_EQ(s.tcp().connection_count(), 3u);
+    auto accepted = s.tcp().accept(l);
+    ASSERT_TRUE(accepted.ok());
+    std::uint8_t buf[200];
+    auto n = s.tcp().recv(s.now(), *accepted, stack::MutBytes(buf));
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 100u);
+    auto info = s.tcp().info(*accepted);
+    EXPECT_EQ(info->state, TcpState::Established);
+    EXPECT_EQ(info->smss, 1460u);
+    EXPECT_FALSE(info->sack || info->timestamps || info->window_scaling);
+
+    // The two embryonic ones complete: the accept queue (2) is full, so further SYNs are dropped.
     for (std::size_t i = 0; i < 2; ++i) {
         const auto port = static_cast<std::uint16_t>(40000 + i);
-        Seg a = ack(1000u * port + 1, iss[i] + 1);
-        a.absolute_ack = true;
-        a.sport = port;
-        s.inject(at(2ms), a);
+        Seg ok = ack(1000u * port + 1, iss[i] + 1);
+        ok.absolute_ack = true;
+        ok.sport = port;
+        s.inject(at(3ms), ok);
     }
-    s.expect_nothing();
-    s.inject(at(3ms), syn_from(40002));
-    s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 2u);
+    s.inject(at(4ms), syn_from(40003));
+    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 1u);
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_sent, 1u);
     EXPECT_EQ(s.stack().stats().tcp_tx_resets, 0u);
+
+    // The cookie connection acknowledges its 100 bytes after the delayed-ACK timer.
+    s.advance_to(at(100ms));
+    s.expect({.flags = kAck, .ack = 1000u * 40002 + 101});
 
     // accept() makes room: the peer's retransmitted SYN is now answered.
     ASSERT_TRUE(s.tcp().accept(l).ok());
-    s.inject(at(1000ms), syn_from(40002));
-    s.expect({.flags = kSynAck, .ack = 1000u * 40002 + 1});
+    s.inject(at(1000ms), syn_from(40003));
+    s.expect({.flags = kSynAck, .ack = 1000u * 40003 + 1});
+}
+
+// An ACK to a listener that carries no valid cookie (forged, for another 4-tuple, or older than the
+// cookie lifetime) is answered as RFC 9293 §3.10.7.2 says: <SEQ=SEG.ACK><CTL=RST>.
+TEST(TcpScriptOpen, ForgedOrStaleCookieAckIsReset_Rfc4987_Rfc9293S31072) {
+    Script s;
+    s.listen(kOurPort, 1);
+    s.inject(at(0ms), syn_from(40000));
+    s.expect({.flags = kSynAck});
+    s.inject(at(1ms), syn_from(40001));
+    Out cookie = s.expect({.flags = kSynAck, .ack = 1000u * 40001 + 1});
+    // The embryonic connection goes away (RST in SYN-RECEIVED), so nothing else is sent later.
+    Seg gone = rst(1000u * 40000 + 1);
+    gone.sport = 40000;
+    s.inject(at(1ms), gone);
+
+    Seg forged = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 2);  // one off
+    forged.absolute_ack = true;
+    forged.sport = 40001;
+    s.inject(at(2ms), forged);
+    s.expect({.flags = kRst});
+    Seg other = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, other port
+    other.absolute_ack = true;
+    other.sport = 40002;
+    s.inject(at(3ms), other);
+    s.expect({.flags = kRst});
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 2u);
+
+    Seg late = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, 4 minutes late
+    late.absolute_ack = true;
+    late.sport = 40001;
+    s.inject(at(240s), late);
+    s.expect({.flags = kRst});
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_ok, 0u);
+    EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 3u);
 }
 
 }  // namespace
