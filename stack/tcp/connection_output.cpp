@@ -91,6 +91,11 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
                 r.options.sack_blocks[n++] = {ooo_[i].begin, ooo_[i].end};
             }
             r.options.sack_count = static_cast<std::uint8_t>(n);
+            // The segment must fit the MTU (DF is set): a full-sized data segment has no room left
+            // for SACK blocks, so it carries only those that fit, the most recent first (RFC 2018
+            // §3 allows fewer); pure ACKs carry them all.
+            const std::size_t room = layer_.mtu() - wire::kIpv4MinHeaderLen - len;
+            while (r.options.sack_count > 0 && r.header_len() > room) --r.options.sack_count;
         }
     }
     // Header first (checksummed over the header alone), then fix the checksum to cover the payload,

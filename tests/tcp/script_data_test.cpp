@@ -67,6 +67,30 @@ TEST(TcpScriptData, OutOfOrderSegmentsAreAckedAtOnceWithMostRecentSackBlockFirst
     EXPECT_EQ(s.stack().stats().tcp_rx_out_of_order, 2u);
 }
 
+// Regression (found against the kernel with tunstackd's echo under loss): while we hold out-of-order
+// data, a full-sized data segment has no room for SACK blocks (20 + 20 + 12 TS + 1448 = 1500). It used
+// to carry them anyway, exceeded the MTU with DF set, was dropped before the wire, and blocked all
+// further output (ACKs included): the connection stalled. Data segments now carry only the SACK
+// blocks that fit (RFC 2018 §3 allows fewer); pure ACKs carry them all.
+TEST(TcpScriptData, DataSegmentsWithSackBlocksStayWithinTheMtu_Rfc2018S3) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true, .tsval = 100});
+    s.inject(at(100ms), data(2461, 1, bytes(1448, 2)).with_ts(200, 0));  // a hole at 1001
+    Out a = s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 1});
+    s.send(c, bytes(3 * 1448, 9));
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        Out d = s.expect({.flags = kAck, .seq = 1 + i * 1448, .len = 1448});
+        EXPECT_LE(20 + d.tcp.header_len() + d.payload.size(), 1500u);
+        EXPECT_EQ(d.tcp.options.sack_count, 0u);  // no room at full size
+    }
+    EXPECT_EQ(s.stack().stats().ip_tx_drop_df, 0u);
+    // A short segment still has room and carries the block.
+    s.send(c, bytes(100, 9));
+    s.inject(at(150ms), ack(1001, 1 + 3 * 1448).with_ts(300, a.ts_val()));
+    Out small = s.expect({.flags = kAck, .seq = 1 + 3 * 1448, .len = 100});
+    EXPECT_EQ(small.tcp.options.sack_count, 1u);
+}
+
 TEST(TcpScriptData, SackBlockOfDataJustMadeInOrderIsNotReported_Rfc2018S4) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
