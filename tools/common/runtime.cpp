@@ -36,7 +36,9 @@ stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const Runti
         if (!opened) return stack::Err(std::string("--pcap: " + opened.error().message));
         pcap.emplace(std::move(*opened));
     }
-    auto opened = drivers::TunDevice::open(o.tun);
+    drivers::TunOptions tun_options;
+    tun_options.vnet_hdr = o.offload;
+    auto opened = drivers::TunDevice::open(o.tun, tun_options);
     if (!opened) return stack::Err(std::string(opened.error().message));
     drivers::TunDevice tun = std::move(*opened);
     if (auto r = drivers::configure_tun(tun, o.host_addr.address, o.host_addr.prefix_len, o.mtu,
@@ -187,6 +189,9 @@ void Runtime::append_stats(std::string& out) const {
     line("tun.rx_packets", tun_.stats().rx_packets);
     line("tun.tx_packets", tun_.stats().tx_packets);
     line("tun.tx_full", tun_.stats().tx_full);
+    line("tun.rx_gso", tun_.stats().rx_gso);
+    line("tun.rx_csum_completed", tun_.stats().rx_csum_completed);
+    line("tun.rx_bad_vnet", tun_.stats().rx_bad_vnet);
     line("tun.tx_errors", tun_.stats().tx_errors);
     if (faulty_) {
         auto counters = [&](const std::string& dir, const drivers::FaultCounters& c) {

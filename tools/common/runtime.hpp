@@ -41,6 +41,7 @@ struct RuntimeOptions {
     stack::wire::Ipv4Address addr;      // the stack's own address
     std::uint32_t mtu = 1500;
     std::uint32_t txqueuelen = 5000;
+    bool offload = false;               // IFF_VNET_HDR with checksum + TSO offloads from the kernel
     std::uint32_t reasm_timeout_s = 30;
     std::string pcap;                   // empty: no capture
     std::optional<drivers::FaultConfig> impair;  // both directions (rx uses seed+1)

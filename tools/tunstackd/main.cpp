@@ -58,6 +58,7 @@ int run(const tunstackd::Options& o) {
     ro.addr = o.addr;
     ro.mtu = o.mtu;
     ro.txqueuelen = o.txqueuelen;
+    ro.offload = o.offload;
     ro.reasm_timeout_s = o.reasm_timeout_s;
     ro.pcap = o.pcap;
     ro.impair = o.impair;

@@ -45,6 +45,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--reasm-timeout", o.reasm_timeout_s, "IPv4 reassembly timeout in seconds (1..120)")
         ->capture_default_str();
     app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")->capture_default_str();
+    app.add_flag("--offload", o.offload,
+                 "vnet_hdr offloads: the kernel may send 64 KB TCP super-packets with partial "
+                 "checksums (completed by the driver)");
     std::string impair_text;
     std::vector<std::string> serve_text;
     app.add_option("--impair", impair_text,

@@ -28,6 +28,7 @@ struct Options {
     std::string pcap;
     std::uint32_t reasm_timeout_s = 30;
     std::uint32_t txqueuelen = 5000;
+    bool offload = false;
     std::optional<drivers::FaultConfig> impair;  // --impair: both directions of the TUN
     std::vector<ServiceSpec> services;           // --serve, in order
     std::string www;                             // --www: the real path of the document root
