@@ -43,6 +43,7 @@ expect_error "bad --addr" '300\.1\.2\.3|addr' "$D" --tun tcli0 --host-addr "$TS_
 expect_error "bad --host-addr prefix" 'host-addr|198\.18\.0\.1/99|prefix' \
     "$D" --tun tcli0 --host-addr 198.18.0.1/99 --addr "$TS_ADDR"
 expect_error "bad --mtu" 'mtu' "$D" --tun tcli0 "${base[@]}" --mtu abc
+expect_error "bad --cc" "cc.*bogus" "$D" --tun tcli0 "${base[@]}" --cc bogus
 expect_error "--pcap into a missing directory" 'pcap|/nonexistent-dir' \
     "$D" --tun tcli0 "${base[@]}" --pcap /nonexistent-dir/x.pcap
 if timeout 10 ip -n "$TS_NS" link show tcli0 >/dev/null 2>&1; then

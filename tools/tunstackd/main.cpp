@@ -59,6 +59,7 @@ int run(const tunstackd::Options& o) {
     ro.mtu = o.mtu;
     ro.txqueuelen = o.txqueuelen;
     ro.offload = o.offload;
+    ro.tcp.congestion = o.congestion;
     ro.reasm_timeout_s = o.reasm_timeout_s;
     ro.pcap = o.pcap;
     ro.impair = o.impair;

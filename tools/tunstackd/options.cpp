@@ -45,6 +45,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--reasm-timeout", o.reasm_timeout_s, "IPv4 reassembly timeout in seconds (1..120)")
         ->capture_default_str();
     app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")->capture_default_str();
+    std::string cc_text = "cubic";
+    app.add_option("--cc", cc_text, "TCP congestion control: cubic (RFC 9438) or newreno (RFC 5681/6582)")
+        ->capture_default_str();
     app.add_flag("--offload", o.offload,
                  "vnet_hdr offloads: the kernel may send 64 KB TCP super-packets with partial "
                  "checksums (completed by the driver)");
@@ -101,6 +104,11 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (o.reasm_timeout_s < 1 || o.reasm_timeout_s > 120) {
         return UsageError{"--reasm-timeout: " + std::to_string(o.reasm_timeout_s) +
                           " is out of range 1..120"};
+    }
+    if (auto cc = stack::tcp::parse_cc(cc_text)) {
+        o.congestion = *cc;
+    } else {
+        return UsageError{"--cc: unknown congestion control '" + cc_text + "' (cubic or newreno)"};
     }
     if (o.txqueuelen < 1 || o.txqueuelen > 1'000'000) {
         return UsageError{"--txqueuelen: " + std::to_string(o.txqueuelen) +

@@ -16,6 +16,7 @@
 #include "drivers/fault_injector.hpp"
 #include "tools/tunstackd/services/services.hpp"
 
+#include "stack/tcp/congestion.hpp"
 #include "stack/wire/address.hpp"
 
 namespace tunstackd {
@@ -29,6 +30,7 @@ struct Options {
     std::uint32_t reasm_timeout_s = 30;
     std::uint32_t txqueuelen = 5000;
     bool offload = false;
+    stack::tcp::CcAlgorithm congestion = stack::tcp::CcAlgorithm::Cubic;
     std::optional<drivers::FaultConfig> impair;  // --impair: both directions of the TUN
     std::vector<ServiceSpec> services;           // --serve, in order
     std::string www;                             // --www: the real path of the document root
