@@ -99,8 +99,11 @@ stack::Result<GeneratedCert, std::string> generate_cert(const CertRequest& req, 
     Work w;
     int ret = mbedtls_pk_setup(&w.key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
     if (ret != 0) return failed("key setup", ret);
-    ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(w.key), Rng::random, &rng);
-    if (ret != 0) return failed("generating the P-256 key", ret);
+    const mbedtls_ecp_group_id curve = req.curve == CertRequest::Curve::P384
+                                           ? MBEDTLS_ECP_DP_SECP384R1
+                                           : MBEDTLS_ECP_DP_SECP256R1;
+    ret = mbedtls_ecp_gen_key(curve, mbedtls_pk_ec(w.key), Rng::random, &rng);
+    if (ret != 0) return failed("generating the key", ret);
 
     const std::string subject = "CN=" + req.common_name;
     std::string issuer_name = subject;

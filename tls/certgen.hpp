@@ -1,4 +1,4 @@
-// Certificate generation with mbedTLS x509write: an ECDSA P-256 key and an X.509 v3 certificate for
+// Certificate generation with mbedTLS x509write: an ECDSA key (P-256 unless asked otherwise) and an X.509 v3 certificate for
 // it, self-signed or signed by a given issuer. tunstackd uses it for its ephemeral certificate when
 // no --cert is given; the unit tests use it for their CA, server and expired certificates (generated
 // at test time with fixed validity dates, so nothing expires under them).
@@ -14,6 +14,8 @@
 namespace tls {
 
 struct CertRequest {
+    enum class Curve : std::uint8_t { P256, P384 };
+    Curve curve = Curve::P256;            // the ECDSA key's curve
     std::string common_name;
     std::vector<std::string> dns_names;   // subjectAltName dNSName
     std::vector<std::uint32_t> ipv4s;     // subjectAltName iPAddress, host byte order

@@ -105,6 +105,16 @@ inline bool last_output_was_alert(const mbedtls_ssl_context* ssl) {
     return ssl->out_msgtype == MBEDTLS_SSL_MSG_ALERT;
 }
 
+// Before the ClientHello's version was read (garbage, a broken first record) mbedTLS would write an
+// alert record with version 0.0. Records carry TLS 1.2's 3.3 then, the only version we speak.
+// (3.x: ssl->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_UNKNOWN → TLS1_2.)
+inline void default_record_version(mbedtls_ssl_context* ssl) {
+    if (ssl->major_ver == 0) {
+        ssl->major_ver = MBEDTLS_SSL_MAJOR_VERSION_3;
+        ssl->minor_ver = MBEDTLS_SSL_MINOR_VERSION_3;
+    }
+}
+
 // Output prepared but not yet taken by the transport (after a WANT_WRITE), and the call that pushes
 // it out. mbedtls_ssl_write's "call again with the same buffer" rule is exactly this flush (the
 // record already holds the data), so the session flushes instead of keeping a copy of the buffer.

@@ -94,6 +94,7 @@ int TlsSession::bio_recv(void* self, unsigned char* buf, std::size_t len) {
     auto* s = static_cast<TlsSession*>(self);
     len = std::min<std::size_t>(len, INT_MAX);
     auto r = s->stream_.recv(stack::MutBytes(buf, len));
+    s->recv_would_block_ = !r && r.error() == StreamError::WouldBlock;
     if (r) return static_cast<int>(*r);
     switch (r.error()) {
         case StreamError::WouldBlock: return MBEDTLS_ERR_SSL_WANT_READ;
@@ -147,14 +148,25 @@ void TlsSession::fail_code(int code) {
     }
     if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) e.alert = compat::received_alert(&ssl_);
     if (e.reason == Reason::BadCertificate) e.verify_flags = mbedtls_ssl_get_verify_result(&ssl_);
-    // mbedTLS sends a fatal alert itself for most failures (no shared cipher, version, MAC,
-    // certificate); not for records or messages it cannot parse. Answer those (RFC 5246 §7.2.2).
-    if ((e.reason == Reason::BadRecord || e.reason == Reason::BadHandshake) &&
-        !compat::last_output_was_alert(&ssl_)) {
-        const unsigned char desc = e.reason == Reason::BadRecord
-                                       ? MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE
-                                       : MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR;
-        (void)mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL, desc);
+    // mbedTLS sends a fatal alert itself for most failures (no shared suite in the ClientHello,
+    // version, MAC, certificate), not for all: records or messages it cannot parse, or a suite it
+    // chose before finding no ECDHE group in common (it checks that only when it writes the
+    // ServerKeyExchange). Send one then (RFC 5246 §7.2.2) unless the peer is gone or sent its own.
+    if (!compat::last_output_was_alert(&ssl_)) {
+        int desc = -1;
+        switch (e.reason) {
+            case Reason::BadRecord: desc = MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE; break;
+            case Reason::BadHandshake: desc = MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR; break;
+            case Reason::NoSharedCipher: desc = MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE; break;
+            case Reason::BadVersion: desc = MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION; break;
+            case Reason::Internal: desc = MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR; break;
+            default: break;
+        }
+        if (desc >= 0) {
+            compat::default_record_version(&ssl_);
+            (void)mbedtls_ssl_send_alert_message(&ssl_, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                                 static_cast<unsigned char>(desc));
+        }
     }
     record_failure(std::move(e));
 }
@@ -236,7 +248,15 @@ stack::Result<std::size_t, Error> TlsSession::read(stack::MutBytes out) {
     // Reading goes on after our own close_notify (Closing, Closed) until the peer's arrives.
     if (!handshake_done_ || peer_closed_ || out.empty()) return std::size_t{0};
     if (!flush() && error_) return stack::Err(*error_);
-    const int ret = mbedtls_ssl_read(&ssl_, out.data(), std::min<std::size_t>(out.size(), INT_MAX));
+    int ret = MBEDTLS_ERR_SSL_WANT_READ;
+    // mbedTLS can answer WANT_READ after consuming a record that carried no application data (a
+    // refused renegotiation, a warning alert) while more records wait in the stream; those would
+    // never raise another readable event, so read on until the stream itself is empty.
+    for (int i = 0; i < 16; ++i) {
+        recv_would_block_ = false;
+        ret = mbedtls_ssl_read(&ssl_, out.data(), std::min<std::size_t>(out.size(), INT_MAX));
+        if (ret != MBEDTLS_ERR_SSL_WANT_READ || recv_would_block_) break;
+    }
     if (ret > 0) return static_cast<std::size_t>(ret);
     if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
         peer_closed_ = true;

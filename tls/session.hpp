@@ -132,6 +132,7 @@ private:
     bool close_requested_ = false;
     bool close_notify_written_ = false;
     std::optional<StreamError> stream_error_;  // what the BIO last saw besides WouldBlock
+    bool recv_would_block_ = false;            // the BIO's last recv found the stream empty
     std::optional<std::uint32_t> expected_ipv4_;
     std::optional<Error> error_;
 };

@@ -56,7 +56,7 @@ grep -qi 'refused' "$TS_TMP/get.out" || ts_fail "refused port: message does not 
 echo "  refused: exit 3 in $((t1 - t0)) ms: $(cat "$TS_TMP/get.out")"
 
 # 3. A bad URL: exit 2, one line, before any device is created.
-for url in "https://$TS_PEER/" "http://localhost:8000/" "http://$TS_PEER:99999/"; do
+for url in "ftp://$TS_PEER/" "http://localhost:8000/" "http://$TS_PEER:99999/"; do
     rc=0; get "$TS_TMP/x" "$url" || rc=$?
     [[ $rc == 2 && $(wc -l <"$TS_TMP/get.out") == 1 ]] ||
         ts_fail "bad URL $url: exit $rc (expected 2), output: $(cat "$TS_TMP/get.out")"

@@ -234,6 +234,8 @@ TEST(TlsSession, GarbageGetsAFatalAlert) {
     const auto& out = c.pipe.to_client.bytes;
     ASSERT_EQ(out.size(), 7u);  // one alert record: type 21, version, length 2, level, description
     EXPECT_EQ(out[0], 21);
+    EXPECT_EQ(out[1], 3);  // regression: mbedTLS wrote version 0.0 before knowing the version
+    EXPECT_EQ(out[2], 3);
     EXPECT_EQ(out[5], MBEDTLS_SSL_ALERT_LEVEL_FATAL);
     EXPECT_EQ(out[6], MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR);
 }
@@ -418,6 +420,29 @@ TEST(TlsSession, EachAllowedSuiteWorks) {
                       std::string(mbedtls_ssl_get_ciphersuite_name(suite[0])));
         }
     }
+}
+
+// Regression: with a certificate whose curve the client offers (here an ECDSA P-384 certificate) but
+// no ECDHE group in common, mbedTLS picks the suite, sends ServerHello and Certificate, then fails
+// without an alert when it looks for the ECDHE group. The session sends handshake_failure itself.
+TEST(TlsSession, NoCommonGroupAfterTheSuiteWasChosenStillGetsAnAlert) {
+    static const mbedtls_ecp_group_id kP384[] = {MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+    Pipe pipe;
+    tls::Counters counters;
+    auto server = TlsSession::server(pki().server_config({&pki().p384}), pipe.server, &counters);
+    ASSERT_TRUE(server.ok());
+    RawClient raw(pipe.client, *pki().rng,
+                  [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_curves(c, kP384); });
+    int ret = MBEDTLS_ERR_SSL_WANT_READ;
+    for (int i = 0; i < 50 && (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+         ++i) {
+        ret = raw.handshake();
+        (*server)->advance();
+    }
+    ASSERT_EQ((*server)->phase(), Phase::Failed);
+    EXPECT_EQ((*server)->error()->reason, Reason::NoSharedCipher);
+    EXPECT_EQ(ret, MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
+    EXPECT_EQ(raw.ssl()->in_msg[1], MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
 }
 
 // ---- verification -----------------------------------------------------------------------------------

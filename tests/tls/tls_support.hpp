@@ -83,6 +83,7 @@ struct TestPki {
     tls::GeneratedCert second;     // other.example; signed by ca
     tls::GeneratedCert expired;    // test.example, valid 2000..2001; signed by ca
     tls::GeneratedCert untrusted;  // test.example; signed by other_ca
+    tls::GeneratedCert p384;       // test.example with an ECDSA P-384 key; signed by ca
 
     static TestPki& get() {
         static TestPki pki = make();
@@ -158,6 +159,10 @@ private:
         tls::CertRequest untrusted = srv;
         untrusted.serial = 13;
         p.untrusted = gen(*p.rng, untrusted, &p.other_ca);
+        tls::CertRequest p384 = srv;
+        p384.curve = tls::CertRequest::Curve::P384;
+        p384.serial = 14;
+        p.p384 = gen(*p.rng, p384, &p.ca);
         return p;
     }
 };

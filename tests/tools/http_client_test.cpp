@@ -9,7 +9,7 @@
 namespace tunstack {
 namespace {
 
-TEST(TunstackUrl, AcceptsIpv4LiteralHttpOnly) {
+TEST(TunstackUrl, AcceptsIpv4LiteralHttpAndHttps) {
     std::string err;
     auto u = parse_url("http://198.18.0.1:8000/a/b?c=d#frag", err);
     ASSERT_TRUE(u) << err;
@@ -22,12 +22,42 @@ TEST(TunstackUrl, AcceptsIpv4LiteralHttpOnly) {
     EXPECT_EQ(d->port, 80);
     EXPECT_EQ(d->path, "/");
     EXPECT_EQ(d->host_header, "198.18.0.1");
-    for (const char* bad : {"https://198.18.0.1/", "http://example.com/", "http://198.18.0.1:0/",
+    EXPECT_FALSE(d->https);
+    auto h = parse_url("https://198.18.0.1/x", err);
+    ASSERT_TRUE(h) << err;
+    EXPECT_TRUE(h->https);
+    EXPECT_EQ(h->port, 443);
+    EXPECT_EQ(h->host_header, "198.18.0.1");
+    EXPECT_TRUE(h->host_name.empty());
+    auto h2 = parse_url("HTTPS://198.18.0.1:4433", err);
+    ASSERT_TRUE(h2) << err;
+    EXPECT_EQ(h2->host_header, "198.18.0.1:4433");
+    for (const char* bad : {"ftp://198.18.0.1/", "http://example.com/", "http://198.18.0.1:0/",
                             "http://198.18.0.1:70000/", "http://u@198.18.0.1/", "198.18.0.1",
                             "http://198.18.0.1/a b", "http://[::1]/"}) {
         err.clear();
         EXPECT_FALSE(parse_url(bad, err)) << bad;
         EXPECT_NE(err.find("bad URL"), std::string::npos) << bad;
+    }
+}
+
+TEST(TunstackUrl, NamesOnlyThroughResolve) {
+    std::string err;
+    auto r = parse_resolve("Tunstack.Test:198.18.0.1", err);
+    ASSERT_TRUE(r) << err;
+    EXPECT_EQ(r->name, "tunstack.test");
+    auto u = parse_url("https://TUNSTACK.test:8443/p", err, r);
+    ASSERT_TRUE(u) << err;
+    EXPECT_EQ(u->host.to_string(), "198.18.0.1");
+    EXPECT_EQ(u->host_name, "tunstack.test");
+    EXPECT_EQ(u->host_header, "tunstack.test:8443");
+    EXPECT_FALSE(parse_url("https://other.test/", err, r));
+    EXPECT_NE(err.find("--resolve"), std::string::npos);
+    for (const char* bad : {"tunstack.test", "tunstack.test:", ":198.18.0.1", "a..b:198.18.0.1",
+                            "198.18.0.2:198.18.0.1", "x_y:198.18.0.1", "name:300.1.1.1"}) {
+        err.clear();
+        EXPECT_FALSE(parse_resolve(bad, err)) << bad;
+        EXPECT_NE(err.find("--resolve"), std::string::npos) << bad;
     }
 }
 

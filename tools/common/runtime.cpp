@@ -141,6 +141,7 @@ void Runtime::tick(stack::Instant now) {
         stack_->poll(now, *sink_);
     }
     stack::Instant wake = stack_->poll_at();
+    if (app_poll_at_) wake = std::min(wake, app_poll_at_());
     if (again) wake = now;  // the hook still had work: come straight back
     if (faulty_) wake = std::min(wake, faulty_->next_due());
     loop_.set_wakeup(wake);

@@ -73,6 +73,9 @@ public:
     const RuntimeOptions& options() const { return options_; }
 
     void on_app(AppHook hook) { app_ = std::move(hook); }
+    // The application's own next deadline (e.g. a TLS handshake timeout): the loop wakes by then
+    // even if no packet arrives, and the app hook runs.
+    void on_app_poll_at(std::function<stack::Instant()> fn) { app_poll_at_ = std::move(fn); }
     // Installs the signal handler (SIGINT, SIGTERM, SIGUSR1, SIGHUP through a signalfd). Without a
     // hook, SIGINT/SIGTERM stop the loop and the others are ignored.
     void on_signal(SignalHook hook) { signal_ = std::move(hook); }
@@ -108,6 +111,7 @@ private:
     std::unique_ptr<stack::Stack> stack_;
     stack::PacketSink* sink_ = nullptr;
     AppHook app_;
+    std::function<stack::Instant()> app_poll_at_;
     SignalHook signal_;
     std::vector<std::uint8_t> rx_;
     bool want_write_ = false;

@@ -13,6 +13,11 @@
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
 #   ts_rss_kb                  the daemon's VmRSS in kB
 #   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1
+#   ts_tls_ca DIR NAME         a test CA (ECDSA P-256, openssl): DIR/NAME.pem, DIR/NAME.key
+#   ts_tls_cert DIR NAME CA SAN [DAYS] [ec|rsa]
+#                              a server certificate DIR/NAME.pem + .key signed by DIR/CA, with
+#                              subjectAltName SAN (e.g. "IP:198.18.0.2,DNS:tunstack.test"); DAYS -1
+#                              makes it already expired
 #
 # To run something else in the background, start the command itself (`cmd &`, then TS_PIDS+=($!)),
 # never a shell function: $! would be a subshell whose children a SIGTERM does not reach.
@@ -259,3 +264,24 @@ ts_ping() {
 
 # ts_ping_received — number of replies from the last ts_ping ("N received").
 ts_ping_received() { grep -oE '[0-9]+ received' "$TS_TMP/ping.out" | awk '{print $1}' | tail -n 1; }
+
+# ts_tls_ca DIR NAME — a self-signed test CA, ECDSA P-256, ten years.
+ts_tls_ca() {
+    timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1/$2.key" -out "$1/$2.pem" -subj "/CN=$2" -days 3650 \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        >/dev/null 2>&1 || ts_fail "openssl could not create the test CA $2"
+}
+
+# ts_tls_cert DIR NAME CA SAN [DAYS] [ec|rsa] — a server certificate signed by the test CA DIR/CA.
+ts_tls_cert() {
+    local dir=$1 name=$2 ca=$3 san=$4 days=${5:-30} type=${6:-ec} newkey
+    if [[ $type == rsa ]]; then newkey=(-newkey rsa:2048); else newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256); fi
+    timeout 30 openssl req "${newkey[@]}" -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" \
+        -subj "/CN=$name" >/dev/null 2>&1 || ts_fail "openssl could not create the key for $name"
+    printf 'subjectAltName=%s\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
+        "$san" >"$dir/$name.ext"
+    timeout 30 openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" \
+        -CAcreateserial -out "$dir/$name.pem" -days "$days" -extfile "$dir/$name.ext" \
+        >/dev/null 2>&1 || ts_fail "openssl could not sign the certificate for $name"
+}

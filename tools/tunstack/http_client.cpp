@@ -27,16 +27,59 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+bool valid_dns_name(std::string_view name) {
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t label = 0;
+    for (char c : name) {
+        if (c == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+        if (++label > 63) return false;
+    }
+    return label > 0;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 }  // namespace
 
-std::optional<Url> parse_url(std::string_view text, std::string& error) {
-    const std::string quoted = "bad URL '" + std::string(text) + "': ";
-    constexpr std::string_view kScheme = "http://";
-    if (text.size() < kScheme.size() || !iequals(text.substr(0, kScheme.size()), kScheme)) {
-        error = quoted + "only http:// URLs are supported (no https, no other schemes)";
+std::optional<Resolve> parse_resolve(std::string_view text, std::string& error) {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        error = "--resolve '" + std::string(text) + "': expected NAME:ADDRESS, e.g. example.test:198.18.0.1";
         return std::nullopt;
     }
-    text.remove_prefix(kScheme.size());
+    const std::string_view name = text.substr(0, colon);
+    auto addr = stack::wire::Ipv4Address::parse(text.substr(colon + 1));
+    if (!valid_dns_name(name) || !addr || stack::wire::Ipv4Address::parse(name)) {
+        error = "--resolve '" + std::string(text) + "': expected NAME:ADDRESS with a DNS name and an IPv4 address";
+        return std::nullopt;
+    }
+    return Resolve{lower(name), *addr};
+}
+
+std::optional<Url> parse_url(std::string_view text, std::string& error,
+                             const std::optional<Resolve>& resolve) {
+    const std::string quoted = "bad URL '" + std::string(text) + "': ";
+    Url url;
+    constexpr std::string_view kHttp = "http://", kHttps = "https://";
+    if (text.size() >= kHttps.size() && iequals(text.substr(0, kHttps.size()), kHttps)) {
+        url.https = true;
+        url.port = 443;
+        text.remove_prefix(kHttps.size());
+    } else if (text.size() >= kHttp.size() && iequals(text.substr(0, kHttp.size()), kHttp)) {
+        text.remove_prefix(kHttp.size());
+    } else {
+        error = quoted + "only http:// and https:// URLs are supported";
+        return std::nullopt;
+    }
     const std::size_t slash = text.find_first_of("/?");
     std::string_view authority = text.substr(0, slash);
     std::string path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
@@ -52,8 +95,8 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
         error = quoted + "user information in URLs is not supported";
         return std::nullopt;
     }
-    Url url;
     std::string_view host = authority;
+    const std::uint16_t default_port = url.port;
     if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
         host = authority.substr(0, colon);
         const std::string_view port = authority.substr(colon + 1);
@@ -66,15 +109,20 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
         }
         url.port = static_cast<std::uint16_t>(value);
     }
-    auto addr = stack::wire::Ipv4Address::parse(host);
-    if (!addr) {
-        error = quoted + "the host must be an IPv4 address literal (no DNS names, no IPv6 yet)";
+    if (auto addr = stack::wire::Ipv4Address::parse(host)) {
+        url.host = *addr;
+        url.host_header = addr->to_string();
+    } else if (resolve && lower(host) == resolve->name) {
+        url.host = resolve->addr;
+        url.host_name = resolve->name;
+        url.host_header = resolve->name;
+    } else {
+        error = quoted + "the host must be an IPv4 address literal, or a name given with "
+                         "--resolve NAME:ADDRESS (no DNS, no IPv6 yet)";
         return std::nullopt;
     }
-    url.host = *addr;
     url.path = std::move(path);
-    url.host_header = addr->to_string();
-    if (url.port != 80) url.host_header += ":" + std::to_string(url.port);
+    if (url.port != default_port) url.host_header += ":" + std::to_string(url.port);
     return url;
 }
 

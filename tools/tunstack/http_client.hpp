@@ -15,14 +15,26 @@
 namespace tunstack {
 
 struct Url {
-    stack::wire::Ipv4Address host;
+    bool https = false;
+    stack::wire::Ipv4Address host;  // where to connect
+    std::string host_name;          // the URL's host when it is a name (SNI, certificate check)
     std::uint16_t port = 80;
     std::string path = "/";  // origin-form target (path and query)
-    std::string host_header;  // "A.B.C.D" or "A.B.C.D:PORT"
+    std::string host_header;  // "HOST" or "HOST:PORT" (the port only when not the scheme's default)
 };
 
-// Only http:// URLs with an IPv4 literal host: http://198.18.0.1[:PORT][/PATH]. Error: one line.
-std::optional<Url> parse_url(std::string_view text, std::string& error);
+// A name given an address by the user (there is no DNS): --resolve NAME:ADDR.
+struct Resolve {
+    std::string name;  // lower case
+    stack::wire::Ipv4Address addr;
+};
+// "NAME:A.B.C.D" → Resolve; error (one line) otherwise.
+std::optional<Resolve> parse_resolve(std::string_view text, std::string& error);
+
+// http:// and https:// URLs whose host is an IPv4 literal, or a name that `resolve` maps to an
+// address: http[s]://HOST[:PORT][/PATH]. Error: one line.
+std::optional<Url> parse_url(std::string_view text, std::string& error,
+                             const std::optional<Resolve>& resolve = std::nullopt);
 
 // The GET request for `url` (HTTP/1.1, Connection: close).
 std::string build_get(const Url& url);

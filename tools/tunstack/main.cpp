@@ -1,6 +1,7 @@
 // tunstack: the client and operations CLI. Subcommands:
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
+//                [--cacert FILE] [--insecure] [--resolve NAME:ADDR]
 //
 // `get` runs its own stack on its own TUN device (tools/common/runtime.hpp): the kernel side of the
 // device is the server (e.g. `python3 -m http.server` bound to the --host-addr address), and the
@@ -8,10 +9,17 @@
 // HTTP/1.1 (Content-Length, chunked or close-delimited bodies) into FILE. On success it prints one
 // line to stdout: bytes, seconds, throughput.
 //
-// Exit codes: 0 downloaded; 1 local failure (privileges, device, output file); 2 bad command line
-// (incl. a bad URL: only http:// with an IPv4 literal host is supported); 3 connection refused, reset
-// or closed before the response was complete; 4 timed out; 5 the server answered with an HTTP error
-// status (>= 300) or a malformed response. Every failure is one line on stderr.
+// https:// URLs run TLS 1.2 (tls/) over that same connection: the server's certificate is verified
+// against --cacert (default: the system CA bundle) and must name the URL's host (its IP address
+// for an address literal; the name, also sent as SNI, for a --resolve'd name); ALPN offers
+// http/1.1. --insecure skips verification. The body must end with close_notify when the response is
+// close-delimited (a bare FIN would be a truncation).
+//
+// Exit codes: 0 downloaded; 1 local failure (privileges, device, output file, CA file); 2 bad command
+// line (incl. a bad URL); 3 connection refused, reset or closed before the response was complete,
+// or the TLS handshake failed (e.g. an alert from the server); 4 timed out; 5 the server answered
+// with an HTTP error status (>= 300) or a malformed response; 6 the server's certificate failed
+// verification (untrusted, expired, wrong name). Every failure is one line on stderr.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,6 +31,9 @@
 #include <optional>
 #include <string>
 
+#include "tls/config.hpp"
+#include "tls/session.hpp"
+#include "tls/tcp_stream.hpp"
 #include "tools/common/runtime.hpp"
 #include "tools/tunstack/http_client.hpp"
 
@@ -34,15 +45,19 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConnection = 3;
 constexpr int kExitTimeout = 4;
 constexpr int kExitHttp = 5;
+constexpr int kExitTlsVerify = 6;
 
 constexpr const char* kDescription =
     "tunstack: the tunstack client. It runs its own userspace TCP/IP stack on its own TUN device.\n"
     "Exit codes: 0 success; 1 local failure (privileges, device, output file); 2 bad command line\n"
-    "or URL; 3 connection refused/reset/closed early; 4 timeout; 5 HTTP error status or malformed\n"
-    "response.";
+    "or URL; 3 connection refused/reset/closed early or TLS handshake failure; 4 timeout; 5 HTTP\n"
+    "error status or malformed response; 6 TLS certificate verification failed (untrusted,\n"
+    "expired, wrong name).";
 
 struct GetOptions {
     std::string url, output, tun, host_addr, addr, pcap;
+    std::string cacert, resolve;
+    bool insecure = false;
     std::uint32_t mtu = 1500;
     double timeout_s = 30;
 };
@@ -63,9 +78,9 @@ int usage_error(const std::string& msg) {
 class GetClient {
 public:
     GetClient(tools::Runtime& rt, tunstack::Url url, int out_fd, std::string out_path,
-              double timeout_s)
+              double timeout_s, std::shared_ptr<const tls::ClientConfig> tls_config)
         : rt_(rt), url_(std::move(url)), out_fd_(out_fd), out_path_(std::move(out_path)),
-          timeout_s_(timeout_s),
+          timeout_s_(timeout_s), tls_config_(std::move(tls_config)),
           parser_([this](std::string_view body) { write_body(body); }),
           request_(tunstack::build_get(url_)) {}
 
@@ -93,6 +108,9 @@ public:
 
 private:
     std::string endpoint() const { return url_.host.to_string() + ":" + std::to_string(url_.port); }
+    std::string url_text() const {
+        return std::string(url_.https ? "https://" : "http://") + url_.host_header + url_.path;
+    }
     static std::string format_secs(double s) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.3g", s);
@@ -108,17 +126,76 @@ private:
         rt_.stop();
     }
 
+    // A TLS failure: verification failures exit 6 and say why; the rest are connection failures.
+    void fail_tls(const tls::Error& e) {
+        if (e.reason == tls::Reason::BadCertificate) {
+            fail(kExitTlsVerify, "TLS: the certificate of " + endpoint() + " was rejected: " +
+                                     tls::describe_verify_flags(e.verify_flags));
+            return;
+        }
+        fail(kExitConnection,
+             std::string(tls_->handshake_done() ? "TLS connection to " : "TLS handshake with ") +
+                 endpoint() + " failed: " + e.message());
+    }
+
+    // Application bytes out/in, over TLS or straight on the socket; nullopt after a failure.
+    std::optional<std::size_t> io_send(stack::Instant now, stack::Bytes data) {
+        if (tls_) {
+            auto n = tls_->write(data);
+            if (!n) {
+                fail_tls(n.error());
+                return std::nullopt;
+            }
+            return *n;
+        }
+        auto n = rt_.stack().tcp().send(now, h_, data);
+        if (!n) {
+            fail(kExitConnection, "sending the request: " + std::string(stack::to_string(n.error())));
+            return std::nullopt;
+        }
+        return *n;
+    }
+    std::optional<std::size_t> io_recv(stack::Instant now, stack::MutBytes out) {
+        if (tls_) {
+            auto n = tls_->read(out);
+            if (!n) {
+                fail_tls(n.error());
+                return std::nullopt;
+            }
+            return *n;
+        }
+        auto n = rt_.stack().tcp().recv(now, h_, out);
+        if (!n) {
+            fail(kExitConnection, "receiving: " + std::string(stack::to_string(n.error())));
+            return std::nullopt;
+        }
+        return *n;
+    }
+    // The server finished sending: TLS close_notify, or TCP FIN with everything read.
+    bool at_end() const {
+        if (tls_) return tls_->peer_closed();
+        return rt_.stack().tcp().eof(h_).value_or(false);
+    }
+
     void succeed(stack::Instant now) {
         if (finished_) return;
         finished_ = true;
+        if (tls_) {
+            stream_->set_now(now);
+            tls_->close();  // close_notify (queued in the socket), then FIN
+        }
         (void)rt_.stack().tcp().close(now, h_);
         const double secs = static_cast<double>((now - start_).as_micros()) / 1e6;
         const std::uint64_t bytes = parser_.body_bytes();
         const double mbit = secs > 0 ? static_cast<double>(bytes) * 8 / secs / 1e6 : 0;
-        std::printf("tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from http://%s%s, HTTP %d, "
-                    "saved to %s\n",
-                    static_cast<unsigned long long>(bytes), secs, mbit, url_.host_header.c_str(),
-                    url_.path.c_str(), parser_.status_code(), out_path_.c_str());
+        std::string tls_note;
+        if (tls_) {
+            tls_note = ", " + std::string(tls_->version()) + " " + std::string(tls_->ciphersuite()) +
+                       (tls_config_->verify() ? ", certificate verified" : ", NOT verified (--insecure)");
+        }
+        std::printf("tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from %s, HTTP %d%s, saved to %s\n",
+                    static_cast<unsigned long long>(bytes), secs, mbit, url_text().c_str(),
+                    parser_.status_code(), tls_note.c_str(), out_path_.c_str());
         std::fflush(stdout);
         rt_.stop();
     }
@@ -169,32 +246,51 @@ private:
             if (ev.bits & stack::kEventConnected) connected_ = true;
         }
         if (!connected_) return any;
-        // Send the request (small: one call normally takes it all).
-        while (sent_ < request_.size()) {
-            auto n = tcp.send(now, h_, stack::Bytes(reinterpret_cast<const std::uint8_t*>(
-                                                        request_.data()) + sent_,
-                                                    request_.size() - sent_));
-            if (!n) {
-                fail(kExitConnection, "sending the request: " + std::string(stack::to_string(n.error())));
+        if (url_.https) {
+            if (!tls_) {
+                stream_ = std::make_unique<tls::TcpStream>(tcp, h_);
+                stream_->set_now(now);
+                tls::ClientTarget target;
+                if (url_.host_name.empty()) {
+                    target.ipv4 = url_.host.value;
+                } else {
+                    target.server_name = url_.host_name;
+                }
+                auto s = tls::TlsSession::client(tls_config_, *stream_, target, nullptr);
+                if (!s) {
+                    fail(kExitFailure, "TLS: " + s.error().message());
+                    return false;
+                }
+                tls_ = std::move(*s);
+            }
+            stream_->set_now(now);
+            const auto phase = tls_->advance();
+            if (phase == tls::TlsSession::Phase::Failed) {
+                fail_tls(*tls_->error());
                 return false;
             }
+            if (phase == tls::TlsSession::Phase::Handshake) return any;
+        }
+        // Send the request (small: one call normally takes it all).
+        while (sent_ < request_.size()) {
+            auto n = io_send(now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(
+                                                   request_.data()) + sent_,
+                                               request_.size() - sent_));
+            if (!n) return false;
             if (*n == 0) break;
             sent_ += *n;
             any = true;
         }
         // Read everything available.
         for (int guard = 0; guard < 4096; ++guard) {
-            auto n = tcp.recv(now, h_, stack::MutBytes(buf_, sizeof buf_));
-            if (!n) {
-                fail(kExitConnection, "receiving: " + std::string(stack::to_string(n.error())));
-                return false;
-            }
+            auto n = io_recv(now, stack::MutBytes(buf_, sizeof buf_));
+            if (!n) return false;
             if (*n == 0) break;
             any = true;
             const auto st = parser_.feed(std::string_view(reinterpret_cast<const char*>(buf_), *n));
             if (!check(now, st)) return false;
         }
-        if (tcp.eof(h_).value_or(false)) {
+        if (at_end()) {
             if (!check(now, parser_.finish())) return false;
         }
         return any;
@@ -212,7 +308,7 @@ private:
         }
         if (parser_.have_head() && parser_.status_code() >= 300) {
             fail(kExitHttp, "HTTP " + std::to_string(parser_.status_code()) + " " +
-                                parser_.reason() + " for http://" + url_.host_header + url_.path);
+                                parser_.reason() + " for " + url_text());
             return false;
         }
         if (st == tunstack::ResponseParser::Status::Done) {
@@ -227,6 +323,9 @@ private:
     int out_fd_;
     std::string out_path_;
     double timeout_s_;
+    std::shared_ptr<const tls::ClientConfig> tls_config_;
+    std::unique_ptr<tls::TcpStream> stream_;
+    std::unique_ptr<tls::TlsSession> tls_;
     tunstack::ResponseParser parser_;
     std::string request_;
     std::size_t sent_ = 0;
@@ -242,8 +341,20 @@ private:
 
 int run_get(const GetOptions& g) {
     std::string error;
-    auto url = tunstack::parse_url(g.url, error);
+    std::optional<tunstack::Resolve> resolve;
+    if (!g.resolve.empty()) {
+        resolve = tunstack::parse_resolve(g.resolve, error);
+        if (!resolve) return usage_error(error);
+    }
+    auto url = tunstack::parse_url(g.url, error, resolve);
     if (!url) return usage_error(error);
+    if (!url->https && (g.insecure || !g.cacert.empty())) {
+        return usage_error(std::string(g.insecure ? "--insecure" : "--cacert") +
+                           " only applies to https:// URLs");
+    }
+    if (g.insecure && !g.cacert.empty()) {
+        return usage_error("--insecure and --cacert exclude each other");
+    }
     auto cidr = stack::wire::Ipv4Cidr::parse(g.host_addr);
     if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
         return usage_error("--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
@@ -264,6 +375,27 @@ int run_get(const GetOptions& g) {
         return usage_error("--timeout: expected seconds in (0, 86400]");
     }
 
+    // TLS trust anchors before anything is created: a bad CA file fails at once (exit 1).
+    std::shared_ptr<const tls::ClientConfig> tls_config;
+    if (url->https) {
+        auto rng = tls::Rng::create();
+        if (!rng) {
+            std::fprintf(stderr, "tunstack: error: TLS: %s\n", rng.error().c_str());
+            return kExitFailure;
+        }
+        tls::ClientOptions to;
+        to.verify = !g.insecure;
+        to.ca_file = g.cacert;
+        to.alpn = {"http/1.1"};
+        auto config = tls::ClientConfig::create(*rng, to);
+        if (!config) {
+            std::fprintf(stderr, "tunstack: error: %s%s\n", g.cacert.empty() ? "" : "--cacert: ",
+                         config.error().c_str());
+            return kExitFailure;
+        }
+        tls_config = *config;
+    }
+
     const int out = open(g.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
         std::fprintf(stderr, "tunstack: error: -o %s: %s\n", g.output.c_str(), std::strerror(errno));
@@ -281,7 +413,7 @@ int run_get(const GetOptions& g) {
         std::fprintf(stderr, "tunstack: error: %s\n", created.error().c_str());
         return kExitFailure;
     }
-    int rc = GetClient(**created, *url, out, g.output, g.timeout_s).run();
+    int rc = GetClient(**created, *url, out, g.output, g.timeout_s, tls_config).run();
     if (!(*created)->flush_pcap() && rc == kExitOk) rc = kExitFailure;
     if (close(out) != 0 && rc == kExitOk) {
         std::fprintf(stderr, "tunstack: error: closing -o %s: %s\n", g.output.c_str(),
@@ -299,8 +431,10 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     GetOptions g;
     CLI::App* get = app.add_subcommand(
-        "get", "download URL over HTTP/1.1 through this client's own stack on its own TUN device");
-    get->add_option("URL", g.url, "http://A.B.C.D[:PORT][/PATH] (IPv4 literal host only)")
+        "get", "download URL over HTTP/1.1 (or HTTPS) through this client's own stack on its own TUN "
+               "device");
+    get->add_option("URL", g.url,
+                    "http[s]://HOST[:PORT][/PATH]; HOST an IPv4 literal or a --resolve'd name")
         ->required();
     get->add_option("-o,--output", g.output, "write the body to FILE")->required();
     get->add_option("--tun", g.tun, "TUN device to create (must not exist)")->required();
@@ -312,6 +446,13 @@ int main(int argc, char** argv) {
     get->add_option("--pcap", g.pcap, "record every packet in and out to FILE");
     get->add_option("--timeout", g.timeout_s, "give up after SECONDS in total")
         ->capture_default_str();
+    get->add_option("--cacert", g.cacert,
+                    std::string("https: trust the CA certificates in FILE (PEM) instead of ") +
+                        tls::kSystemCaFile);
+    get->add_flag("--insecure", g.insecure, "https: do not verify the server's certificate at all");
+    get->add_option("--resolve", g.resolve,
+                    "NAME:ADDRESS: connect to ADDRESS for URLs with host NAME (sent as SNI and "
+                    "checked against the certificate)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

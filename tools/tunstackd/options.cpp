@@ -30,7 +30,11 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (device, privileges),\n"
         "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.\n"
         "Services (--serve, repeatable): echo:PORT (RFC 862), discard:PORT (RFC 863),\n"
-        "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR).",
+        "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR),\n"
+        "https:PORT (the same over TLS 1.2), tls-echo:PORT (echo over TLS 1.2).\n"
+        "TLS: --cert FILE --key FILE (PEM; repeat for SNI), or a generated self-signed ECDSA\n"
+        "certificate for --addr (its SHA-256 fingerprint is logged; --cert-out FILE saves it).\n"
+        "SIGHUP reloads the --cert/--key files (a bad file keeps the old ones).",
         "tunstackd"};
     app.set_version_flag("--version", std::string("tunstackd ") + TUNSTACK_VERSION);
     Options o;
@@ -60,7 +64,22 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "run a TCP service: echo:PORT, discard:PORT, chargen:PORT or http:PORT "
                    "(repeatable)")
         ->allow_extra_args(false);
-    app.add_option("--www", o.www, "document root for http:PORT services");
+    app.add_option("--www", o.www, "document root for http:PORT and https:PORT services");
+    app.add_option("--cert", o.certs,
+                   "TLS certificate chain, PEM (repeatable, paired in order with --key; the first "
+                   "pair is the default, others are chosen by SNI name)")
+        ->allow_extra_args(false);
+    app.add_option("--key", o.keys, "private key (PEM, unencrypted) for the --cert at the same position")
+        ->allow_extra_args(false);
+    app.add_option("--cert-out", o.cert_out,
+                   "without --cert: write the generated self-signed certificate (PEM) to FILE");
+    app.add_option("--tls-handshake-timeout", o.tls_handshake_timeout_s,
+                   "seconds a TLS handshake may take before the connection is closed (1..300)")
+        ->capture_default_str();
+    app.add_option("--tls-max-sessions", o.tls_max_sessions,
+                   "concurrent TLS sessions (each holds ~35 KB); more connections are reset "
+                   "(1..100000)")
+        ->capture_default_str();
 
     try {
         app.parse(argc, argv);
@@ -120,7 +139,7 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         o.impair = *fc;
     }
     std::set<std::uint16_t> ports;
-    bool want_http = false;
+    bool want_http = false, want_tls = false;
     for (const std::string& text : serve_text) {
         std::string error;
         auto spec = parse_service_spec(text, error);
@@ -129,12 +148,36 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
             return UsageError{"--serve '" + text + "': port " + std::to_string(spec->port) +
                               " is already served"};
         }
-        want_http = want_http || spec->kind == ServiceKind::Http;
+        want_http = want_http || serves_files(spec->kind);
+        want_tls = want_tls || is_tls(spec->kind);
         o.services.push_back(*spec);
     }
-    if (want_http && o.www.empty()) return UsageError{"--serve http:PORT needs --www DIR"};
+    if (want_http && o.www.empty()) {
+        return UsageError{"--serve http:PORT and https:PORT need --www DIR"};
+    }
+    if (o.certs.size() != o.keys.size()) {
+        return UsageError{"--cert and --key come in pairs: got " + std::to_string(o.certs.size()) +
+                          " --cert and " + std::to_string(o.keys.size()) + " --key"};
+    }
+    if (!want_tls && (!o.certs.empty() || !o.cert_out.empty())) {
+        return UsageError{std::string(o.certs.empty() ? "--cert-out" : "--cert") +
+                          " needs a TLS service (--serve https:PORT or tls-echo:PORT)"};
+    }
+    if (!o.certs.empty() && !o.cert_out.empty()) {
+        return UsageError{"--cert-out saves the generated certificate; it cannot be used with --cert"};
+    }
+    if (o.tls_handshake_timeout_s < 1 || o.tls_handshake_timeout_s > 300) {
+        return UsageError{"--tls-handshake-timeout: " + std::to_string(o.tls_handshake_timeout_s) +
+                          " is out of range 1..300"};
+    }
+    if (o.tls_max_sessions < 1 || o.tls_max_sessions > 100000) {
+        return UsageError{"--tls-max-sessions: " + std::to_string(o.tls_max_sessions) +
+                          " is out of range 1..100000"};
+    }
     if (!o.www.empty()) {
-        if (!want_http) return UsageError{"--www needs an http:PORT service (--serve http:PORT)"};
+        if (!want_http) {
+            return UsageError{"--www needs an http:PORT or https:PORT service (--serve http:PORT)"};
+        }
         char real[PATH_MAX];
         struct stat st {};
         if (realpath(o.www.c_str(), real) == nullptr || stat(real, &st) != 0) {

@@ -130,9 +130,7 @@ private:
                 const ssize_t got = pread(file_, chunk_.data(), want, static_cast<off_t>(file_off_));
                 if (got <= 0) {
                     // The file shrank or failed under us: the promised length cannot be met.
-                    (void)tcp_.abort(now, h_);
-                    done_ = true;
-                    ++counters_.errors;
+                    abort(now);
                     return false;
                 }
                 chunk_head_ = 0;

@@ -16,6 +16,8 @@ std::string_view to_string(ServiceKind kind) {
         case ServiceKind::Discard: return "discard";
         case ServiceKind::Chargen: return "chargen";
         case ServiceKind::Http: return "http";
+        case ServiceKind::Https: return "https";
+        case ServiceKind::TlsEcho: return "tls-echo";
     }
     return "?";
 }
@@ -32,9 +34,14 @@ std::optional<ServiceSpec> parse_service_spec(std::string_view text, std::string
         spec.kind = ServiceKind::Chargen;
     } else if (name == "http") {
         spec.kind = ServiceKind::Http;
+    } else if (name == "https") {
+        spec.kind = ServiceKind::Https;
+    } else if (name == "tls-echo") {
+        spec.kind = ServiceKind::TlsEcho;
     } else {
         error = "--serve '" + std::string(text) +
-                "': unknown service (expected echo:PORT, discard:PORT, chargen:PORT or http:PORT)";
+                "': unknown service (expected echo:PORT, discard:PORT, chargen:PORT, http:PORT, "
+                "https:PORT or tls-echo:PORT)";
         return std::nullopt;
     }
     const std::string_view port = colon == std::string_view::npos ? "" : text.substr(colon + 1);
@@ -50,42 +57,111 @@ std::optional<ServiceSpec> parse_service_spec(std::string_view text, std::string
     return spec;
 }
 
+// ---- PlainChannel ----------------------------------------------------------------------------------
+
+Channel::Gate PlainChannel::begin(stack::Instant /*now*/, std::uint8_t /*bits*/) {
+    return closed_ ? Gate::Done : Gate::Ready;
+}
+
+Channel::Io PlainChannel::recv(stack::Instant now, stack::MutBytes out) {
+    auto n = tcp_.recv(now, h_, out);
+    if (!n) return Io{0, true};
+    return Io{*n, false};
+}
+
+Channel::Io PlainChannel::send(stack::Instant now, stack::Bytes data) {
+    auto n = tcp_.send(now, h_, data);
+    if (!n) return Io{0, true};
+    return Io{*n, false};
+}
+
+bool PlainChannel::peer_finished() const { return tcp_.eof(h_).value_or(true); }
+
+void PlainChannel::close(stack::Instant now) {
+    if (closed_) return;
+    failed_ = failed_ || tcp_.error(h_).has_value();
+    (void)tcp_.close(now, h_);
+    closed_ = true;
+}
+
+void PlainChannel::abort(stack::Instant now) {
+    if (closed_) return;
+    (void)tcp_.abort(now, h_);
+    closed_ = true;
+    failed_ = true;
+}
+
 // ---- Session ---------------------------------------------------------------------------------------
+
+Session::Session(stack::tcp::TcpLayer& tcp, stack::SocketHandle h, ServiceCounters& counters)
+    : tcp_(tcp), h_(h), counters_(counters), channel_(std::make_unique<PlainChannel>(tcp, h)) {}
+
+Session::~Session() = default;
+
+void Session::handle(stack::Instant now, std::uint8_t bits) {
+    const Channel::Gate gate = channel_->begin(now, bits);
+    if (done_) return;  // finishing: the channel was only completing its close
+    if (gate == Channel::Gate::Done) {
+        done_ = true;
+        if (channel_->failed()) {
+            ++counters_.errors;
+        } else {
+            ++counters_.closed;
+        }
+        return;
+    }
+    if (gate == Channel::Gate::Ready) on_event(now, bits);
+}
+
+void Session::on_deadline(stack::Instant now) {
+    channel_->on_deadline(now);
+    if (!done_ && channel_->closed()) {
+        done_ = true;
+        ++counters_.errors;
+    }
+}
 
 void Session::finish(stack::Instant now, bool error) {
     if (done_) return;
-    (void)tcp_.close(now, h_);
+    channel_->close(now);
     done_ = true;
-    if (error) {
+    if (error || channel_->failed()) {
         ++counters_.errors;
     } else {
         ++counters_.closed;
     }
 }
 
+void Session::abort(stack::Instant now) {
+    if (done_) return;
+    channel_->abort(now);
+    done_ = true;
+    ++counters_.errors;
+}
+
 std::size_t Session::recv(stack::Instant now, stack::MutBytes out) {
     if (done_) return 0;
-    auto n = tcp_.recv(now, h_, out);
-    if (!n) {
+    const Channel::Io io = channel_->recv(now, out);
+    if (io.failed) {
         finish(now, true);
         return 0;
     }
-    counters_.bytes_in += *n;
-    return *n;
+    counters_.bytes_in += io.n;
+    return io.n;
 }
 
 std::size_t Session::send(stack::Instant now, stack::Bytes data) {
     if (done_ || data.empty()) return 0;
-    auto n = tcp_.send(now, h_, data);
-    if (!n) {
+    const Channel::Io io = channel_->send(now, data);
+    if (io.failed) {
         finish(now, true);
         return 0;
     }
-    counters_.bytes_out += *n;
-    return *n;
+    counters_.bytes_out += io.n;
+    return io.n;
 }
 
-bool Session::peer_finished() const { return tcp_.eof(h_).value_or(true); }
+bool Session::peer_finished() const { return channel_->peer_finished(); }
 
 namespace {
 
@@ -205,10 +281,24 @@ ServiceHost::ServiceHost(stack::tcp::TcpLayer& tcp, std::string www_root, int ww
 
 ServiceHost::~ServiceHost() = default;
 
+void ServiceHost::set_tls(std::shared_ptr<const tls::ServerConfig> config,
+                          const TlsServiceOptions& options) {
+    tls_config_ = std::move(config);
+    tls_options_ = options;
+}
+
+void ServiceHost::replace_tls_config(std::shared_ptr<const tls::ServerConfig> config) {
+    tls_config_ = std::move(config);
+}
+
 stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpec>& specs) {
     for (const ServiceSpec& spec : specs) {
-        auto h = tcp_.listen(spec.port, kBacklog);
         const std::string label = std::string(to_string(spec.kind)) + ":" + std::to_string(spec.port);
+        if (is_tls(spec.kind)) {
+            if (!tls_config_) return stack::Err("--serve " + label + ": no TLS configuration");
+            serves_tls_ = true;
+        }
+        auto h = tcp_.listen(spec.port, kBacklog);
         if (!h) {
             return stack::Err(std::string("--serve " + label + ": cannot listen: " +
                                           std::string(stack::to_string(h.error()))));
@@ -222,26 +312,94 @@ stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpe
     return stack::Ok{};
 }
 
-std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHandle h) {
-    switch (l.spec.kind) {
-        case ServiceKind::Echo: return make_echo(tcp_, h, l.counters);
-        case ServiceKind::Discard: return make_discard(tcp_, h, l.counters);
-        case ServiceKind::Chargen: return make_chargen(tcp_, h, l.counters);
-        case ServiceKind::Http: return make_http(tcp_, h, l.counters, www_root_, www_fd_);
+void ServiceHost::log_limited(stack::Instant now, const std::string& line) {
+    constexpr unsigned kLinesPerWindow = 100;
+    if (!log_) return;
+    if (now - log_window_ >= stack::Duration::seconds(10)) {
+        if (log_suppressed_ > 0) {
+            log_(std::to_string(log_suppressed_) + " more connection messages suppressed");
+        }
+        log_window_ = now;
+        log_lines_ = 0;
+        log_suppressed_ = 0;
     }
-    return nullptr;
+    if (log_lines_ < kLinesPerWindow) {
+        ++log_lines_;
+        log_(line);
+    } else {
+        ++log_suppressed_;
+    }
+}
+
+std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHandle h,
+                                                   stack::Instant now) {
+    std::unique_ptr<Session> s;
+    switch (l.spec.kind) {
+        case ServiceKind::Echo:
+        case ServiceKind::TlsEcho: s = make_echo(tcp_, h, l.counters); break;
+        case ServiceKind::Discard: s = make_discard(tcp_, h, l.counters); break;
+        case ServiceKind::Chargen: s = make_chargen(tcp_, h, l.counters); break;
+        case ServiceKind::Http:
+        case ServiceKind::Https: s = make_http(tcp_, h, l.counters, www_root_, www_fd_); break;
+    }
+    if (s && is_tls(l.spec.kind)) {
+        TlsChannelOptions o;
+        o.handshake_timeout = tls_options_.handshake_timeout;
+        s->use_channel(make_tls_channel(tcp_, h, now, tls_config_, tls_counters_, o,
+                                        [this](const std::string& line) {
+                                            log_limited(now_, line);
+                                        }));
+    }
+    return s;
+}
+
+void ServiceHost::reschedule(std::uint64_t k, const Session& s) {
+    const std::int64_t at = s.deadline().as_micros();
+    auto it = scheduled_.find(k);
+    if (it != scheduled_.end()) {
+        if (it->second == at) return;
+        deadlines_.erase({it->second, k});
+        scheduled_.erase(it);
+    }
+    if (s.deadline() == stack::Instant::never()) return;
+    deadlines_.insert({at, k});
+    scheduled_[k] = at;
+}
+
+void ServiceHost::settle(std::uint64_t k, Session& s) {
+    if (!s.done()) {
+        reschedule(k, s);
+        return;
+    }
+    if (auto it = scheduled_.find(k); it != scheduled_.end()) {
+        deadlines_.erase({it->second, k});
+        scheduled_.erase(it);
+    }
+    Listener* owner = session_owner_[k];
+    if (owner) --owner->counters.active;
+    session_owner_.erase(k);
+    sessions_.erase(k);
+}
+
+stack::Instant ServiceHost::poll_at() const {
+    if (deadlines_.empty()) return stack::Instant::never();
+    return stack::Instant::from_micros(deadlines_.begin()->first);
 }
 
 bool ServiceHost::handle_events(stack::Instant now) {
+    now_ = now;
     bool any = false;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now.as_micros()) {
+        const std::uint64_t k = deadlines_.begin()->second;
+        deadlines_.erase(deadlines_.begin());
+        scheduled_.erase(k);
+        any = true;
+        if (auto it = sessions_.find(k); it != sessions_.end()) {
+            it->second->on_deadline(now);
+            settle(k, *it->second);
+        }
+    }
     stack::SocketEvent ev;
-    auto settle = [&](std::uint64_t k, Session& s) {
-        if (!s.done()) return;
-        Listener* owner = session_owner_[k];
-        if (owner) --owner->counters.active;
-        session_owner_.erase(k);
-        sessions_.erase(k);
-    };
     while (tcp_.next_event(ev)) {
         any = true;
         const std::uint64_t k = key(ev.handle);
@@ -251,21 +409,28 @@ bool ServiceHost::handle_events(stack::Instant now) {
                 auto h = tcp_.accept(l.handle);
                 if (!h) break;
                 ++l.counters.accepted;
+                if (is_tls(l.spec.kind) && tls_counters_.sessions_active >= tls_options_.max_sessions) {
+                    // Each TLS session holds ~35 KB of mbedTLS buffers: refuse rather than grow.
+                    (void)tcp_.abort(now, *h);
+                    ++tls_counters_.sessions_rejected;
+                    ++l.counters.errors;
+                    continue;
+                }
                 ++l.counters.active;
                 const std::uint64_t sk = key(*h);
-                auto session = make_session(l, *h);
+                auto session = make_session(l, *h, now);
                 Session& s = *session;
                 sessions_[sk] = std::move(session);
                 session_owner_[sk] = &l;
-                s.on_event(now, stack::kEventConnected | stack::kEventReadable |
-                                    stack::kEventWritable);
+                s.handle(now, stack::kEventConnected | stack::kEventReadable |
+                                  stack::kEventWritable);
                 settle(sk, s);
             }
             continue;
         }
         if (auto it = sessions_.find(k); it != sessions_.end()) {
             Session& s = *it->second;
-            s.on_event(now, ev.bits);
+            s.handle(now, ev.bits);
             settle(k, s);
         }
     }
@@ -274,8 +439,10 @@ bool ServiceHost::handle_events(stack::Instant now) {
 
 void ServiceHost::append_stats(std::string& out) const {
     for (const auto& l : listeners_) {
-        const std::string p = "stat svc." + std::string(to_string(l->spec.kind)) + "." +
-                              std::to_string(l->spec.port) + ".";
+        // Counter names keep to [A-Za-z0-9_.] (tools parse them): tls-echo counts as tls_echo.
+        std::string kind(to_string(l->spec.kind));
+        std::replace(kind.begin(), kind.end(), '-', '_');
+        const std::string p = "stat svc." + kind + "." + std::to_string(l->spec.port) + ".";
         auto line = [&](const char* name, std::uint64_t v) {
             out += p;
             out += name;
@@ -290,13 +457,14 @@ void ServiceHost::append_stats(std::string& out) const {
         line("errors", c.errors);
         line("bytes_in", c.bytes_in);
         line("bytes_out", c.bytes_out);
-        if (l->spec.kind == ServiceKind::Http) {
+        if (serves_files(l->spec.kind)) {
             line("requests", c.requests);
             line("status_2xx", c.status_2xx);
             line("status_4xx", c.status_4xx);
             line("status_5xx", c.status_5xx);
         }
     }
+    if (serves_tls_) tls_counters_.append_stats(out);
 }
 
 }  // namespace tunstackd

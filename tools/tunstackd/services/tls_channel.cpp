@@ -1,0 +1,189 @@
+// TlsChannel: the server side of TLS on an accepted socket, for https and tls-echo (channel.hpp).
+//
+// Lifecycle: the handshake runs inside begin() on every socket event until it completes (then the
+// session runs), fails (a fatal alert goes out if TLS allows one, then FIN), or its deadline passes
+// (the peer stalled: FIN, no alert, counted tls.handshake_failed.timeout). An orderly close sends
+// close_notify after the output already queued, then FIN; if the peer does not take those bytes
+// before the close deadline, the connection is reset. A TCP reset or timeout under the session ends
+// it as peer_reset. Whatever happens, only this connection is affected.
+//
+// Before closing the socket the channel reads and drops what the peer sent but nobody will read:
+// closing with unread data would reset the connection (RFC 2525 §2.17) and could destroy the alert
+// or close_notify still in flight.
+#include <functional>
+
+#include "tls/session.hpp"
+#include "tls/tcp_stream.hpp"
+#include "tools/tunstackd/services/channel.hpp"
+
+namespace tunstackd {
+
+namespace {
+
+using Phase = tls::TlsSession::Phase;
+
+class TlsChannel final : public Channel {
+public:
+    TlsChannel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h, stack::Instant now,
+               const TlsChannelOptions& options, std::function<void(const std::string&)> log)
+        : tcp_(tcp), h_(h), stream_(tcp, h), options_(options), log_(std::move(log)),
+          handshake_deadline_(now + options.handshake_timeout) {
+        stream_.set_now(now);
+    }
+
+    bool init(std::shared_ptr<const tls::ServerConfig> config, tls::Counters& counters) {
+        auto s = tls::TlsSession::server(std::move(config), stream_, &counters);
+        if (!s) {
+            report("cannot start TLS: " + s.error().message());
+            return false;
+        }
+        session_ = std::move(*s);
+        return true;
+    }
+
+    Gate begin(stack::Instant now, std::uint8_t bits) override {
+        if (closed_) return Gate::Done;
+        stream_.set_now(now);
+        if (!session_) {
+            hang_up(now, true);
+            return Gate::Done;
+        }
+        if ((bits & stack::kEventError) != 0) {
+            const auto e = tcp_.error(h_).value_or(stack::SocketError::Reset);
+            session_->fail(tls::Reason::PeerReset, std::string(stack::to_string(e)));
+        } else {
+            session_->advance();
+        }
+        return settle(now);
+    }
+
+    Io recv(stack::Instant now, stack::MutBytes out) override {
+        if (closed_ || !session_) return Io{0, true};
+        stream_.set_now(now);
+        auto r = session_->read(out);
+        if (!r) return Io{0, true};
+        return Io{*r, false};
+    }
+
+    Io send(stack::Instant now, stack::Bytes data) override {
+        if (closed_ || !session_) return Io{0, true};
+        stream_.set_now(now);
+        auto r = session_->write(data);
+        if (!r) return Io{0, true};
+        return Io{*r, false};
+    }
+
+    bool peer_finished() const override { return session_ && session_->peer_closed(); }
+
+    void close(stack::Instant now) override {
+        if (closed_) return;
+        stream_.set_now(now);
+        if (session_ && session_->phase() != Phase::Failed) {
+            session_->close();
+            close_deadline_ = now + options_.close_timeout;
+        }
+        (void)settle(now);
+    }
+
+    void abort(stack::Instant now) override {
+        if (closed_) return;
+        (void)tcp_.abort(now, h_);
+        closed_ = true;
+        failed_ = true;
+    }
+
+    bool closed() const override { return closed_; }
+    bool failed() const override { return failed_; }
+
+    stack::Instant deadline() const override {
+        if (closed_ || !session_) return stack::Instant::never();
+        switch (session_->phase()) {
+            case Phase::Handshake: return handshake_deadline_;
+            case Phase::Closing: return close_deadline_;
+            default: return stack::Instant::never();
+        }
+    }
+
+    void on_deadline(stack::Instant now) override {
+        if (closed_ || !session_ || now < deadline()) return;
+        stream_.set_now(now);
+        if (session_->phase() == Phase::Handshake) {
+            session_->fail(tls::Reason::Timeout,
+                           "no complete handshake within " +
+                               std::to_string(options_.handshake_timeout.as_millis() / 1000) + " s");
+            (void)settle(now);
+        } else if (session_->phase() == Phase::Closing) {
+            abort(now);  // the peer does not take our close_notify: give up on it
+        }
+    }
+
+private:
+    Gate settle(stack::Instant now) {
+        switch (session_->phase()) {
+            case Phase::Handshake: return Gate::Wait;
+            case Phase::Open: return Gate::Ready;
+            case Phase::Closing: return Gate::Wait;
+            case Phase::Closed: hang_up(now, false); return Gate::Done;
+            case Phase::Failed:
+                report(session_->handshake_done() ? "TLS session failed: " : "TLS handshake failed: ",
+                       session_->error()->message());
+                hang_up(now, true);
+                return Gate::Done;
+        }
+        return Gate::Wait;
+    }
+
+    // Drops unread input (so close sends FIN, not RST), then releases the socket. A fatal alert or
+    // close_notify still queued in TCP goes out before the FIN.
+    void hang_up(stack::Instant now, bool failed) {
+        if (closed_) return;
+        std::uint8_t sink[4096];
+        for (int i = 0; i < 64; ++i) {
+            auto n = tcp_.recv(now, h_, stack::MutBytes(sink, sizeof sink));
+            if (!n || *n == 0) break;
+        }
+        if (failed && session_ && session_->has_pending_output()) {
+            // The alert did not fit in the socket: nothing better to do than a reset.
+            (void)tcp_.abort(now, h_);
+        } else {
+            (void)tcp_.close(now, h_);
+        }
+        closed_ = true;
+        failed_ = failed;
+    }
+
+    void report(const std::string& what, const std::string& why = {}) {
+        if (!log_) return;
+        std::string peer = "?";
+        if (auto info = tcp_.info(h_)) {
+            peer = info->remote.addr.to_string() + ":" + std::to_string(info->remote.port);
+        }
+        log_("tls: " + peer + ": " + what + why);
+    }
+
+    stack::tcp::TcpLayer& tcp_;
+    stack::SocketHandle h_;
+    tls::TcpStream stream_;
+    TlsChannelOptions options_;
+    std::function<void(const std::string&)> log_;
+    stack::Instant handshake_deadline_;
+    stack::Instant close_deadline_ = stack::Instant::never();
+    std::unique_ptr<tls::TlsSession> session_;
+    bool closed_ = false;
+    bool failed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Channel> make_tls_channel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
+                                          stack::Instant now,
+                                          std::shared_ptr<const tls::ServerConfig> config,
+                                          tls::Counters& counters,
+                                          const TlsChannelOptions& options,
+                                          std::function<void(const std::string&)> log) {
+    auto c = std::make_unique<TlsChannel>(tcp, h, now, options, std::move(log));
+    (void)c->init(std::move(config), counters);  // a failed init hangs up at the first event
+    return c;
+}
+
+}  // namespace tunstackd
