@@ -19,6 +19,7 @@
 // Errors are returned as one-line messages (no prefix); the caller prints them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,6 +51,9 @@ struct RuntimeOptions {
 
 // getrandom(), or a weak pid/clock mix with a warning on stderr prefixed by `prog`.
 std::uint64_t random_seed(const std::string& prog);
+// 256 bits from getrandom() for StackConfig::tcp_secret (ISN and SYN-cookie keys); nullopt (with a
+// warning) if getrandom fails.
+std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string& prog);
 
 class Runtime {
 public:
