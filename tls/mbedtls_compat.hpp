@@ -18,6 +18,7 @@
 #endif
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
@@ -134,6 +135,16 @@ void for_each_san(const mbedtls_x509_crt* crt, Fn&& fn) {
         if (cur->buf.p == nullptr) continue;
         fn(cur->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK, cur->buf.p, cur->buf.len);
     }
+}
+
+// ECDSA signature over a hash, DER-encoded into `sig` (at least MBEDTLS_ECDSA_MAX_LEN bytes).
+// (3.x: one more argument, the size of `sig`, before `slen`.)
+inline int ecdsa_sign(mbedtls_ecdsa_context* ctx, const unsigned char* hash, std::size_t hlen,
+                      unsigned char* sig, std::size_t sig_size, std::size_t* slen,
+                      int (*f_rng)(void*, unsigned char*, size_t), void* p_rng) {
+    (void)sig_size;
+    return mbedtls_ecdsa_write_signature(ctx, MBEDTLS_MD_SHA256, hash, hlen, sig, slen, f_rng,
+                                         p_rng);
 }
 
 // x509write: the serial number. (3.x: mbedtls_x509write_crt_set_serial_raw with big-endian bytes.)

@@ -81,6 +81,18 @@ grep -q '^New, TLSv1.2' "$TS_TMP/s.out" || ts_fail "first session not new"
 sclient "$TS_TMP/s.out" -tls1_2 -sess_in "$TS_TMP/sess.pem" || ts_fail "resumed session failed"
 grep -q '^Reused, TLSv1.2' "$TS_TMP/s.out" || ts_fail "not resumed: $(grep -E '^(New|Reused)' "$TS_TMP/s.out")"
 echo "  resumption: -sess_out then -sess_in: $(grep -E '^Reused' "$TS_TMP/s.out")"
+# Regression: `s_time -reuse` resets each connection right after its abbreviated handshake; the
+# client's Finished and the RST arrive together and the handshake must still count as done.
+ts_stats "$TS_TMP/before"
+ts_ns_t 20 openssl s_time -connect "$TS_ADDR:7" -reuse -time 1 >"$TS_TMP/stime.out" 2>&1 ||
+    ts_fail "s_time -reuse failed: $(tail -n 2 "$TS_TMP/stime.out")"
+n=$(awk '/connections in [0-9]+ real seconds/ {print $1; exit}' "$TS_TMP/stime.out")
+ts_stats "$TS_TMP/after"
+d_res=$(ts_delta "$TS_TMP/before" "$TS_TMP/after" tls.handshakes_resumed)
+d_rst=$(ts_delta "$TS_TMP/before" "$TS_TMP/after" tls.handshake_failed.peer_reset)
+[[ -n $n ]] && ((n > 10 && d_res >= n - 1 && d_rst == 0)) ||
+    ts_fail "s_time -reuse: $n connections, handshakes_resumed +$d_res, handshake_failed.peer_reset +$d_rst"
+echo "  s_time -reuse: $n connections, $d_res resumed handshakes counted, none lost to the client's reset"
 
 sclient "$TS_TMP/s.out" -servername other.test || ts_fail "SNI other.test failed"
 grep -q 'subject=CN = other' "$TS_TMP/s.out" || ts_fail "SNI other.test: $(grep '^subject=' "$TS_TMP/s.out")"

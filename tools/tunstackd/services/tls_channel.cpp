@@ -48,11 +48,14 @@ public:
             hang_up(now, true);
             return Gate::Done;
         }
-        if ((bits & stack::kEventError) != 0) {
+        // Records that arrived before a reset are still in the socket: let the handshake consume
+        // them first (a client that resumes a session and resets at once has completed it), then
+        // end the session as reset if it is not over yet.
+        session_->advance();
+        if ((bits & stack::kEventError) != 0 && session_->phase() != Phase::Failed &&
+            session_->phase() != Phase::Closed) {
             const auto e = tcp_.error(h_).value_or(stack::SocketError::Reset);
             session_->fail(tls::Reason::PeerReset, std::string(stack::to_string(e)));
-        } else {
-            session_->advance();
         }
         return settle(now);
     }
@@ -124,11 +127,18 @@ private:
             case Phase::Open: return Gate::Ready;
             case Phase::Closing: return Gate::Wait;
             case Phase::Closed: hang_up(now, false); return Gate::Done;
-            case Phase::Failed:
-                report(session_->handshake_done() ? "TLS session failed: " : "TLS handshake failed: ",
-                       session_->error()->message());
+            case Phase::Failed: {
+                // Every failed handshake is worth a line; after the handshake a peer that resets or
+                // closes without close_notify is routine (counted, not logged).
+                const tls::Reason r = session_->error()->reason;
+                if (!session_->handshake_done()) {
+                    report("TLS handshake failed: ", session_->error()->message());
+                } else if (r != tls::Reason::PeerReset && r != tls::Reason::PeerClosed) {
+                    report("TLS session failed: ", session_->error()->message());
+                }
                 hang_up(now, true);
                 return Gate::Done;
+            }
         }
         return Gate::Wait;
     }
