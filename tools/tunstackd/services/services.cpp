@@ -85,6 +85,18 @@ std::size_t Session::send(stack::Instant now, stack::Bytes data) {
     return *n;
 }
 
+void Session::drain(stack::Instant now) {
+    draining_ = true;
+    finish(now, false);
+}
+
+void Session::abort(stack::Instant now) {
+    if (done_) return;
+    (void)tcp_.abort(now, h_);
+    done_ = true;
+    ++counters_.errors;
+}
+
 bool Session::peer_finished() const { return tcp_.eof(h_).value_or(true); }
 
 namespace {
@@ -96,6 +108,10 @@ bool failed(std::uint8_t bits) { return (bits & stack::kEventError) != 0; }
 class EchoSession final : public Session {
 public:
     using Session::Session;
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        on_event(now, 0);
+    }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
         for (int guard = 0; guard < 1024 && !done_; ++guard) {
@@ -106,6 +122,7 @@ public:
                 continue;
             }
             head_ = tail_ = 0;
+            if (draining_) return finish(now, false);  // everything read was echoed
             const std::size_t n = recv(now, stack::MutBytes(buf_.data(), buf_.size()));
             if (n == 0) {
                 if (!done_ && peer_finished()) finish(now, false);
@@ -142,6 +159,11 @@ private:
 class DiscardImpl final : public Drainer {
 public:
     using Drainer::Drainer;
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        drain_input(now);
+        finish(now, false);
+    }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
         drain_input(now);
@@ -166,6 +188,11 @@ public:
         }
         // A second copy lets every send take a long contiguous run from any offset.
         std::copy(pattern_.begin(), pattern_.begin() + kPattern, pattern_.begin() + kPattern);
+    }
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        drain_input(now);
+        finish(now, false);
     }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
@@ -232,16 +259,52 @@ std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHan
     return nullptr;
 }
 
+void ServiceHost::settle(std::uint64_t k) {
+    auto it = sessions_.find(k);
+    if (it == sessions_.end() || !it->second->done()) return;
+    Listener* owner = session_owner_[k];
+    if (owner) --owner->counters.active;
+    session_owner_.erase(k);
+    sessions_.erase(it);
+}
+
+void ServiceHost::drain(stack::Instant now) {
+    if (draining_) return;
+    handle_events(now);  // take connections whose handshake already completed: they are served
+    draining_ = true;
+    for (auto& l : listeners_) {
+        if (l->handle.valid()) (void)tcp_.close(now, l->handle);
+        by_listener_.erase(key(l->handle));
+        l->handle = stack::SocketHandle{};
+    }
+    std::vector<std::uint64_t> keys;
+    keys.reserve(sessions_.size());
+    for (auto& [k, s] : sessions_) keys.push_back(k);
+    for (std::uint64_t k : keys) {
+        auto it = sessions_.find(k);
+        if (it == sessions_.end()) continue;
+        it->second->drain(now);
+        settle(k);
+    }
+}
+
+std::size_t ServiceHost::abort_all(stack::Instant now) {
+    std::size_t n = 0;
+    for (auto& [k, s] : sessions_) {
+        if (s->done()) continue;
+        s->abort(now);
+        ++n;
+    }
+    std::vector<std::uint64_t> keys;
+    for (auto& [k, s] : sessions_) keys.push_back(k);
+    for (std::uint64_t k : keys) settle(k);
+    return n;
+}
+
 bool ServiceHost::handle_events(stack::Instant now) {
     bool any = false;
     stack::SocketEvent ev;
-    auto settle = [&](std::uint64_t k, Session& s) {
-        if (!s.done()) return;
-        Listener* owner = session_owner_[k];
-        if (owner) --owner->counters.active;
-        session_owner_.erase(k);
-        sessions_.erase(k);
-    };
+    auto settle = [&](std::uint64_t k, Session&) { this->settle(k); };
     while (tcp_.next_event(ev)) {
         any = true;
         const std::uint64_t k = key(ev.handle);

@@ -9,6 +9,18 @@
 // and stops reading while it cannot write.
 //
 // Each service instance keeps counters, reported as `stat svc.<kind>.<port>.<counter> N`.
+//
+// Draining (SIGTERM/SIGINT, tunstackd main): ServiceHost::drain() accepts what already completed its
+// handshake, closes the listeners (new SYNs get RST), then calls Session::drain() on every session:
+// the hook by which each service ends gracefully. Defaults and overrides:
+//   http     idle keep-alive: closed now (FIN); a response in progress, or a request being received,
+//            is finished (its response says "Connection: close"), then closed (FIN)
+//   echo     what was already read is echoed back, then closed (FIN); nothing more is read
+//   discard  what was received is read and dropped, then closed (FIN)
+//   chargen  closed now: FIN after what the send buffer already holds
+//   default  (Session::drain) closed now with FIN; a TLS session overrides it (close_notify first)
+// A session closed with unread input would be reset (RFC 2525 §2.17), so each drains its input first
+// where it can. What is still open when --drain-timeout expires is reset by abort_all().
 #pragma once
 
 #include <cstdint>
@@ -61,6 +73,11 @@ public:
 
     // New readiness bits (the first call after accept passes all of them). Makes what progress it can.
     virtual void on_event(stack::Instant now, std::uint8_t bits) = 0;
+    // The daemon is shutting down: end gracefully, now or after the work in progress (see above).
+    // The default closes at once (FIN after queued data).
+    virtual void drain(stack::Instant now);
+    // Drain deadline passed: reset the connection (RST) and finish.
+    void abort(stack::Instant now);
     bool done() const { return done_; }
 
 protected:
@@ -76,6 +93,7 @@ protected:
     stack::SocketHandle h_;
     ServiceCounters& counters_;
     bool done_ = false;
+    bool draining_ = false;
 };
 
 class ServiceHost {
@@ -92,6 +110,13 @@ public:
     bool handle_events(stack::Instant now);
     // "stat svc.<kind>.<port>.<counter> N" lines.
     void append_stats(std::string& out) const;
+
+    // Shutdown (see the top of this file): stop accepting, ask every session to end gracefully.
+    void drain(stack::Instant now);
+    // Resets every remaining session; returns how many.
+    std::size_t abort_all(stack::Instant now);
+    std::size_t sessions() const { return sessions_.size(); }
+    bool draining() const { return draining_; }
 
 private:
     struct Listener {
@@ -111,6 +136,8 @@ private:
     std::unordered_map<std::uint64_t, Listener*> by_listener_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::unordered_map<std::uint64_t, Listener*> session_owner_;
+    bool draining_ = false;
+    void settle(std::uint64_t k);
 };
 
 // Factories (services.cpp, http_service.cpp).
