@@ -13,6 +13,7 @@
 #   ts_stats FILE              SIGUSR1 the daemon, wait for the new `stat` block, save it as "NAME VALUE"
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
 #   ts_rss_kb                  the daemon's VmRSS in kB
+#   ts_prom FILE NAME          value of the Prometheus sample NAME (with labels, as printed) in FILE
 #   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1
 #
 # To run something else in the background, start the command itself (`cmd &`, then TS_PIDS+=($!)),
@@ -24,6 +25,7 @@
 TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${TS_BUILD:=$TS_ROOT/build}"
 : "${TUNSTACKD:=$TS_BUILD/tools/tunstackd}"
+: "${TUNSTACK:=$TS_BUILD/tools/tunstack}"
 : "${TS_CMD_TIMEOUT:=60}"
 : "${TS_READY_TIMEOUT:=15}"
 TS_TEST=${TS_TEST:-$(basename "$0" .sh)}
@@ -252,6 +254,8 @@ ts_delta() {
 }
 
 ts_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$TS_DAEMON_PID/status"; }
+
+ts_prom() { awk -v n="$2" '$1 == n {print $2; found=1; exit} END {if (!found) print "-"}' "$1"; }
 
 # ts_ping ARGS... — ping from the kernel side inside the namespace; output in $TS_TMP/ping.out.
 ts_ping() {
