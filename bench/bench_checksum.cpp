@@ -76,5 +76,5 @@ int main(int argc, char** argv) {
                              "textbook loop / ours: our speedup");
     }
     benchmark::Shutdown();
-    return 0;
+    return reporter.complete() ? 0 : 1;
 }

@@ -217,5 +217,5 @@ int main(int argc, char** argv) {
     reporter.print_ratio("BM_TcpOutput", "BM_Memcpy1460",
                          "time per segment out / memcpy of its payload");
     benchmark::Shutdown();
-    return 0;
+    return reporter.complete() ? 0 : 1;
 }

@@ -142,5 +142,5 @@ int main(int argc, char** argv) {
     reporter.print_ratio("BM_LibtinsSerialize", "BM_OursEmit",
                          "libtins serialize / our emit, both with checksums: our speedup");
     benchmark::Shutdown();
-    return 0;
+    return reporter.complete() ? 0 : 1;
 }

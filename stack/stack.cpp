@@ -12,7 +12,7 @@ Stack::Stack(const StackConfig& config)
       output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed}, tx_, stats_),
       reassembler_(config.reassembly, stats_),
       icmp_(config.icmp, output_, stats_),
-      tcp_(config.tcp, output_, stats_, config.seed) {}
+      tcp_(config.tcp, output_, stats_, config.seed, config.tcp_secret) {}
 
 void Stack::ingress(Instant now, Bytes packet) {
     ++stats_.ip_rx_packets;

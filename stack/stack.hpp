@@ -14,7 +14,9 @@
 // excepted: its buffers are bounded by ReassemblyConfig).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 
 #include "stack/base/bytes.hpp"
 #include "stack/base/packet_sink.hpp"
@@ -34,7 +36,11 @@ struct StackConfig {
     wire::Ipv4Address addr;       // the stack's own address
     std::uint16_t mtu = 1500;     // largest packet handed to the sink; 68..65535
     std::uint8_t ttl = 64;
-    std::uint64_t seed = 0;       // randomness (IP IDs; later ISNs, ports): inject getrandom() in real use
+    std::uint64_t seed = 0;       // randomness (IP IDs, ephemeral ports): inject getrandom() in real use
+    // The TCP secrets: bytes 0..15 key the RFC 6528 ISN function, 16..31 the SYN-cookie MAC. Fill from
+    // getrandom() in real use (RFC 6528 §3: at least 128 secret bits each). Unset (tests), both are
+    // derived from `seed`, which is deterministic but only as strong as 64 bits.
+    std::optional<std::array<std::uint8_t, 32>> tcp_secret;
     std::size_t tx_queue_frames = 1024;
     ip::ReassemblyConfig reassembly;
     ip::IcmpConfig icmp;

@@ -29,8 +29,11 @@ namespace stack {
 
 class RingBuffer {
 public:
+    // The storage is not zeroed (make_unique_for_overwrite): untouched pages of a large buffer cost no
+    // resident memory until data first reaches them, so an idle connection's 2 x 512 KiB stay virtual.
     explicit RingBuffer(std::size_t capacity)
-        : buf_(capacity ? std::make_unique<std::uint8_t[]>(capacity) : nullptr), cap_(capacity) {}
+        : buf_(capacity ? std::make_unique_for_overwrite<std::uint8_t[]>(capacity) : nullptr),
+          cap_(capacity) {}
 
     // A moved-from ring has capacity 0.
     RingBuffer(RingBuffer&& o) noexcept

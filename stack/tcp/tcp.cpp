@@ -8,7 +8,7 @@ using wire::SeqNumber;
 using wire::TcpFlag;
 
 namespace {
-std::array<std::uint8_t, 16> secret_from(std::uint64_t seed) {
+std::array<std::uint8_t, 16> derived_key(std::uint64_t seed) {
     std::array<std::uint8_t, 16> key{};
     std::uint64_t state = seed ^ 0x7463707365637265ull;
     for (std::size_t i = 0; i < key.size(); i += 8) {
@@ -17,14 +17,23 @@ std::array<std::uint8_t, 16> secret_from(std::uint64_t seed) {
     }
     return key;
 }
+
+std::array<std::uint8_t, 16> key_half(const std::optional<std::array<std::uint8_t, 32>>& secret,
+                                      std::size_t half, std::uint64_t seed) {
+    if (!secret) return derived_key(seed);
+    std::array<std::uint8_t, 16> key{};
+    std::copy_n(secret->begin() + static_cast<std::ptrdiff_t>(16 * half), key.size(), key.begin());
+    return key;
+}
 }  // namespace
 
-TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed)
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed,
+                   const std::optional<std::array<std::uint8_t, 32>>& secret)
     : config_(config),
       output_(output),
       stats_(stats),
-      isn_(secret_from(seed)),
-      cookies_(secret_from(seed ^ 0x636f6f6b6965ull)),
+      isn_(key_half(secret, 0, seed)),
+      cookies_(key_half(secret, 1, seed ^ 0x636f6f6b6965ull)),
       rng_(seed ^ 0x706f727473ull),
       slots_(config.max_sockets),
       wheel_(Duration::millis(1), 4096, config.max_sockets),

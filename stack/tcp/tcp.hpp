@@ -23,7 +23,9 @@
 // until the application calls close().
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <deque>
 #include <memory>
 #include <unordered_map>
@@ -45,7 +47,9 @@ namespace stack::tcp {
 
 class TcpLayer {
 public:
-    TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed);
+    // `secret`: ISN key (bytes 0..15) and SYN-cookie key (16..31); derived from `seed` when unset.
+    TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed,
+             const std::optional<std::array<std::uint8_t, 32>>& secret = std::nullopt);
     ~TcpLayer();
     TcpLayer(const TcpLayer&) = delete;
     TcpLayer& operator=(const TcpLayer&) = delete;

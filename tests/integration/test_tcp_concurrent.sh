@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 200 concurrent connections: a kernel-side asyncio client opens 200 HTTP/1.1 connections to
 # tunstackd's http service at once, each GETs a 256 KiB file; every body must be byte-exact. Then 200
-# parallel curl processes the same way.
+# parallel curl processes the same way. Then 200 idle connections held open at once: the daemon's
+# resident memory may grow by far less than their buffers' capacity (2 x 512 KiB each), since buffer
+# pages are only touched when data reaches them.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -39,4 +41,28 @@ echo "  curl: 200 parallel downloads byte-exact in $((t1 - t0)) ms"
 ts_stats "$TS_TMP/stats"
 acc=$(ts_stat "$TS_TMP/stats" svc.http.80.accepted)
 [[ $acc == 400 ]] || ts_fail "svc.http.80.accepted is $acc, expected 400"
-ts_pass "200 concurrent connections (asyncio) and 200 parallel curl: all byte-exact; 400 accepted"
+
+# 200 idle connections: a kernel-side python holds them open until its stdin closes (or 60 s pass).
+rss0=$(ts_rss_kb)
+hold_py='
+import socket, sys, select
+conns = [socket.create_connection((sys.argv[1], 80), timeout=10) for _ in range(200)]
+print("held", len(conns), flush=True)
+select.select([sys.stdin], [], [], 60)
+'
+mkfifo "$TS_TMP/hold.in"
+ts_ns_t 90 /usr/bin/python3 -c "$hold_py" "$TS_ADDR" <"$TS_TMP/hold.in" >"$TS_TMP/hold.out" 2>&1 &
+hold_pid=$!
+TS_PIDS+=("$hold_pid")
+exec {hold_in}>"$TS_TMP/hold.in"
+wait_for 30 grep -q '^held 200' "$TS_TMP/hold.out" || ts_fail "could not hold 200 connections: $(cat "$TS_TMP/hold.out")"
+held_all() { ts_stats "$TS_TMP/held" && [[ $(ts_stat "$TS_TMP/held" svc.http.80.active) == 200 ]]; }
+wait_for 20 held_all || ts_fail "the daemon does not show 200 active http connections"
+rss1=$(ts_rss_kb)
+exec {hold_in}>&-
+wait "$hold_pid"
+ts_forget_pid "$hold_pid"
+grown=$((rss1 - rss0))
+echo "  200 idle connections: daemon RSS ${rss0} kB -> ${rss1} kB (+${grown} kB; buffer capacity 200 MiB)"
+((grown < 32768)) || ts_fail "200 idle connections grew the daemon's RSS by ${grown} kB (limit 32768)"
+ts_pass "200 concurrent connections (asyncio) and 200 parallel curl: all byte-exact; 400 accepted; 200 idle connections cost ${grown} kB resident"

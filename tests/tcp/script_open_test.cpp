@@ -41,6 +41,31 @@ TEST(TcpScriptOpen, PassiveOpenSynAckCarriesOurOptionsWhenAllOffered_Rfc7323_Rfc
     EXPECT_EQ(info.snd_wnd, 65535u << 7);
 }
 
+// RFC 6528 §3: the ISN offset is a PRF of the 4-tuple keyed by a secret of at least 128 bits. The daemon
+// fills StackConfig::tcp_secret from getrandom(); the ISN must depend on that secret alone, not on the
+// 64-bit seed (which once stretched into the key and capped its strength at 64 bits).
+TEST(TcpScriptOpen, IsnIsKeyedByTheFullSecretNotTheSeed_Rfc6528S3) {
+    auto iss_with = [](std::uint64_t seed, const std::array<std::uint8_t, 32>& secret) {
+        Script s([&](stack::StackConfig& c) {
+            c.seed = seed;
+            c.tcp_secret = secret;
+        });
+        s.listen();
+        s.inject(at(0ms), syn(1000));
+        s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+        return s.iss();
+    };
+    std::array<std::uint8_t, 32> a{};
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    auto b = a;
+    b[15] ^= 0x80;  // the last byte of the ISN key
+    auto c = a;
+    c[16] ^= 0x01;  // the SYN-cookie half only
+    EXPECT_EQ(iss_with(1, a), iss_with(2, a));
+    EXPECT_NE(iss_with(1, a), iss_with(1, b));
+    EXPECT_EQ(iss_with(1, a), iss_with(1, c));
+}
+
 TEST(TcpScriptOpen, PassiveOpenSynAckOmitsOptionsNotOffered_Rfc7323S2_Rfc2018S2) {
     Script s;
     s.listen();

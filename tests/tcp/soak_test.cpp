@@ -29,7 +29,7 @@ using SoakParam = std::tuple<int, bool, stack::tcp::CcAlgorithm>;  // seed, sack
 
 struct Soak : ::testing::TestWithParam<SoakParam> {};
 
-TEST_P(Soak, TwentyMegabytesByteExactUnderAllFaults) {
+TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
     // Not a structured binding: clang 14 cannot capture those in a lambda.
     const int seed = std::get<0>(GetParam());
     const bool sack = std::get<1>(GetParam());

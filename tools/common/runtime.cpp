@@ -28,6 +28,16 @@ std::uint64_t random_seed(const std::string& prog) {
     return seed;
 }
 
+std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string& prog) {
+    std::array<std::uint8_t, 32> secret{};
+    if (getrandom(secret.data(), secret.size(), 0) != static_cast<ssize_t>(secret.size())) {
+        std::fprintf(stderr, "%s: warning: getrandom failed (%s), TCP secrets derived from the seed\n",
+                     prog.c_str(), std::strerror(errno));
+        return std::nullopt;
+    }
+    return secret;
+}
+
 stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const RuntimeOptions& o,
                                                                      std::string prog) {
     std::optional<drivers::PcapWriter> pcap;
@@ -88,6 +98,7 @@ Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice t
     config.addr = o.addr;
     config.mtu = static_cast<std::uint16_t>(o.mtu);
     config.seed = random_seed(prog_);
+    config.tcp_secret = random_tcp_secret(prog_);
     config.reassembly.timeout = stack::Duration::seconds(o.reasm_timeout_s);
     config.tcp = o.tcp;
     stack_ = std::make_unique<stack::Stack>(config);

@@ -21,6 +21,7 @@
 // (--max-connections, --mem-budget) are logged as a rate-limited warning, once per burst.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,6 +55,9 @@ struct RuntimeOptions {
 
 // getrandom(), or a weak pid/clock mix with a warning on stderr prefixed by `prog`.
 std::uint64_t random_seed(const std::string& prog);
+// 256 bits from getrandom() for StackConfig::tcp_secret (ISN and SYN-cookie keys); nullopt (with a
+// warning) if getrandom fails.
+std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string& prog);
 
 class Runtime {
 public:
