@@ -3,13 +3,14 @@
 # requests in and N replies out in `tunstack stats` (table and Prometheus, the latter checked with the
 # prometheus_client parser, and the same over --metrics HTTP); `tunstack conns` lists a connection
 # the test holds open, with its 4-tuple and state; the control socket is 0600; unknown command,
-# missing socket, permission denied and a silent peer give one-line errors and documented exit codes.
+# missing socket, permission denied and a silent peer give one-line errors and documented exit codes;
+# --log-level debug logs dropped packets, rate-limited per reason.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
 ts_ns_create tst-ops_stats
 CTL=$TS_TMP/control
-ts_daemon_start --control "$CTL" --metrics 127.0.0.1:9100 --serve echo:7
+ts_daemon_start --control "$CTL" --metrics 127.0.0.1:9100 --serve echo:7 --log-level debug
 [[ -x $TUNSTACK ]] || ts_fail "tunstack not built: $TUNSTACK"
 PY=/usr/bin/python3
 "$PY" -c 'import prometheus_client' 2>/dev/null || ts_fail "python3-prometheus-client missing (tools/setup installs it)"
@@ -91,6 +92,21 @@ for path in sys.argv[1:]:
 assert fams[0] == fams[1], set(fams[0].items()) ^ set(fams[1].items())
 PY
 
+# ---- --log-level debug logs every drop, rate-limited per reason ----
+ts_ns_t 20 /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(50):
+    s.sendto(b"x", ("198.18.0.2", 9999)); time.sleep(0.004)
+time.sleep(1.2)
+s.sendto(b"x", ("198.18.0.2", 9999))' || ts_fail "sending UDP datagrams failed"
+wait_for 5 grep -q 'suppressed' "$TS_DAEMON_LOG" || true
+n=$(grep -c '^tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG")
+grep '^tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG" | tail -n 2 | sed 's/^/  /'
+((n >= 2 && n <= 8)) || ts_fail "$n debug lines for 51 dropped datagrams, expected 2..8 (rate-limited)"
+grep -qE '^tunstackd: debug: dropped .*udp.drop.no_port \(total 51\) \([0-9]+ similar messages? suppressed\)$' "$TS_DAEMON_LOG" ||
+    ts_fail "no final 'dropped ... (total 51) (N similar messages suppressed)' line"
+
 # ---- errors: one line, documented exit codes ----
 expect_rc() {  # LABEL RC REGEX CMD...
     local label=$1 want=$2 re=$3 rc=0
@@ -107,7 +123,7 @@ echo "  unknown command: $reply"
 expect_rc "missing socket" 1 'no such file' timeout 10 "$TUNSTACK" stats --control "$TS_TMP/nope"
 expect_rc "permission denied" 1 'permission denied' \
     setpriv --reuid=65534 --regid=65534 --clear-groups timeout 10 "$TUNSTACK" conns --control "$CTL"
-timeout 20 socat UNIX-LISTEN:"$TS_TMP/silent",fork EXEC:'sleep 10' &
+timeout 20 socat UNIX-LISTEN:"$TS_TMP/silent",fork EXEC:'sleep 10' 2>/dev/null &
 TS_PIDS+=($!)
 wait_for 5 test -S "$TS_TMP/silent" || ts_fail "socat did not listen"
 expect_rc "silent daemon" 4 'no complete answer' timeout 10 "$TUNSTACK" stats --control "$TS_TMP/silent" --timeout 1

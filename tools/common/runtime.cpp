@@ -148,6 +148,20 @@ void Runtime::on_tun(drivers::IoEvents ev) {
     }
 }
 
+void Runtime::log_drops(stack::Instant now) {
+    std::size_t i = 0;
+    stack_->stats().visit([&](std::string_view name, std::uint64_t value) {
+        if (name.find(".drop.") == std::string_view::npos) return;
+        if (i == seen_drops_.size()) seen_drops_.push_back(value);  // first pass: baseline
+        std::uint64_t& seen = seen_drops_[i++];
+        if (value == seen) return;
+        logger_.limited(now, LogLevel::Debug, name,
+                        "dropped " + std::to_string(value - seen) + " packet(s): " +
+                            std::string(name) + " (total " + std::to_string(value) + ")");
+        seen = value;
+    });
+}
+
 void Runtime::tick(stack::Instant now) {
     if (faulty_) {
         faulty_->set_now(now);
@@ -167,6 +181,7 @@ void Runtime::tick(stack::Instant now) {
                             std::to_string(st.tcp_drop_mem_budget) + " by --mem-budget so far)");
         seen_limit_drops_ = d;
     }
+    if (logger_.enabled(LogLevel::Debug)) log_drops(now);
     stack::Instant wake = stack_->poll_at();
     if (again) wake = now;  // the hook still had work: come straight back
     if (faulty_) wake = std::min(wake, faulty_->next_due());

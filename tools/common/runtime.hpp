@@ -18,7 +18,9 @@
 //
 // Errors are returned as one-line messages (no prefix); the caller prints them. Runtime errors are
 // logged through logger() (levels, tools/common/log.hpp); SYNs dropped by the admission limits
-// (--max-connections, --mem-budget) are logged as a rate-limited warning, once per burst.
+// (--max-connections, --mem-budget) are logged as a rate-limited warning, once per burst. At
+// --log-level debug every dropped packet is logged, rate-limited per drop reason
+// ("debug: dropped 3 packets: udp.drop.no_port (total 7)").
 #pragma once
 
 #include <array>
@@ -124,6 +126,8 @@ private:
     bool fatal_ = false;
     Logger logger_;
     std::uint64_t seen_limit_drops_ = 0;
+    std::vector<std::uint64_t> seen_drops_;  // --log-level debug: last value of every *.drop.* counter
+    void log_drops(stack::Instant now);
 };
 
 }  // namespace tools
