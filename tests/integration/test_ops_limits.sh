@@ -2,7 +2,8 @@
 # Issue 5, limits: with --max-connections 50, 500 concurrent connection attempts leave exactly 50
 # connections established and served (each echoes), the other SYNs dropped and counted
 # (tcp.drop.max_connections), ping still answered, memory bounded, the warning logged rate-limited;
-# once the 50 close, new connections are accepted again.
+# once the 50 close, new connections are accepted again. Then --mem-budget 1M with 64K+64K buffers
+# admits exactly 8 connections and drops and counts the other SYNs (tcp.drop.mem_budget).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -79,4 +80,23 @@ s = socket.create_connection(("198.18.0.2", 7), timeout=3); s.sendall(b"again\n"
 
 ts_daemon_stop TERM || ts_fail "tunstackd did not stop"
 [[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited $TS_DAEMON_RC"
-ts_pass "500 attempts: 50 established and served, $drops SYNs dropped and counted, ping answered, RSS +$((rss - rss0)) kB; new connections accepted after they closed"
+
+# ---- the memory budget: 64K + 64K per connection, 1M in all → 8 connections ----
+ts_daemon_start --serve echo:7 --sndbuf 64K --rcvbuf 64K --mem-budget 1M --control "$CTL"
+rm -f "$TS_TMP/flood.out" "$TS_TMP/release" "$TS_TMP/released"
+timeout 60 ip netns exec "$TS_NS" /usr/bin/python3 "$TS_TMP/flood.py" "$TS_TMP" 20 &
+TS_PIDS+=($!)
+wait_for 30 test -s "$TS_TMP/flood.out" || ts_fail "the 20 connection attempts did not finish"
+read -r connected2 served2 <"$TS_TMP/flood.out"
+timeout 10 "$TUNSTACK" stats --control "$CTL" --prometheus >"$TS_TMP/budget.prom" || ts_fail "tunstack stats failed"
+mem=$(ts_prom "$TS_TMP/budget.prom" tunstack_tcp_mem_in_use)
+bdrops=$(ts_prom "$TS_TMP/budget.prom" 'tunstack_tcp_drop_total{reason="mem_budget"}')
+echo "  --mem-budget 1M with 64K+64K buffers: $connected2 of 20 connected, $served2 echoed, tcp.mem_in_use $mem, $bdrops SYNs dropped"
+[[ $connected2 == 8 && $served2 == 8 ]] || ts_fail "$connected2 connected, $served2 served under the budget, expected 8 and 8"
+((mem == 8 * 131072)) || ts_fail "tcp.mem_in_use is $mem, expected $((8 * 131072))"
+((bdrops >= 12)) || ts_fail "tcp.drop.mem_budget is $bdrops, expected at least 12"
+touch "$TS_TMP/release"
+wait_for 10 test -e "$TS_TMP/released" || ts_fail "the client did not close its connections"
+ts_daemon_stop TERM || ts_fail "tunstackd did not stop"
+[[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited $TS_DAEMON_RC"
+ts_pass "500 attempts: 50 established and served, $drops SYNs dropped and counted, ping answered, RSS +$((rss - rss0)) kB; new connections accepted after they closed; --mem-budget admitted 8 of 20"
