@@ -1,5 +1,5 @@
-// Scripted tests for the TCP counters the operations tools export (opens, resets, retransmissions by
-// cause, connections by state, bytes) and for the admission limits (TcpConfig::max_connections,
+// Scripted tests for the TCP counters the operations tools export (opens, resets, retransmissions
+// by cause, connections by state, bytes) and for the admission limits (TcpConfig::max_connections,
 // mem_budget): past a limit a SYN is dropped and counted, existing connections keep working, and
 // TIME-WAIT neither holds buffers nor counts against the limits.
 #include <gtest/gtest.h>
@@ -119,7 +119,8 @@ TEST(TcpCounters, RetransmissionsCountedByCause) {
     }
     // Fast retransmit then a NewReno partial ACK.
     {
-        Script s([](stack::StackConfig& c) { c.tcp.congestion = stack::tcp::CcAlgorithm::NewReno; });
+        Script s(
+            [](stack::StackConfig& c) { c.tcp.congestion = stack::tcp::CcAlgorithm::NewReno; });
         auto c = s.passive_open(1000);
         s.send(c, bytes(14600));
         for (std::uint32_t i = 0; i < 10; ++i) s.expect({.seq = 1 + i * 1460, .len = 1460});
@@ -141,8 +142,9 @@ TEST(TcpCounters, RetransmissionsCountedByCause) {
         auto start = [](std::uint32_t i) { return 1 + (i - 1) * 1460; };
         s.inject(at(150ms), ack(1001, 1).with_sack(start(2), start(3)));
         for (std::uint32_t last = 4; last <= 10; ++last) {
-            s.inject(at(150ms),
-                     ack(1001, 1).with_sack(start(4), start(last + 1)).with_sack(start(2), start(3)));
+            s.inject(
+                at(150ms),
+                ack(1001, 1).with_sack(start(4), start(last + 1)).with_sack(start(2), start(3)));
         }
         s.discard_output();
         EXPECT_EQ(stat(s.stack(), "tcp.sack_recoveries"), 1u);

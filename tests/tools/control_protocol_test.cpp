@@ -1,6 +1,6 @@
-// The control protocol between tunstackd and `tunstack stats|conns` (tools/common/control_protocol.hpp):
-// reply framing (ok ... end / error), truncation detection, connection records and their ss-like
-// listing.
+// The control protocol between tunstackd and `tunstack stats|conns`
+// (tools/common/control_protocol.hpp): reply framing (ok ... end / error), truncation detection,
+// connection records and their ss-like listing.
 #include "tools/common/control_protocol.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// The counters' presentations (tools/common/metrics.hpp): parsing "stat NAME VALUE" lines, counter vs
-// gauge, Prometheus names and labels, the exposition text and the table; and the logger's levels and
-// rate limiting (tools/common/log.hpp).
+// The counters' presentations (tools/common/metrics.hpp): parsing "stat NAME VALUE" lines, counter
+// vs gauge, Prometheus names and labels, the exposition text and the table; and the logger's levels
+// and rate limiting (tools/common/log.hpp).
 #include "tools/common/metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -29,13 +29,14 @@ TEST(Metrics, ParsesStatLinesAndIgnoresTheRest) {
 }
 
 TEST(Metrics, GaugesByName) {
-    for (const char* g : {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
-                          "tcp.state.established", "tcp.listeners", "svc.echo.7.active",
-                          "tls.sessions_current"}) {
+    for (const char* g :
+         {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
+          "tcp.state.established", "tcp.listeners", "svc.echo.7.active", "tls.sessions_current"}) {
         EXPECT_TRUE(is_gauge(g)) << g;
     }
-    for (const char* c : {"ip.rx_packets", "tcp.drop.max_connections", "svc.echo.7.accepted",
-                          "tcp.retransmit.rto", "tls.handshakes_failed.bad_cert", "tcp.established"}) {
+    for (const char* c :
+         {"ip.rx_packets", "tcp.drop.max_connections", "svc.echo.7.accepted", "tcp.retransmit.rto",
+          "tls.handshakes_failed.bad_cert", "tcp.established"}) {
         EXPECT_FALSE(is_gauge(c)) << c;
     }
 }
@@ -46,7 +47,8 @@ TEST(Metrics, PrometheusNamesAndLabels) {
     ASSERT_EQ(s.labels.size(), 1u);
     EXPECT_EQ(s.labels[0], (std::pair<std::string, std::string>{"reason", "bad_checksum"}));
     EXPECT_EQ(prometheus_series("ip.tx_drop.df_too_big").family, "tunstack_ip_tx_drop_total");
-    EXPECT_EQ(prometheus_series("icmp.rx_echo_request").family, "tunstack_icmp_rx_echo_request_total");
+    EXPECT_EQ(prometheus_series("icmp.rx_echo_request").family,
+              "tunstack_icmp_rx_echo_request_total");
     EXPECT_TRUE(prometheus_series("icmp.rx_echo_request").labels.empty());
     s = prometheus_series("tcp.retransmit.rto");
     EXPECT_EQ(s.family, "tunstack_tcp_retransmit_total");
@@ -68,12 +70,15 @@ TEST(Metrics, PrometheusNamesAndLabels) {
     EXPECT_EQ(prometheus_series("tls.x_total").family, "tunstack_tls_x_total");
 }
 
-// Every name the stack exports maps to a valid, unique Prometheus series, and the exposition follows
-// the text format's grammar: HELP and TYPE once per family, before its samples, families contiguous.
+// Every name the stack exports maps to a valid, unique Prometheus series, and the exposition
+// follows the text format's grammar: HELP and TYPE once per family, before its samples, families
+// contiguous.
 TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
     stack::Stats st;
     std::vector<Sample> samples;
-    st.visit([&](std::string_view name, std::uint64_t v) { samples.push_back({std::string(name), v}); });
+    st.visit([&](std::string_view name, std::uint64_t v) {
+        samples.push_back({std::string(name), v});
+    });
     samples.push_back({"svc.http.80.requests", 5});
     samples.push_back({"svc.http.80.active", 1});
     samples.push_back({"svc.echo.7.requests", 0});
@@ -99,10 +104,12 @@ TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
             continue;
         }
         if (line.rfind("# TYPE ", 0) == 0) {
-            EXPECT_TRUE(line == "# TYPE " + current + " counter" || line == "# TYPE " + current + " gauge")
+            EXPECT_TRUE(line == "# TYPE " + current + " counter" ||
+                        line == "# TYPE " + current + " gauge")
                 << line;
             if (current.size() > 6 && current.substr(current.size() - 6) == "_total") {
-                EXPECT_EQ(line, "# TYPE " + current + " counter") << "a _total family must be a counter";
+                EXPECT_EQ(line, "# TYPE " + current + " counter")
+                    << "a _total family must be a counter";
             }
             continue;
         }
@@ -123,9 +130,9 @@ TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
 }
 
 TEST(Metrics, TableGroupsByLayerAndAligns) {
-    const std::vector<Sample> s = {{"ip.rx_packets", 12},           {"ip.drop.bad_checksum", 0},
-                                   {"icmp.rx_echo_request", 3},     {"svc.http.80.accepted", 1000},
-                                   {"svc.http.80.active", 2},       {"tcp.state.established", 1}};
+    const std::vector<Sample> s = {{"ip.rx_packets", 12},       {"ip.drop.bad_checksum", 0},
+                                   {"icmp.rx_echo_request", 3}, {"svc.http.80.accepted", 1000},
+                                   {"svc.http.80.active", 2},   {"tcp.state.established", 1}};
     const std::string t = format_table(s);
     EXPECT_EQ(t,
               "ip\n"
@@ -165,7 +172,8 @@ TEST(Logger, RateLimitsPerKindWithATokenBucket) {
     log.set_rate(/*per_sec=*/2, /*burst=*/3);
     const stack::Instant t0 = stack::Instant::from_millis(1000);
     int printed = 0;
-    for (int i = 0; i < 100; ++i) printed += log.limited(t0, LogLevel::Debug, "syn", "drop") ? 1 : 0;
+    for (int i = 0; i < 100; ++i)
+        printed += log.limited(t0, LogLevel::Debug, "syn", "drop") ? 1 : 0;
     EXPECT_EQ(printed, 3);  // the burst
     EXPECT_EQ(log.suppressed_total(), 97u);
     // Another kind has its own bucket.

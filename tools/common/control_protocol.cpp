@@ -119,7 +119,8 @@ std::string_view ss_state(std::string_view state) {
     if (state == "ESTABLISHED") return "ESTAB";
     if (state == "SYN-RECEIVED") return "SYN-RECV";
     if (state == "CLOSED") return "UNCONN";
-    return state;  // SYN-SENT, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT, LISTEN
+    return state;  // SYN-SENT, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT,
+                   // LISTEN
 }
 
 namespace {
@@ -159,8 +160,8 @@ std::string format_conns(const std::vector<ConnRecord>& conns) {
             d += "wscale:" + c.get("snd_wscale") + "," + c.get("rcv_wscale") + " ";
         }
         d += "rto:" + ms(c.num("rto_us")) + " rtt:" + ms(c.num("srtt_us")) + "/" +
-             ms(c.num("rttvar_us")) + " mss:" + c.get("mss") + " cwnd:" +
-             std::to_string(c.num("cwnd") / mss) + " (" + c.get("cwnd") + " B)";
+             ms(c.num("rttvar_us")) + " mss:" + c.get("mss") +
+             " cwnd:" + std::to_string(c.num("cwnd") / mss) + " (" + c.get("cwnd") + " B)";
         const std::uint64_t ssthresh = c.num("ssthresh");
         if (ssthresh != 0 && ssthresh < 0x7fffffff) {  // "infinite" before the first loss: omitted
             d += " ssthresh:" + std::to_string(ssthresh / mss) + " (" + c.get("ssthresh") + " B)";

@@ -1,21 +1,22 @@
 // Logger: the daemon's and the client's stderr logging, with levels and rate limiting.
 //
 //   Logger log("tunstackd", LogLevel::Info);
-//   log.error("device tun0 already exists");          // "tunstackd: error: device tun0 already exists"
-//   log.warn(...)  → "tunstackd: warning: ...";  log.info(...) → "tunstackd: ...";
-//   log.debug(...) → "tunstackd: debug: ..."
-//   log.limited(now, LogLevel::Warn, "syn-drop", "...");  // per-packet events: rate-limited per kind
+//   log.error("no device");   // "tunstackd: error: no device"
+//   log.warn("x");            // "tunstackd: warning: x"
+//   log.info("ready: ...");   // "tunstackd: ready: ..."
+//   log.debug("x");           // "tunstackd: debug: x"
+//   log.limited(now, LogLevel::Warn, "syn-drop", "...");  // per-packet events: per kind
 //
 // Levels: error < warn < info < debug; a message is printed when its level is at or below the
 // configured one (--log-level). Each message is one line written with a single write(2).
 //
 // Rate limiting (for events that can happen once per packet): each kind has a token bucket of
-// `burst` messages refilled at `per_sec` per second; a message with no token is counted, not printed,
-// and the next message of that kind that passes carries "(N similar messages suppressed)".
+// `burst` messages refilled at `per_sec` per second; a message with no token is counted, not
+// printed, and the next message of that kind that passes carries "(N similar messages suppressed)".
 //
 // Under systemd, when stderr is the journal (JOURNAL_STREAM names stderr's device and inode), each
-// line starts with the sd-daemon priority prefix ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug)
-// so journalctl shows the level.
+// line starts with the sd-daemon priority prefix ("<3>" error, "<4>" warning, "<6>" info, "<7>"
+// debug) so journalctl shows the level.
 #pragma once
 
 #include <cstdint>

@@ -29,8 +29,8 @@ std::string sanitize(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_';
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         out += ok ? c : '_';
     }
     return out;
@@ -97,7 +97,8 @@ PromSeries prometheus_series(std::string_view name) {
     const auto parts = split_dots(name);
     const std::size_t n = parts.size();
     if (n == 3 && (parts[1] == "drop" || parts[1] == "tx_drop")) {
-        s.family = counter_name("tunstack_" + sanitize(parts[0]) + "_" + std::string(parts[1]), s.gauge);
+        s.family =
+            counter_name("tunstack_" + sanitize(parts[0]) + "_" + std::string(parts[1]), s.gauge);
         s.labels = {{"reason", std::string(parts[2])}};
         s.help = std::string(parts[0]) + "." + std::string(parts[1]) + ".<reason>";
     } else if (n == 3 && parts[0] == "tcp" && parts[1] == "retransmit") {

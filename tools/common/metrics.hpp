@@ -3,8 +3,8 @@
 //
 // The source is generic: every layer reports "stat NAME VALUE" lines (Runtime::append_stats, the
 // services' ServiceHost::append_stats, and whatever a later layer adds, e.g. tls.*), the same lines
-// SIGUSR1 prints. parse_stat_lines() turns them into samples; nothing here knows a particular counter,
-// so new counters show up in `tunstack stats` and in Prometheus without changes here.
+// SIGUSR1 prints. parse_stat_lines() turns them into samples; nothing here knows a particular
+// counter, so new counters show up in `tunstack stats` and in Prometheus without changes here.
 //
 // Counter or gauge, by name (is_gauge): a gauge is a name whose last segment is `active` or ends in
 // `_in_use`, `_in_flight` or `_current`, or that starts with `tcp.state.` or is `tcp.listeners`.
@@ -20,8 +20,8 @@
 //   svc.KIND.PORT.NAME     → tunstack_svc_NAME[_total]{service="KIND",port="PORT"}
 //   impair.DIR.NAME        → tunstack_impair_NAME_total{direction="DIR"}
 // e.g. ip.drop.bad_checksum → tunstack_ip_drop_total{reason="bad_checksum"}, icmp.rx_echo_request →
-// tunstack_icmp_rx_echo_request_total. Samples of one family are written together under one HELP and
-// one TYPE line, families in order of first appearance.
+// tunstack_icmp_rx_echo_request_total. Samples of one family are written together under one HELP
+// and one TYPE line, families in order of first appearance.
 #pragma once
 
 #include <cstdint>

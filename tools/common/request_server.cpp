@@ -24,7 +24,9 @@ struct RequestServer::Client {
 };
 
 namespace {
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 }  // namespace
 
 stack::Result<std::unique_ptr<RequestServer>, std::string> RequestServer::listen_unix(
@@ -46,13 +48,14 @@ stack::Result<std::unique_ptr<RequestServer>, std::string> RequestServer::listen
         struct stat st {};
         if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
             const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            const bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+            const bool live =
+                probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
             if (probe >= 0) ::close(probe);
             if (live) {
                 umask(old);
                 ::close(fd);
-                return stack::Err(std::string("--control " + path +
-                                              ": already in use (another tunstackd answers on it)"));
+                return stack::Err(std::string(
+                    "--control " + path + ": already in use (another tunstackd answers on it)"));
             }
             unlink(path.c_str());  // stale
             rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
@@ -75,7 +78,8 @@ stack::Result<std::unique_ptr<RequestServer>, std::string> RequestServer::listen
     std::unique_ptr<RequestServer> s(
         new RequestServer(loop, fd, path, std::move(terminator), max_request, std::move(handler)));
     RequestServer* self = s.get();
-    auto added = loop.add_fd(fd, drivers::Interest::Read, [self](drivers::IoEvents) { self->on_accept(); });
+    auto added =
+        loop.add_fd(fd, drivers::Interest::Read, [self](drivers::IoEvents) { self->on_accept(); });
     if (!added) return stack::Err(std::string(added.error().message));
     return s;
 }
@@ -100,15 +104,20 @@ stack::Result<std::unique_ptr<RequestServer>, std::string> RequestServer::listen
     std::unique_ptr<RequestServer> s(
         new RequestServer(loop, fd, "", std::move(terminator), max_request, std::move(handler)));
     RequestServer* self = s.get();
-    auto added = loop.add_fd(fd, drivers::Interest::Read, [self](drivers::IoEvents) { self->on_accept(); });
+    auto added =
+        loop.add_fd(fd, drivers::Interest::Read, [self](drivers::IoEvents) { self->on_accept(); });
     if (!added) return stack::Err(std::string(added.error().message));
     return s;
 }
 
 RequestServer::RequestServer(drivers::EventLoop& loop, int fd, std::string path,
                              std::string terminator, std::size_t max_request, Handler handler)
-    : loop_(loop), fd_(fd), path_(std::move(path)), terminator_(std::move(terminator)),
-      max_request_(max_request), handler_(std::move(handler)) {}
+    : loop_(loop),
+      fd_(fd),
+      path_(std::move(path)),
+      terminator_(std::move(terminator)),
+      max_request_(max_request),
+      handler_(std::move(handler)) {}
 
 RequestServer::~RequestServer() {
     while (!clients_.empty()) drop(*clients_.back());
@@ -123,7 +132,9 @@ void RequestServer::close_listener() {
     if (!path_.empty()) unlink(path_.c_str());
 }
 
-std::size_t RequestServer::clients() const { return clients_.size(); }
+std::size_t RequestServer::clients() const {
+    return clients_.size();
+}
 
 void RequestServer::on_accept() {
     for (int i = 0; i < 16; ++i) {
@@ -143,12 +154,12 @@ void RequestServer::on_accept() {
             drop(*cp);
             continue;
         }
-        cp->timer = loop_.add_timer(
-            drivers::EventLoop::now() + stack::Duration::millis(kClientTimeoutMs),
-            [this, cp](stack::Instant) {
-                cp->timer = 0;
-                drop(*cp);
-            });
+        cp->timer =
+            loop_.add_timer(drivers::EventLoop::now() + stack::Duration::millis(kClientTimeoutMs),
+                            [this, cp](stack::Instant) {
+                                cp->timer = 0;
+                                drop(*cp);
+                            });
     }
 }
 
@@ -159,7 +170,8 @@ void RequestServer::on_client(Client& c, drivers::IoEvents ev) {
             const ssize_t n = read(c.fd, buf, sizeof buf);
             if (n > 0) {
                 c.in.append(buf, static_cast<std::size_t>(n));
-                if (c.in.find(terminator_) != std::string::npos || c.in.size() >= max_request_) break;
+                if (c.in.find(terminator_) != std::string::npos || c.in.size() >= max_request_)
+                    break;
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

@@ -4,9 +4,9 @@
 //
 // Each accepted client is non-blocking: its request is read until the handler's terminator
 // ("\n" for the control protocol, "\r\n\r\n" for HTTP) or `max_request` bytes, the handler turns it
-// into a reply, the reply is written as the socket takes it (EPOLLOUT), and the connection is closed.
-// Bounded: at most kMaxClients at once (more are accepted and closed at once), each for at most
-// kClientTimeout. Nothing here blocks the loop.
+// into a reply, the reply is written as the socket takes it (EPOLLOUT), and the connection is
+// closed. Bounded: at most kMaxClients at once (more are accepted and closed at once), each for at
+// most kClientTimeout. Nothing here blocks the loop.
 #pragma once
 
 #include <functional>
@@ -28,8 +28,8 @@ public:
     static constexpr std::size_t kMaxClients = 32;
     static constexpr std::int64_t kClientTimeoutMs = 5000;
 
-    // Binds a Unix stream socket at `path` with mode 0600. An existing socket file at `path` that no
-    // daemon answers on (left by a crash, or by a daemon that could not remove it after dropping
+    // Binds a Unix stream socket at `path` with mode 0600. An existing socket file at `path` that
+    // no daemon answers on (left by a crash, or by a daemon that could not remove it after dropping
     // privileges) is replaced; one that answers is an error ("already in use").
     static stack::Result<std::unique_ptr<RequestServer>, std::string> listen_unix(
         drivers::EventLoop& loop, const std::string& path, std::string terminator,

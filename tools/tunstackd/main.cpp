@@ -1,7 +1,8 @@
 // tunstackd: the daemon. Opens and configures the TUN device, runs the stack on an epoll loop
 // (tools/common/runtime.hpp), serves TCP services (services/), records pcap, answers the control
 // socket and the metrics endpoint, drops privileges, tells systemd when it is ready, and drains on
-// SIGINT/SIGTERM. See options.hpp for the command-line contract and README.md for the operations side.
+// SIGINT/SIGTERM. See options.hpp for the command-line contract and README.md for the operations
+// side.
 //
 // Start-up order (each step can fail with one line on stderr and exit 1; nothing is left behind):
 //   refuse root without --user/--stay-root (exit 2) → open --www → pcap, TUN device, configure it
@@ -70,7 +71,8 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
                           const tunstackd::ServiceHost& services) {
     namespace ctl = tools::control;
     const std::size_t nl = request.find('\n');
-    if (nl == std::string::npos) return ctl::error_reply("request too long or not ended by a newline");
+    if (nl == std::string::npos)
+        return ctl::error_reply("request too long or not ended by a newline");
     std::string cmd = request.substr(0, nl);
     if (!cmd.empty() && cmd.back() == '\r') cmd.pop_back();
     if (cmd == "ping") return ctl::ok_reply("");
@@ -89,8 +91,9 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
 std::string http_reply(int status, std::string_view reason, std::string_view type,
                        const std::string& body) {
     return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-           "\r\nContent-Type: " + std::string(type) + "\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Type: " + std::string(type) +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
 }
 
 // GET /metrics (or /) → the Prometheus text exposition; anything else 404/405/400.
@@ -139,8 +142,9 @@ public:
                           std::to_string(services_.sessions()) + " session(s) for up to " +
                           format_secs(timeout_s_) + " s");
         services_.drain(now);
-        rt_.loop().add_timer(now + stack::Duration::micros(static_cast<std::int64_t>(timeout_s_ * 1e6)),
-                             [this](stack::Instant) { expired_ = true; });
+        rt_.loop().add_timer(
+            now + stack::Duration::micros(static_cast<std::int64_t>(timeout_s_ * 1e6)),
+            [this](stack::Instant) { expired_ = true; });
     }
 
     // Called from the application hook after the services ran; true if it did something.
@@ -195,8 +199,9 @@ private:
 int run(const tunstackd::Options& o) {
     tools::Logger log("tunstackd", o.log_level);
     if (geteuid() == 0 && o.user.empty() && !o.stay_root) {
-        log.error("refusing to run as root without --user NAME (drop privileges after setup) or "
-                  "--stay-root (keep root on purpose)");
+        log.error(
+            "refusing to run as root without --user NAME (drop privileges after setup) or "
+            "--stay-root (keep root on purpose)");
         return kExitUsage;
     }
     const Fd www(o.www.empty() ? -1 : open(o.www.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -284,8 +289,8 @@ int run(const tunstackd::Options& o) {
 
     std::string served;
     for (const auto& s : o.services) {
-        served += (served.empty() ? ", serving " : " ") + std::string(tunstackd::to_string(s.kind)) +
-                  ":" + std::to_string(s.port);
+        served += (served.empty() ? ", serving " : " ") +
+                  std::string(tunstackd::to_string(s.kind)) + ":" + std::to_string(s.port);
     }
     if (o.impair) served += ", impair " + o.impair->to_string();
     if (!o.user.empty()) served += ", running as " + o.user;

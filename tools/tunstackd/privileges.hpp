@@ -22,7 +22,8 @@
 
 namespace tunstackd {
 
-// Error: one line naming the step that failed ("--user nobody: setresuid: Operation not permitted").
+// Error: one line naming the step that failed ("--user nobody: setresuid: Operation not
+// permitted").
 stack::Result<void, std::string> drop_privileges(const std::string& user);
 
 // Checks that `user` exists (for the command line, before anything is created).
