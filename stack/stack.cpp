@@ -88,6 +88,7 @@ void Stack::on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes pa
         return;
     }
     ++stats_.udp_rx_datagrams;
+    stats_.udp_rx_bytes += payload.size();
     // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1: port unreachable).
     ++stats_.udp_drop_no_port;
     icmp_.send_unreachable(now, wire::UnreachCode::Port, header, payload);

@@ -3,7 +3,18 @@
 // daemon's `stat NAME VALUE` output and the struct never drift apart.
 //
 // Naming: LAYER.rx_* / LAYER.tx_* for traffic, LAYER.drop.REASON for every discarded packet (each drop is
-// counted exactly once, under the first reason found), gauges for state in use.
+// counted exactly once, under the first reason found), gauges for state in use (names ending in
+// `_in_use` or `_in_flight`: tools/common/metrics.hpp tells gauges from counters by name).
+//
+// Byte counters per layer: ip.{rx,tx}_bytes whole packets; icmp.{rx,tx}_bytes ICMP messages (header
+// included); udp.rx_bytes UDP datagrams (header included); tcp.{rx,tx}_bytes TCP segments (header
+// included), tcp.{rx,tx}_payload_bytes the data in them (retransmissions included on tx).
+// tcp.retransmits is the total; tcp.retransmit.CAUSE splits it by what triggered each retransmitted
+// segment: rto (the retransmission timer, RFC 6298, incl. the go-back-N resend after it), fast (the
+// first retransmission on entering loss recovery, RFC 5681 §3.2), sack (further holes during SACK
+// recovery, RFC 6675), partial_ack (NewReno partial ACKs, RFC 6582), syn (SYN and SYN-ACK).
+// Gauges kept by the TCP layer: tcp.state.STATE (connections in each state, from the socket table),
+// tcp.listeners, tcp.mem_in_use (bytes reserved by connection buffers).
 #pragma once
 
 #include <cstdint>
@@ -47,26 +58,45 @@ namespace stack {
     X(icmp_rx_echo_reply, "icmp.rx_echo_reply")                                            \
     X(icmp_rx_dest_unreachable, "icmp.rx_dest_unreachable")                                \
     X(icmp_rx_time_exceeded, "icmp.rx_time_exceeded")                                      \
+    X(icmp_rx_source_quench, "icmp.rx_source_quench")                                      \
+    X(icmp_rx_redirect, "icmp.rx_redirect")                                                \
+    X(icmp_rx_parameter_problem, "icmp.rx_parameter_problem")                              \
+    X(icmp_rx_timestamp, "icmp.rx_timestamp")                                              \
+    X(icmp_rx_timestamp_reply, "icmp.rx_timestamp_reply")                                  \
     X(icmp_rx_other, "icmp.rx_other")                                                      \
+    X(icmp_rx_messages, "icmp.rx_messages")                                                \
+    X(icmp_rx_bytes, "icmp.rx_bytes")                                                      \
     X(icmp_tx_echo_reply, "icmp.tx_echo_reply")                                            \
     X(icmp_tx_dest_unreachable, "icmp.tx_dest_unreachable")                                \
+    X(icmp_tx_messages, "icmp.tx_messages")                                                \
+    X(icmp_tx_bytes, "icmp.tx_bytes")                                                      \
     X(icmp_drop_truncated, "icmp.drop.truncated")                                          \
     X(icmp_drop_bad_checksum, "icmp.drop.bad_checksum")                                    \
     X(icmp_error_suppressed, "icmp.error_suppressed")                                      \
     X(icmp_error_rate_limited, "icmp.error_rate_limited")                                  \
     X(udp_rx_datagrams, "udp.rx_datagrams")                                                \
+    X(udp_rx_bytes, "udp.rx_bytes")                                                        \
     X(udp_drop_truncated, "udp.drop.truncated")                                            \
     X(udp_drop_bad_length, "udp.drop.bad_length")                                          \
     X(udp_drop_bad_checksum, "udp.drop.bad_checksum")                                      \
     X(udp_drop_no_port, "udp.drop.no_port")                                                \
     X(tcp_rx_segments, "tcp.rx_segments")                                                  \
     X(tcp_tx_segments, "tcp.tx_segments")                                                  \
+    X(tcp_rx_bytes, "tcp.rx_bytes")                                                        \
+    X(tcp_tx_bytes, "tcp.tx_bytes")                                                        \
+    X(tcp_rx_payload_bytes, "tcp.rx_payload_bytes")                                        \
+    X(tcp_tx_payload_bytes, "tcp.tx_payload_bytes")                                        \
     X(tcp_active_opens, "tcp.active_opens")                                                \
     X(tcp_passive_opens, "tcp.passive_opens")                                              \
     X(tcp_established, "tcp.established")                                                  \
     X(tcp_tx_resets, "tcp.tx_resets")                                                      \
     X(tcp_rx_resets, "tcp.rx_resets")                                                      \
     X(tcp_retransmits, "tcp.retransmits")                                                  \
+    X(tcp_retransmit_rto, "tcp.retransmit.rto")                                            \
+    X(tcp_retransmit_fast, "tcp.retransmit.fast")                                          \
+    X(tcp_retransmit_sack, "tcp.retransmit.sack")                                          \
+    X(tcp_retransmit_partial_ack, "tcp.retransmit.partial_ack")                            \
+    X(tcp_retransmit_syn, "tcp.retransmit.syn")                                            \
     X(tcp_rto, "tcp.rto")                                                                  \
     X(tcp_fast_retransmits, "tcp.fast_retransmits")                                        \
     X(tcp_sack_recoveries, "tcp.sack_recoveries")                                          \
@@ -83,6 +113,19 @@ namespace stack {
     X(tcp_syncookies_ok, "tcp.syncookies_ok")                                              \
     X(tcp_syncookies_failed, "tcp.syncookies_failed")                                      \
     X(tcp_drop_no_memory, "tcp.drop.no_memory")                                            \
+    X(tcp_drop_max_connections, "tcp.drop.max_connections")                                \
+    X(tcp_drop_mem_budget, "tcp.drop.mem_budget")                                          \
+    X(tcp_mem_in_use, "tcp.mem_in_use")                                                    \
+    X(tcp_state_syn_sent, "tcp.state.syn_sent")                                            \
+    X(tcp_state_syn_received, "tcp.state.syn_received")                                    \
+    X(tcp_state_established, "tcp.state.established")                                      \
+    X(tcp_state_fin_wait1, "tcp.state.fin_wait1")                                          \
+    X(tcp_state_fin_wait2, "tcp.state.fin_wait2")                                          \
+    X(tcp_state_close_wait, "tcp.state.close_wait")                                        \
+    X(tcp_state_closing, "tcp.state.closing")                                              \
+    X(tcp_state_last_ack, "tcp.state.last_ack")                                            \
+    X(tcp_state_time_wait, "tcp.state.time_wait")                                          \
+    X(tcp_listeners, "tcp.listeners")                                                      \
     X(tcp_drop_truncated, "tcp.drop.truncated")                                            \
     X(tcp_drop_bad_offset, "tcp.drop.bad_offset")                                          \
     X(tcp_drop_bad_checksum, "tcp.drop.bad_checksum")                                      \

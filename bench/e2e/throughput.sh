@@ -73,7 +73,7 @@ if (($(nproc) >= 2)); then PIN_D=(taskset -c 0); PIN_C=(taskset -c 1); else PIN_
 # ---- TUN: tunstackd with discard and chargen ----
 mkns "$NS_TUN"
 ip netns exec "$NS_TUN" "${PIN_D[@]}" "$TUNSTACKD" --tun tun0 --host-addr 198.18.0.1/24 --addr 198.18.0.2 \
-    --serve discard:9 --serve chargen:19 ${DAEMON_ARGS:-} </dev/null 2>"$TMP/tunstackd.log" &
+    --stay-root --serve discard:9 --serve chargen:19 ${DAEMON_ARGS:-} </dev/null 2>"$TMP/tunstackd.log" &
 PIDS+=($!)
 wait_for 15 grep -q 'tunstackd: ready' "$TMP/tunstackd.log" || die "tunstackd not ready: $(tail -n 2 "$TMP/tunstackd.log")"
 

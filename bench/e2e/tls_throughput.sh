@@ -108,7 +108,7 @@ echo ok >"$TMP/www/index.html"
 
 ip netns exec "$NS" "${PIN_D[@]}" "$TUNSTACKD" --tun tun0 --host-addr 198.18.0.1/24 --addr 198.18.0.2 \
     --serve https:443 --www "$TMP/www" --cert "$TMP/srv.pem" --key "$TMP/srv.key" \
-    --tls-max-sessions 4096 </dev/null 2>"$TMP/tunstackd.log" &
+    --tls-max-sessions 4096 --stay-root </dev/null 2>"$TMP/tunstackd.log" &
 PIDS+=($!)
 wait_for 15 grep -q 'tunstackd: ready' "$TMP/tunstackd.log" || die "tunstackd not ready: $(tail -n 2 "$TMP/tunstackd.log")"
 

@@ -37,6 +37,8 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
         return;
     }
     const wire::Icmpv4Packet& icmp = *parsed;
+    ++stats_.icmp_rx_messages;
+    stats_.icmp_rx_bytes += message.size();
     switch (static_cast<wire::IcmpType>(icmp.type())) {
         case wire::IcmpType::EchoRequest: {
             ++stats_.icmp_rx_echo_request;
@@ -51,12 +53,19 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
             store_be32(header + 4, icmp.rest_of_header());
             if (output_.send(ip.src, wire::IpProtocol::Icmp, {Bytes(header), icmp.body()})) {
                 ++stats_.icmp_tx_echo_reply;
+                ++stats_.icmp_tx_messages;
+                stats_.icmp_tx_bytes += wire::kIcmpv4HeaderLen + icmp.body().size();
             }
             return;
         }
         case wire::IcmpType::EchoReply: ++stats_.icmp_rx_echo_reply; return;
         case wire::IcmpType::DestUnreachable: ++stats_.icmp_rx_dest_unreachable; return;
         case wire::IcmpType::TimeExceeded: ++stats_.icmp_rx_time_exceeded; return;
+        case wire::IcmpType::SourceQuench: ++stats_.icmp_rx_source_quench; return;
+        case wire::IcmpType::Redirect: ++stats_.icmp_rx_redirect; return;
+        case wire::IcmpType::ParameterProblem: ++stats_.icmp_rx_parameter_problem; return;
+        case wire::IcmpType::Timestamp: ++stats_.icmp_rx_timestamp; return;
+        case wire::IcmpType::TimestampReply: ++stats_.icmp_rx_timestamp_reply; return;
         default: ++stats_.icmp_rx_other; return;
     }
 }
@@ -100,6 +109,8 @@ void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, B
     store_be16(icmp + 2, checksum::finish(sum));
     if (output_.send(src, wire::IpProtocol::Icmp, {Bytes(icmp), quoted_header, quoted_payload})) {
         ++stats_.icmp_tx_dest_unreachable;
+        ++stats_.icmp_tx_messages;
+        stats_.icmp_tx_bytes += wire::kIcmpv4HeaderLen + quoted_header.size() + quoted_payload.size();
     }
 }
 

@@ -38,7 +38,10 @@ Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& co
     cc_ = make_congestion_control(config_.congestion, smss_);
 }
 
-void Connection::set_state(TcpState s) { state_ = s; }
+void Connection::set_state(TcpState s) {
+    layer_.state_changed(state_, s);
+    state_ = s;
+}
 
 void Connection::notify(std::uint8_t bits) { layer_.notify(index_, bits); }
 
@@ -437,7 +440,7 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
         } else {
             // Partial acknowledgment (RFC 6582 §3.2 step 4): the next hole is lost too.
             dupacks_ = 0;
-            if (!sack_ok_) retransmit_one(now, snd_una_, smss_);
+            if (!sack_ok_) retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
         }
     } else {
         dupacks_ = 0;
@@ -470,7 +473,7 @@ void Connection::on_dup_ack(Instant now, const wire::TcpOptions& options) {
     ++layer_.stats().tcp_fast_retransmits;
     if (sack_ok_) ++layer_.stats().tcp_sack_recoveries;
     cc_->on_congestion_event(now, flight());
-    retransmit_one(now, snd_una_, smss_);
+    retransmit_one(now, snd_una_, smss_, Rexmit::Fast);
     restart_rtx(now);
 }
 
@@ -598,6 +601,17 @@ void Connection::on_fin(Instant now) {
 
 void Connection::enter_time_wait(Instant now) {
     set_state(TcpState::TimeWait);
+    // TIME-WAIT only answers retransmitted FINs: everything we sent is acknowledged, so the send
+    // buffer is empty and goes; the receive buffer too unless the application still has to read
+    // from it. (The advertised window does not shrink: advertised_window() never moves the right
+    // edge back.) This keeps closed connections out of the memory budget.
+    std::size_t released = snd_buf_.capacity();
+    snd_buf_ = RingBuffer(0);
+    if (rcv_buf_.empty()) {
+        released += rcv_buf_.capacity();
+        rcv_buf_ = RingBuffer(0);
+    }
+    layer_.buffers_released(released);
     for (auto& t : timers_) t = Instant::never();
     arm(Timer::TimeWait, now + config_.msl * 2);
     notify(kEventClosed);

@@ -101,6 +101,8 @@ public:
     std::size_t recv_available() const { return rcv_buf_.size(); }
     std::optional<SocketError> error() const { return error_; }
     ConnectionInfo info() const;
+    // Bytes reserved by the send and receive buffers (TcpConfig::mem_budget accounting).
+    std::size_t buffer_bytes() const { return snd_buf_.capacity() + rcv_buf_.capacity(); }
 
     // Set by the layer: the listener a passive connection belongs to until accept().
     std::uint32_t listener = ~std::uint32_t{0};
@@ -133,7 +135,10 @@ private:
     bool send_ack(Instant now);
     void send_challenge_ack(Instant now);
     void send_rst(Instant now, SeqNumber seq);
-    bool retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len);
+    // What made a segment go out again (the tcp.retransmit.CAUSE counters).
+    enum class Rexmit : std::uint8_t { Rto, Fast, Sack, PartialAck, Syn };
+    void count_retransmit(Rexmit cause);
+    bool retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len, Rexmit cause);
     bool recovery_output(Instant now);
     std::uint32_t advertised_window();
     std::uint32_t window_right_edge_growth() const;

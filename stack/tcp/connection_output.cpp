@@ -152,7 +152,20 @@ void Connection::schedule_ack(Instant now, bool immediate) {
     }
 }
 
-bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len) {
+void Connection::count_retransmit(Rexmit cause) {
+    ++retransmits_;
+    Stats& st = layer_.stats();
+    ++st.tcp_retransmits;
+    switch (cause) {
+        case Rexmit::Rto: ++st.tcp_retransmit_rto; break;
+        case Rexmit::Fast: ++st.tcp_retransmit_fast; break;
+        case Rexmit::Sack: ++st.tcp_retransmit_sack; break;
+        case Rexmit::PartialAck: ++st.tcp_retransmit_partial_ack; break;
+        case Rexmit::Syn: ++st.tcp_retransmit_syn; break;
+    }
+}
+
+bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len, Rexmit cause) {
     const SeqNumber end = data_end();
     std::uint32_t len = seq < end ? std::min<std::uint32_t>(static_cast<std::uint32_t>(end - seq),
                                                             std::min(max_len, smss_))
@@ -162,8 +175,7 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     if (with_fin) flags |= TcpFlag::Fin;
     if (len == 0 && !with_fin) return true;
     if (!send_segment(now, seq, len, flags)) return false;
-    ++retransmits_;
-    ++layer_.stats().tcp_retransmits;
+    count_retransmit(cause);
     if (rtt_timing_ && seq <= rtt_seq_) rtt_timing_ = false;  // Karn: no sample from a retransmission
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
@@ -194,8 +206,7 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
     if (!send_segment(now, snd_nxt_, len, flags)) return SendResult::Blocked;
     const bool is_rexmit = snd_nxt_ < snd_max_;
     if (is_rexmit) {
-        ++retransmits_;
-        ++layer_.stats().tcp_retransmits;
+        count_retransmit(Rexmit::Rto);  // go-back-N from SND.UNA after a timeout (on_rto)
     } else if (!rtt_timing_ && !ts_ok_) {
         rtt_timing_ = true;
         rtt_seq_ = snd_nxt_;
@@ -239,7 +250,7 @@ bool Connection::recovery_output(Instant now) {
             if (next.action == SackScoreboard::NextSeg::Action::Retransmit) {
                 const std::uint32_t len =
                     std::min<std::uint32_t>(static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
-                if (!retransmit_one(now, next.range.begin, len)) return false;
+                if (!retransmit_one(now, next.range.begin, len, Rexmit::Sack)) return false;
                 continue;
             }
             if (next.action == SackScoreboard::NextSeg::Action::Nothing) return true;
@@ -360,8 +371,7 @@ void Connection::on_rto(Instant now) {
         }
         send_segment(now, iss_, 0,
                      state_ == TcpState::SynSent ? TcpFlags(TcpFlag::Syn) : TcpFlag::Syn | TcpFlag::Ack);
-        ++retransmits_;
-        ++layer_.stats().tcp_retransmits;
+        count_retransmit(Rexmit::Syn);
         restart_rtx(now);
         return;
     }
@@ -382,7 +392,7 @@ void Connection::on_rto(Instant now) {
     scoreboard_.reset();
     snd_nxt_ = snd_una_;
     high_rxt_ = snd_una_;
-    retransmit_one(now, snd_una_, smss_);
+    retransmit_one(now, snd_una_, smss_, Rexmit::Rto);
     restart_rtx(now);
 }
 

@@ -64,8 +64,14 @@ void TcpLayer::free_slot(std::uint32_t index) {
         auto it = conns_.find(key(c.remote().addr, c.remote().port, c.local().port));
         if (it != conns_.end() && it->second == index) conns_.erase(it);
         wheel_.cancel(index);
+        state_changed(c.state(), TcpState::Closed);
+        mem_in_use_ -= c.buffer_bytes();
+        stats_.tcp_mem_in_use = mem_in_use_;
     }
-    if (s.kind == Slot::Kind::Listener) listeners_.erase(s.port);
+    if (s.kind == Slot::Kind::Listener) {
+        listeners_.erase(s.port);
+        stats_.tcp_listeners = listeners_.size();
+    }
     s.conn.reset();
     s.kind = Slot::Kind::Free;
     s.user_owned = false;
@@ -102,6 +108,8 @@ bool TcpLayer::emit(const Connection& c, Bytes header, Bytes payload1, Bytes pay
         return false;
     }
     ++stats_.tcp_tx_segments;
+    stats_.tcp_tx_bytes += header.size() + payload1.size() + payload2.size();
+    stats_.tcp_tx_payload_bytes += payload1.size() + payload2.size();
     return true;
 }
 
@@ -163,6 +171,72 @@ void TcpLayer::on_closed(Connection& c) {
     if (!s.user_owned) to_free_.push_back(c.index());
 }
 
+void TcpLayer::state_changed(TcpState from, TcpState to) {
+    if (from == to) return;
+    auto gauge = [this](TcpState s) -> std::uint64_t* {
+        switch (s) {
+            case TcpState::SynSent: return &stats_.tcp_state_syn_sent;
+            case TcpState::SynReceived: return &stats_.tcp_state_syn_received;
+            case TcpState::Established: return &stats_.tcp_state_established;
+            case TcpState::FinWait1: return &stats_.tcp_state_fin_wait1;
+            case TcpState::FinWait2: return &stats_.tcp_state_fin_wait2;
+            case TcpState::CloseWait: return &stats_.tcp_state_close_wait;
+            case TcpState::Closing: return &stats_.tcp_state_closing;
+            case TcpState::LastAck: return &stats_.tcp_state_last_ack;
+            case TcpState::TimeWait: return &stats_.tcp_state_time_wait;
+            case TcpState::Closed:
+            case TcpState::Listen: return nullptr;
+        }
+        return nullptr;
+    };
+    if (std::uint64_t* g = gauge(from)) --*g;
+    if (std::uint64_t* g = gauge(to)) ++*g;
+    if (from == TcpState::TimeWait) --time_wait_;
+    if (to == TcpState::TimeWait) ++time_wait_;
+}
+
+void TcpLayer::buffers_released(std::size_t bytes) {
+    mem_in_use_ -= bytes;
+    stats_.tcp_mem_in_use = mem_in_use_;
+}
+
+bool TcpLayer::admit(bool count_drop) {
+    if (config_.max_connections != 0 && active_connection_count() >= config_.max_connections) {
+        if (count_drop) ++stats_.tcp_drop_max_connections;
+        return false;
+    }
+    if (config_.mem_budget != 0 &&
+        mem_in_use_ + config_.send_buffer + config_.recv_buffer > config_.mem_budget) {
+        if (count_drop) ++stats_.tcp_drop_mem_budget;
+        return false;
+    }
+    return true;
+}
+
+Connection* TcpLayer::make_connection(std::uint32_t index, Endpoint local, Endpoint remote) {
+    Slot& s = slots_[index];
+    s.kind = Slot::Kind::Connection;
+    s.conn = std::make_unique<Connection>(*this, index, config_, local, remote);
+    mem_in_use_ += s.conn->buffer_bytes();
+    stats_.tcp_mem_in_use = mem_in_use_;
+    conns_.emplace(key(remote.addr, remote.port, local.port), index);
+    return s.conn.get();
+}
+
+std::size_t TcpLayer::abort_all(Instant now) {
+    std::size_t n = 0;
+    for (auto& s : slots_) {
+        if (s.kind != Slot::Kind::Connection || !s.conn) continue;
+        const TcpState st = s.conn->state();
+        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2) continue;
+        s.conn->abort(now);  // an unaccepted one leaves its listener's queues in on_closed()
+        ++n;
+    }
+    for (std::uint32_t i : to_free_) free_slot(i);
+    to_free_.clear();
+    return n;
+}
+
 bool TcpLayer::challenge_ack_allowed(Instant now) {
     const std::int64_t cost = 1'000'000 / std::max<std::uint32_t>(config_.challenge_ack_per_sec, 1);
     challenge_credit_us_ = std::min<std::int64_t>(1'000'000, challenge_credit_us_ + (now - challenge_refill_).as_micros());
@@ -192,6 +266,8 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
         return;
     }
     ++stats_.tcp_rx_segments;
+    stats_.tcp_rx_bytes += payload.size();
+    stats_.tcp_rx_payload_bytes += seg.payload().size();
     auto it = conns_.find(key(ip.src, seg.src_port(), seg.dst_port()));
     if (it != conns_.end()) {
         Connection& c = *slots_[it->second].conn;
@@ -227,6 +303,8 @@ void TcpLayer::reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::T
     rst.emit(MutBytes(buf), ip.dst, ip.src, Bytes());
     if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf)}, /*dont_frag=*/true)) {
         ++stats_.tcp_tx_resets;
+        ++stats_.tcp_tx_segments;
+        stats_.tcp_tx_bytes += sizeof buf;
     }
 }
 
@@ -263,20 +341,18 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
 
 Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                                   const wire::TcpPacket& seg) {
+    if (!admit(/*count_drop=*/true)) return nullptr;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
     auto index = allocate_slot();
     if (!index) {
         ++stats_.tcp_drop_no_memory;
         return nullptr;
     }
-    Slot& s = slots_[*index];
-    s.kind = Slot::Kind::Connection;
-    s.user_owned = false;
-    s.conn = std::make_unique<Connection>(*this, *index, config_, Endpoint{ip.dst, seg.dst_port()},
-                                          Endpoint{ip.src, seg.src_port()});
-    s.conn->listener = listener;
-    conns_.emplace(key(ip.src, seg.src_port(), seg.dst_port()), *index);
+    slots_[*index].user_owned = false;
+    Connection* c = make_connection(*index, Endpoint{ip.dst, seg.dst_port()},
+                                    Endpoint{ip.src, seg.src_port()});
+    c->listener = listener;
     ++stats_.tcp_passive_opens;
-    return s.conn.get();
+    return c;
 }
 
 void TcpLayer::send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg,
@@ -296,6 +372,7 @@ void TcpLayer::send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const w
                      /*dont_frag=*/true)) {
         ++stats_.tcp_syncookies_sent;
         ++stats_.tcp_tx_segments;
+        stats_.tcp_tx_bytes += r.header_len();
     }
 }
 
@@ -370,6 +447,7 @@ Result<SocketHandle, SocketError> TcpLayer::listen(std::uint16_t port, std::uint
     s.backlog = backlog;
     s.syn_queue = 0;
     listeners_.emplace(port, *index);
+    stats_.tcp_listeners = listeners_.size();
     return handle_of(*index);
 }
 
@@ -408,17 +486,14 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
         }
     }
     if (local_port == 0) return Err(SocketError::NoPortsAvailable);
+    if (!admit(/*count_drop=*/false)) return Err(SocketError::TooManySockets);
     auto index = allocate_slot();
     if (!index) return Err(SocketError::TooManySockets);
-    Slot& s = slots_[*index];
-    s.kind = Slot::Kind::Connection;
-    s.user_owned = true;
-    s.conn = std::make_unique<Connection>(*this, *index, config_,
-                                          Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
-    conns_.emplace(key(addr, port, local_port), *index);
+    slots_[*index].user_owned = true;
+    Connection* c = make_connection(*index, Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
     ++stats_.tcp_active_opens;
-    s.conn->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
-    timers_changed(*s.conn);
+    c->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
+    timers_changed(*c);
     return handle_of(*index);
 }
 

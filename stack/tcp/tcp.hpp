@@ -84,6 +84,15 @@ public:
     // Every live connection (including those not owned by the application, e.g. in TIME-WAIT).
     void for_each_connection(function_ref<void(const ConnectionInfo&)> fn) const;
     std::size_t connection_count() const { return conns_.size(); }
+    // Connections counted against TcpConfig::max_connections (all but TIME-WAIT).
+    std::size_t active_connection_count() const { return conns_.size() - time_wait_; }
+    // Bytes reserved by connection buffers (TcpConfig::mem_budget).
+    std::size_t memory_in_use() const { return mem_in_use_; }
+
+    // Resets (RST) every connection that is not finished (all but TIME-WAIT and FIN-WAIT-2, whose
+    // FIN is acknowledged), owned by the application or not; handles stay valid until close().
+    // For a daemon's shutdown after its drain timeout. Returns how many were reset.
+    std::size_t abort_all(Instant now);
 
     // ---- for Connection ----
     bool emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2);
@@ -93,6 +102,10 @@ public:
     void on_established(Connection& c);
     void on_closed(Connection& c);
     bool challenge_ack_allowed(Instant now);
+    // Every state change of a connection (Connection::set_state), for the tcp.state.* gauges.
+    void state_changed(TcpState from, TcpState to);
+    // A connection gave back buffer memory (TIME-WAIT), for the memory budget.
+    void buffers_released(std::size_t bytes);
     Stats& stats() { return stats_; }
     const TcpConfig& config() const { return config_; }
     std::uint16_t mtu() const { return output_.mtu(); }
@@ -129,6 +142,9 @@ private:
                    const wire::TcpPacket& seg, const wire::TcpOptions& options);
     Connection* new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                             const wire::TcpPacket& seg);
+    // Checks the admission limits for one more connection; counts the drop if refused.
+    bool admit(bool count_drop);
+    Connection* make_connection(std::uint32_t index, Endpoint local, Endpoint remote);
     void send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg,
                             const wire::TcpOptions& options);
     bool accept_cookie(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
@@ -151,6 +167,8 @@ private:
     std::vector<std::uint32_t> dirty_;
     std::vector<std::uint32_t> to_free_;
     std::int64_t challenge_credit_us_ = 0;
+    std::size_t time_wait_ = 0;
+    std::size_t mem_in_use_ = 0;
     Instant challenge_refill_;
 };
 

@@ -35,6 +35,7 @@ expect_error() {
 
 D=$TUNSTACKD
 base=(--host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR")
+root=(--stay-root)  # as root, cases that get past the command line need --user or --stay-root
 
 expect_error "unknown flag" 'bogus' "$D" --tun tcli0 "${base[@]}" --bogus-flag
 expect_error "missing --tun" 'tun' "$D" "${base[@]}"
@@ -44,15 +45,31 @@ expect_error "bad --host-addr prefix" 'host-addr|198\.18\.0\.1/99|prefix' \
     "$D" --tun tcli0 --host-addr 198.18.0.1/99 --addr "$TS_ADDR"
 expect_error "bad --mtu" 'mtu' "$D" --tun tcli0 "${base[@]}" --mtu abc
 expect_error "bad --cc" "cc.*bogus" "$D" --tun tcli0 "${base[@]}" --cc bogus
+expect_error "bad --log-level" 'log-level.*loud' "$D" --tun tcli0 "${base[@]}" --log-level loud
+expect_error "bad --metrics (not loopback)" 'metrics.*loopback' "$D" --tun tcli0 "${base[@]}" --metrics 198.18.0.2:9100
+expect_error "bad --metrics (no port)" 'metrics' "$D" --tun tcli0 "${base[@]}" --metrics 127.0.0.1
+expect_error "bad --sndbuf" 'sndbuf' "$D" --tun tcli0 "${base[@]}" --sndbuf 12Q
+expect_error "bad --mem-budget" 'mem-budget' "$D" --tun tcli0 "${base[@]}" --mem-budget lots
+expect_error "bad --drain-timeout" 'drain-timeout' "$D" --tun tcli0 "${base[@]}" --drain-timeout -1
+expect_error "unknown --user" 'no-such-user-x|no such user' "$D" --tun tcli0 "${base[@]}" --user no-such-user-x
+expect_error "--user with --stay-root" 'user.*stay-root' "$D" --tun tcli0 "${base[@]}" --user nobody --stay-root
+# Root without --user or --stay-root: refused before anything is created.
+expect_error "root without --user/--stay-root" 'refusing to run as root.*--user.*--stay-root' \
+    "$D" --tun tcli0 "${base[@]}"
+if timeout 10 ip -n "$TS_NS" link show tcli0 >/dev/null 2>&1; then
+    bad "the refusal to run as root left device tcli0 behind"
+fi
 expect_error "--pcap into a missing directory" 'pcap|/nonexistent-dir' \
-    "$D" --tun tcli0 "${base[@]}" --pcap /nonexistent-dir/x.pcap
+    "$D" --tun tcli0 "${base[@]}" "${root[@]}" --pcap /nonexistent-dir/x.pcap
+expect_error "--control into a missing directory" 'control|/nonexistent-dir' \
+    "$D" --tun tcli0 "${base[@]}" "${root[@]}" --control /nonexistent-dir/ctl
 if timeout 10 ip -n "$TS_NS" link show tcli0 >/dev/null 2>&1; then
     bad "--pcap failure left device tcli0 behind"
 fi
 
 # A TUN name already in use (a persistent device made by `ip tuntap`): refused, and left intact.
 if timeout 10 ip -n "$TS_NS" tuntap add dev tbusy0 mode tun; then
-    expect_error "TUN name in use" 'tbusy0|in use|busy|exists' "$D" --tun tbusy0 "${base[@]}"
+    expect_error "TUN name in use" 'tbusy0|in use|busy|exists' "$D" --tun tbusy0 "${base[@]}" "${root[@]}"
     timeout 10 ip -n "$TS_NS" link show tbusy0 >/dev/null 2>&1 ||
         bad "TUN name in use: the existing device tbusy0 was removed by the failed daemon"
 else

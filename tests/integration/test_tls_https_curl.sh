@@ -23,7 +23,7 @@ want=$(sha256sum <"$WWW/big.bin" | cut -d' ' -f1)
 start_err() { # start_err WANT_RC GREP ARGS... — tunstackd must fail with WANT_RC and one stderr line
     local want_rc=$1 pattern=$2 rc=0
     shift 2
-    ts_ns "$TUNSTACKD" --tun tun0 --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" "$@" \
+    ts_ns "$TUNSTACKD" --tun tun0 --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" --stay-root "$@" \
         >/dev/null 2>"$TS_TMP/err" || rc=$?
     [[ $rc == "$want_rc" ]] || ts_fail "tunstackd $* exited $rc, expected $want_rc: $(cat "$TS_TMP/err")"
     [[ $(wc -l <"$TS_TMP/err") == 1 ]] || ts_fail "tunstackd $*: expected one stderr line: $(cat "$TS_TMP/err")"

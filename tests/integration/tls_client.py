@@ -12,6 +12,9 @@
   tls_client.py hold HOST PORT CAFILE READY GO TLS echo connection that stays open: echoes once, writes
                                                the peer certificate's SHA-256 fingerprint to READY, waits
                                                (up to 60 s) for the file GO to exist, echoes again
+  tls_client.py idle HOST PORT CAFILE READY    TLS echo connection: echoes once, creates READY, then waits
+                                               (up to 60 s) for the server to end it; passes only on a
+                                               close_notify (not a bare FIN, not a reset)
 
 Prints one result line; exit 0 on success, 1 on a failed check (the line says which).
 """
@@ -160,6 +163,24 @@ def hold(host, port, cafile, ready, go):
     print("ok hold: the connection opened before the reload still echoes")
 
 
+def idle(host, port, cafile, ready):
+    s = tls_connect(host, port, cafile)
+    echo_once(s, b"hello\n")
+    open(ready, "w").close()
+    s.settimeout(60)
+    try:
+        rest = s.recv(4096)
+    except ssl.SSLEOFError:
+        fail("idle: the server closed without close_notify")
+    except ConnectionResetError:
+        fail("idle: the server reset the connection")
+    except socket.timeout:
+        fail("idle: the server did not close within 60 s")
+    if rest != b"":
+        fail("idle: unexpected data %r" % rest[:40])
+    print("ok idle: the server ended the session with close_notify")
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__)
@@ -173,6 +194,8 @@ def main():
         stall(host, port, float(sys.argv[4]))
     elif mode == "echo":
         echo(host, port, sys.argv[4], int(sys.argv[5]))
+    elif mode == "idle":
+        idle(host, port, sys.argv[4], sys.argv[5])
     elif mode == "hold":
         hold(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:

@@ -64,6 +64,10 @@ TEST_P(IcmpEchoSizes, ReplyMirrorsRequestWithValidChecksums) {
     expect_echo_reply(out, 0xbeef, 7, data);
     EXPECT_EQ(stat(stack, "icmp.rx_echo_request"), 1u);
     EXPECT_EQ(stat(stack, "icmp.tx_echo_reply"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.rx_messages"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.tx_messages"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.rx_bytes"), 8 + n);  // the ICMP message, header included
+    EXPECT_EQ(stat(stack, "icmp.tx_bytes"), 8 + n);
     EXPECT_EQ(stat(stack, "ip.tx_packets"), expect_frags);
     EXPECT_EQ(stat(stack, "ip.tx_fragments"), expect_frags > 1 ? expect_frags : 0);
     EXPECT_EQ(stat(stack, "ip.frag_ok"), expect_frags > 1 ? 1u : 0u);
@@ -153,7 +157,7 @@ TEST(IcmpEcho, OtherTypesCountedByTypeWithoutResponse) {
         {3, 3, Bytes(quoted)},  // dest unreachable, port
         {3, 4, Bytes(quoted)},  // frag needed
         {11, 0, Bytes(quoted)},  // time exceeded
-        {13, 0, Bytes()},        // timestamp: not implemented, counted as other
+        {13, 0, Bytes()},        // timestamp: not answered, counted by type
         {5, 1, Bytes(quoted)},   // redirect
         {12, 0, Bytes(quoted)},  // parameter problem
         {42, 0, Bytes()},        // unassigned
@@ -165,7 +169,12 @@ TEST(IcmpEcho, OtherTypesCountedByTypeWithoutResponse) {
     EXPECT_EQ(stat(stack, "icmp.rx_echo_reply"), 2u);
     EXPECT_EQ(stat(stack, "icmp.rx_dest_unreachable"), 2u);
     EXPECT_EQ(stat(stack, "icmp.rx_time_exceeded"), 1u);
-    EXPECT_EQ(stat(stack, "icmp.rx_other"), 4u);
+    EXPECT_EQ(stat(stack, "icmp.rx_timestamp"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.rx_redirect"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.rx_parameter_problem"), 1u);
+    EXPECT_EQ(stat(stack, "icmp.rx_other"), 1u);  // type 42
+    EXPECT_EQ(stat(stack, "icmp.rx_messages"), 9u);
+    EXPECT_EQ(stat(stack, "icmp.tx_messages"), 0u);
     EXPECT_EQ(stat(stack, "icmp.rx_echo_request"), 0u);
     EXPECT_EQ(stat(stack, "ip.tx_packets"), 0u);
     EXPECT_TRUE(drops(stack.stats()).empty());

@@ -93,7 +93,7 @@ stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const Runti
 Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice tun,
                  drivers::EventLoop loop)
     : options_(o), prog_(std::move(prog)), tun_(std::move(tun)), loop_(std::move(loop)),
-      rx_(65536) {
+      rx_(65536), logger_(prog_, o.log_level) {
     stack::StackConfig config;
     config.addr = o.addr;
     config.mtu = static_cast<std::uint16_t>(o.mtu);
@@ -110,11 +110,18 @@ void Runtime::log(const std::string& line) const {
     std::fprintf(stderr, "%s: %s\n", prog_.c_str(), line.c_str());
 }
 
+namespace {
+// Drops by the admission limits: one event per refused SYN, so logged rate-limited.
+std::uint64_t limit_drops(const stack::Stats& s) {
+    return s.tcp_drop_max_connections + s.tcp_drop_mem_budget;
+}
+}  // namespace
+
 void Runtime::deliver(stack::Instant now, stack::Bytes packet) { stack_->ingress(now, packet); }
 
 void Runtime::on_tun(drivers::IoEvents ev) {
     if (ev.error) {
-        log("error: " + options_.tun + " reported an error condition");
+        logger_.error(options_.tun + " reported an error condition");
         fatal_ = true;
         loop_.stop();
         return;
@@ -125,7 +132,7 @@ void Runtime::on_tun(drivers::IoEvents ev) {
         auto n = tun_.read(stack::MutBytes(rx_));
         if (!n) {
             if (!n.error().would_block()) {
-                log("error: reading " + options_.tun + ": " + n.error().message);
+                logger_.error("reading " + options_.tun + ": " + n.error().message);
                 fatal_ = true;
                 loop_.stop();
             }
@@ -141,6 +148,20 @@ void Runtime::on_tun(drivers::IoEvents ev) {
     }
 }
 
+void Runtime::log_drops(stack::Instant now) {
+    std::size_t i = 0;
+    stack_->stats().visit([&](std::string_view name, std::uint64_t value) {
+        if (name.find(".drop.") == std::string_view::npos) return;
+        if (i == seen_drops_.size()) seen_drops_.push_back(value);  // first pass: baseline
+        std::uint64_t& seen = seen_drops_[i++];
+        if (value == seen) return;
+        logger_.limited(now, LogLevel::Debug, name,
+                        "dropped " + std::to_string(value - seen) + " packet(s): " +
+                            std::string(name) + " (total " + std::to_string(value) + ")");
+        seen = value;
+    });
+}
+
 void Runtime::tick(stack::Instant now) {
     if (faulty_) {
         faulty_->set_now(now);
@@ -151,6 +172,16 @@ void Runtime::tick(stack::Instant now) {
         again = app_ ? app_(now) : false;
         stack_->poll(now, *sink_);
     }
+    if (const std::uint64_t d = limit_drops(stack_->stats()); d != seen_limit_drops_) {
+        const auto& st = stack_->stats();
+        logger_.limited(now, LogLevel::Warn, "tcp-limit",
+                        "dropping new connections at the limit (" +
+                            std::to_string(st.tcp_drop_max_connections) +
+                            " SYNs dropped by --max-connections, " +
+                            std::to_string(st.tcp_drop_mem_budget) + " by --mem-budget so far)");
+        seen_limit_drops_ = d;
+    }
+    if (logger_.enabled(LogLevel::Debug)) log_drops(now);
     stack::Instant wake = stack_->poll_at();
     if (app_poll_at_) wake = std::min(wake, app_poll_at_());
     if (again) wake = now;  // the hook still had work: come straight back
@@ -168,7 +199,7 @@ bool Runtime::run() {
     loop_.set_wakeup(drivers::EventLoop::now());  // the first tick runs at once (the app may connect)
     auto ran = loop_.run();
     if (!ran) {
-        log("error: event loop: " + ran.error().message);
+        logger_.error("event loop: " + ran.error().message);
         fatal_ = true;
     }
     return !fatal_;
@@ -177,7 +208,7 @@ bool Runtime::run() {
 bool Runtime::flush_pcap() {
     if (!pcap_) return true;
     if (auto r = pcap_->flush(); !r) {
-        log("error: --pcap: " + r.error().message);
+        logger_.error("--pcap: " + r.error().message);
         return false;
     }
     return true;

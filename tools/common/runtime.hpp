@@ -16,7 +16,11 @@
 // packet. The loop's wakeup is min(stack.poll_at(), impairment next_due()), and the TUN is watched for
 // EPOLLOUT only while the stack holds output the device refused.
 //
-// Errors are returned as one-line messages (no prefix); the caller prints them.
+// Errors are returned as one-line messages (no prefix); the caller prints them. Runtime errors are
+// logged through logger() (levels, tools/common/log.hpp); SYNs dropped by the admission limits
+// (--max-connections, --mem-budget) are logged as a rate-limited warning, once per burst. At
+// --log-level debug every dropped packet is logged, rate-limited per drop reason
+// ("debug: dropped 3 packets: udp.drop.no_port (total 7)").
 #pragma once
 
 #include <array>
@@ -33,6 +37,7 @@
 #include "stack/base/result.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/address.hpp"
+#include "tools/common/log.hpp"
 
 namespace tools {
 
@@ -47,6 +52,7 @@ struct RuntimeOptions {
     std::string pcap;                   // empty: no capture
     std::optional<drivers::FaultConfig> impair;  // both directions (rx uses seed+1)
     stack::tcp::TcpConfig tcp;
+    LogLevel log_level = LogLevel::Info;
 };
 
 // getrandom(), or a weak pid/clock mix with a warning on stderr prefixed by `prog`.
@@ -96,6 +102,8 @@ public:
     // Flushes the pcap file; false (logged) on a write error.
     bool flush_pcap();
 
+    Logger& logger() { return logger_; }
+
     void log(const std::string& line) const;
 
 private:
@@ -120,6 +128,10 @@ private:
     std::vector<std::uint8_t> rx_;
     bool want_write_ = false;
     bool fatal_ = false;
+    Logger logger_;
+    std::uint64_t seen_limit_drops_ = 0;
+    std::vector<std::uint64_t> seen_drops_;  // --log-level debug: last value of every *.drop.* counter
+    void log_drops(stack::Instant now);
 };
 
 }  // namespace tools

@@ -7,11 +7,13 @@
 #   ts_ns_t SECS CMD...        same with an explicit timeout
 #   wait_for SECS CMD...       poll CMD every 50 ms until it succeeds (0) or SECS pass (1)
 #   ts_daemon_start [ARGS...]  start tunstackd in the namespace in the background, stderr to a log,
-#                              and wait (deadline) for "tunstackd: ready"
+#                              and wait (deadline) for "tunstackd: ready". As root tunstackd wants
+#                              --user NAME or --stay-root: --stay-root is added unless ARGS has either
 #   ts_daemon_stop [SIG]       send SIGTERM (or SIG), wait (deadline) for exit; sets TS_DAEMON_RC
 #   ts_stats FILE              SIGUSR1 the daemon, wait for the new `stat` block, save it as "NAME VALUE"
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
 #   ts_rss_kb                  the daemon's VmRSS in kB
+#   ts_prom FILE NAME          value of the Prometheus sample NAME (with labels, as printed) in FILE
 #   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1
 #   ts_tls_ca DIR NAME         a test CA (ECDSA P-256, openssl): DIR/NAME.pem, DIR/NAME.key
 #   ts_tls_cert DIR NAME CA SAN [DAYS] [ec|rsa]
@@ -28,6 +30,7 @@
 TS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${TS_BUILD:=$TS_ROOT/build}"
 : "${TUNSTACKD:=$TS_BUILD/tools/tunstackd}"
+: "${TUNSTACK:=$TS_BUILD/tools/tunstack}"
 : "${TS_CMD_TIMEOUT:=60}"
 : "${TS_READY_TIMEOUT:=15}"
 TS_TEST=${TS_TEST:-$(basename "$0" .sh)}
@@ -162,9 +165,11 @@ ts_daemon_start() {
     TS_DAEMON_LOG=$TS_TMP/tunstackd.log
     : >"$TS_DAEMON_LOG"
     TS_STAT_BLOCK=0
+    local a priv=(--stay-root)
+    for a in "$@"; do [[ $a == --user || $a == --stay-root ]] && priv=(); done
     # `ip netns exec` execs the command, so $! is tunstackd itself: signals reach it directly.
     ip netns exec "$TS_NS" "$TUNSTACKD" --tun "$TS_TUN" --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" \
-        "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &
+        "${priv[@]}" "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &
     TS_DAEMON_PID=$!
     TS_PIDS+=("$TS_DAEMON_PID")
     wait_for "$TS_READY_TIMEOUT" ts__ready_or_dead ||
@@ -254,6 +259,8 @@ ts_delta() {
 }
 
 ts_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$TS_DAEMON_PID/status"; }
+
+ts_prom() { awk -v n="$2" '$1 == n {print $2; found=1; exit} END {if (!found) print "-"}' "$1"; }
 
 # ts_ping ARGS... — ping from the kernel side inside the namespace; output in $TS_TMP/ping.out.
 ts_ping() {

@@ -2,6 +2,14 @@
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
 //                [--cacert FILE] [--insecure] [--resolve NAME:ADDR]
+//   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
+//   tunstack conns [--control PATH] [--timeout S]
+//
+// `stats` and `conns` ask a running tunstackd over its control socket (tools/common/control_protocol.hpp)
+// and print its counters as a table (or in the Prometheus text format) and its TCP connections like
+// `ss -tni`. Their exit codes: 0 printed; 1 the control socket cannot be used (missing, permission
+// denied, nobody listening); 2 bad command line; 4 no complete answer within --timeout; 5 the daemon
+// answered with an error or a malformed reply.
 //
 // `get` runs its own stack on its own TUN device (tools/common/runtime.hpp): the kernel side of the
 // device is the server (e.g. `python3 -m http.server` bound to the --host-addr address), and the
@@ -21,6 +29,9 @@
 // with an HTTP error status (>= 300) or a malformed response; 6 the server's certificate failed
 // verification (untrusted, expired, wrong name). Every failure is one line on stderr.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -30,10 +41,13 @@
 #include <net/if.h>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "tls/config.hpp"
 #include "tls/session.hpp"
 #include "tls/tcp_stream.hpp"
+#include "tools/common/control_protocol.hpp"
+#include "tools/common/metrics.hpp"
 #include "tools/common/runtime.hpp"
 #include "tools/tunstack/http_client.hpp"
 
@@ -52,7 +66,10 @@ constexpr const char* kDescription =
     "Exit codes: 0 success; 1 local failure (privileges, device, output file); 2 bad command line\n"
     "or URL; 3 connection refused/reset/closed early or TLS handshake failure; 4 timeout; 5 HTTP\n"
     "error status or malformed response; 6 TLS certificate verification failed (untrusted,\n"
-    "expired, wrong name).";
+    "expired, wrong name) (stats/conns: 1 control socket unusable, 4 no answer in time, 5 daemon\n"
+    "error).";
+
+constexpr const char* kDefaultControl = "/run/tunstackd/control";
 
 struct GetOptions {
     std::string url, output, tun, host_addr, addr, pcap;
@@ -339,6 +356,96 @@ private:
     std::uint8_t buf_[65536];
 };
 
+struct ControlOptions {
+    std::string control = kDefaultControl;
+    bool prometheus = false;
+    bool nonzero = false;
+    double timeout_s = 5;
+};
+
+int control_fail(int rc, const std::string& msg) {
+    std::fprintf(stderr, "tunstack: error: %s\n", msg.c_str());
+    return rc;
+}
+
+// One request over the control socket; the reply's payload, or an exit code (message printed).
+std::variant<std::string, int> control_request(const ControlOptions& c, const std::string& command) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (c.control.empty() || c.control.size() >= sizeof sa.sun_path) {
+        return usage_error("--control: invalid socket path '" + c.control + "'");
+    }
+    std::memcpy(sa.sun_path, c.control.c_str(), c.control.size() + 1);
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return control_fail(kExitFailure, std::string("socket: ") + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { close(fd); }
+    } closer{fd};
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        const int e = errno;
+        std::string why = std::strerror(e);
+        if (e == ECONNREFUSED) why += " (no tunstackd is listening on it)";
+        if (e == ENOENT) why += " (is tunstackd running with --control " + c.control + "?)";
+        return control_fail(kExitFailure, "control socket " + c.control + ": " + why);
+    }
+    const std::string req = command + "\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+        return control_fail(kExitFailure, "control socket " + c.control + ": sending: " +
+                                              std::strerror(errno));
+    }
+    const stack::Instant deadline =
+        drivers::EventLoop::now() + stack::Duration::micros(static_cast<std::int64_t>(c.timeout_s * 1e6));
+    std::string reply;
+    char buf[65536];
+    while (true) {
+        const std::int64_t left_ms = (deadline - drivers::EventLoop::now()).as_micros() / 1000;
+        if (left_ms <= 0) {
+            return control_fail(kExitTimeout, "control socket " + c.control + ": no complete answer within " +
+                                                  std::to_string(c.timeout_s).substr(0, 5) + " s");
+        }
+        pollfd p{fd, POLLIN, 0};
+        const int pr = poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 1 << 30)));
+        if (pr < 0 && errno != EINTR) {
+            return control_fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
+        }
+        if (pr <= 0) continue;
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return control_fail(kExitFailure, "control socket " + c.control + ": reading: " +
+                                                  std::strerror(errno));
+        }
+        if (n == 0) break;
+        reply.append(buf, static_cast<std::size_t>(n));
+        if (reply.size() > (std::size_t{256} << 20)) {
+            return control_fail(kExitHttp, "control socket " + c.control + ": reply too large");
+        }
+    }
+    std::string error;
+    auto payload = tools::control::parse_reply(reply, error);
+    if (!payload) return control_fail(kExitHttp, "tunstackd (" + c.control + "): " + error);
+    return *payload;
+}
+
+int run_stats(const ControlOptions& c) {
+    auto r = control_request(c, "stats");
+    if (auto* rc = std::get_if<int>(&r)) return *rc;
+    const auto samples = tools::parse_stat_lines(std::get<std::string>(r));
+    const std::string out = c.prometheus ? tools::format_prometheus(samples)
+                                         : tools::format_table(samples, c.nonzero);
+    std::fputs(out.c_str(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+int run_conns(const ControlOptions& c) {
+    auto r = control_request(c, "conns");
+    if (auto* rc = std::get_if<int>(&r)) return *rc;
+    const std::string out = tools::control::format_conns(tools::control::parse_conns(std::get<std::string>(r)));
+    std::fputs(out.c_str(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
 int run_get(const GetOptions& g) {
     std::string error;
     std::optional<tunstack::Resolve> resolve;
@@ -453,10 +560,23 @@ int main(int argc, char** argv) {
     get->add_option("--resolve", g.resolve,
                     "NAME:ADDRESS: connect to ADDRESS for URLs with host NAME (sent as SNI and "
                     "checked against the certificate)");
+    ControlOptions ctl;
+    CLI::App* stats = app.add_subcommand(
+        "stats", "print a running tunstackd's counters (table, or Prometheus text format)");
+    CLI::App* conns = app.add_subcommand(
+        "conns", "list a running tunstackd's TCP connections like `ss -tni`");
+    for (CLI::App* sub : {stats, conns}) {
+        sub->add_option("--control", ctl.control, "tunstackd's control socket (its --control PATH)")
+            ->capture_default_str();
+        sub->add_option("--timeout", ctl.timeout_s, "give up after SECONDS")->capture_default_str();
+    }
+    auto* prom = stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
+    stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")->excludes(prom);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        std::fputs((get->parsed() ? get->help() : app.help()).c_str(), stdout);
+        const CLI::App* shown = get->parsed() ? get : stats->parsed() ? stats : conns->parsed() ? conns : &app;
+        std::fputs(shown->help().c_str(), stdout);
         return kExitOk;
     } catch (const CLI::CallForVersion&) {
         std::printf("tunstack %s\n", TUNSTACK_VERSION);
@@ -465,5 +585,8 @@ int main(int argc, char** argv) {
         return usage_error(one_line(e.what()));
     }
     if (get->parsed()) return run_get(g);
+    if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600)) return usage_error("--timeout: expected seconds in (0, 3600]");
+    if (stats->parsed()) return run_stats(ctl);
+    if (conns->parsed()) return run_conns(ctl);
     return usage_error("no subcommand (see tunstack --help)");
 }

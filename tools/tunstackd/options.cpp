@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/tunstackd/privileges.hpp"
+
 namespace tunstackd {
 
 namespace {
@@ -23,12 +25,37 @@ std::string one_line(std::string s) {
 }
 }  // namespace
 
+std::optional<std::size_t> parse_bytes(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::size_t mult = 1;
+    switch (text.back()) {
+        case 'K': case 'k': mult = std::size_t{1} << 10; break;
+        case 'M': case 'm': mult = std::size_t{1} << 20; break;
+        case 'G': case 'g': mult = std::size_t{1} << 30; break;
+        default: break;
+    }
+    if (mult != 1) text.remove_suffix(1);
+    if (text.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        if (v > (std::uint64_t{1} << 40)) return std::nullopt;
+    }
+    v *= mult;
+    if (v > (std::uint64_t{1} << 40)) return std::nullopt;
+    return static_cast<std::size_t>(v);
+}
+
 ParseOutcome parse_options(int argc, const char* const* argv) {
     CLI::App app{
         "tunstackd: a userspace TCP/IP stack on a Linux TUN device.\n"
         "Creates TUN device NAME, gives the kernel side HOST-ADDR, and answers as ADDR.\n"
         "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (device, privileges),\n"
         "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.\n"
+        "SIGTERM/SIGINT drain (stop accepting, finish responses, FIN idle connections) for up to\n"
+        "--drain-timeout seconds, then reset what remains and exit 0; a second signal stops at once.\n"
+        "As root it refuses to run unless --user NAME (drop to NAME after setup) or --stay-root.\n"
         "Services (--serve, repeatable): echo:PORT (RFC 862), discard:PORT (RFC 863),\n"
         "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR),\n"
         "https:PORT (the same over TLS 1.2), tls-echo:PORT (echo over TLS 1.2).\n"
@@ -61,8 +88,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "impair both directions of the device, e.g. "
                    "loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=N");
     app.add_option("--serve", serve_text,
-                   "run a TCP service: echo:PORT, discard:PORT, chargen:PORT or http:PORT "
-                   "(repeatable)")
+                   "run a service: echo:PORT, discard:PORT, chargen:PORT, http:PORT, https:PORT "
+                   "or tls-echo:PORT (repeatable)")
         ->allow_extra_args(false);
     app.add_option("--www", o.www, "document root for http:PORT and https:PORT services");
     app.add_option("--cert", o.certs,
@@ -80,6 +107,31 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "concurrent TLS sessions (each holds ~35 KB); more connections are reset "
                    "(1..100000)")
         ->capture_default_str();
+    app.add_option("--user", o.user,
+                   "after setup, drop to user NAME: its uid/gid only, no capabilities, no_new_privs");
+    app.add_flag("--stay-root", o.stay_root, "keep running as root (not recommended)");
+    app.add_option("--control", o.control,
+                   "Unix socket (mode 0600) for `tunstack stats|conns --control PATH`");
+    std::string metrics_text, log_level_text = "info", mem_budget_text = "1G";
+    std::string sndbuf_text = "512K", rcvbuf_text = "512K";
+    app.add_option("--metrics", metrics_text,
+                   "serve Prometheus metrics over HTTP on a kernel loopback socket, e.g. 127.0.0.1:9100");
+    app.add_option("--log-level", log_level_text, "error, warn, info or debug")->capture_default_str();
+    app.add_option("--drain-timeout", o.drain_timeout_s,
+                   "seconds to let connections finish after SIGTERM/SIGINT (0..3600)")
+        ->capture_default_str();
+    app.add_option("--max-connections", o.max_connections,
+                   "TCP connections at most (not counting TIME-WAIT); further SYNs are dropped "
+                   "(0: no limit below the socket table's 4096)")
+        ->capture_default_str();
+    app.add_option("--sndbuf", sndbuf_text, "send buffer per connection, bytes (K/M suffixes), 4K..64M")
+        ->capture_default_str();
+    app.add_option("--rcvbuf", rcvbuf_text, "receive buffer per connection, bytes (K/M suffixes), 4K..64M")
+        ->capture_default_str();
+    app.add_option("--mem-budget", mem_budget_text,
+                   "bytes all connection buffers may reserve together; further SYNs are dropped "
+                   "(K/M/G suffixes; 0: no limit)")
+        ->capture_default_str();
 
     try {
         app.parse(argc, argv);
@@ -91,6 +143,60 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         return UsageError{one_line(e.what())};
     }
 
+    if (auto lvl = tools::parse_log_level(log_level_text)) {
+        o.log_level = *lvl;
+    } else {
+        return UsageError{"--log-level: unknown level '" + log_level_text +
+                          "' (error, warn, info or debug)"};
+    }
+    if (!o.user.empty() && o.stay_root) return UsageError{"--user and --stay-root exclude each other"};
+    if (!o.user.empty() && !user_exists(o.user)) return UsageError{"--user " + o.user + ": no such user"};
+    if (app.count("--metrics") > 0) {
+        const std::size_t colon = metrics_text.rfind(':');
+        auto a = stack::wire::Ipv4Address::parse(metrics_text.substr(0, colon == std::string::npos ? 0 : colon));
+        unsigned long port = 0;
+        bool port_ok = false;
+        if (colon != std::string::npos && colon + 1 < metrics_text.size()) {
+            char* end = nullptr;
+            port = std::strtoul(metrics_text.c_str() + colon + 1, &end, 10);
+            port_ok = *end == '\0' && port >= 1 && port <= 65535;
+        }
+        if (!a || !port_ok) {
+            return UsageError{"--metrics '" + metrics_text + "': expected ADDR:PORT, e.g. 127.0.0.1:9100"};
+        }
+        if ((a->value >> 24) != 127) {
+            return UsageError{"--metrics '" + metrics_text +
+                              "': only a loopback address (127.0.0.0/8) is allowed"};
+        }
+        o.metrics_addr = *a;
+        o.metrics_port = static_cast<std::uint16_t>(port);
+    }
+    if (!(o.drain_timeout_s >= 0 && o.drain_timeout_s <= 3600)) {
+        return UsageError{"--drain-timeout: expected seconds in 0..3600"};
+    }
+    if (o.max_connections > 4096) {
+        return UsageError{"--max-connections: " + std::to_string(o.max_connections) +
+                          " is above the socket table's 4096"};
+    }
+    auto buf = [](const std::string& flag, const std::string& text, std::size_t& out) -> std::optional<UsageError> {
+        auto v = parse_bytes(text);
+        if (!v || *v < 4096 || *v > (std::size_t{64} << 20)) {
+            return UsageError{flag + " '" + text + "': expected bytes in 4K..64M"};
+        }
+        out = *v;
+        return std::nullopt;
+    };
+    if (auto e = buf("--sndbuf", sndbuf_text, o.sndbuf)) return *e;
+    if (auto e = buf("--rcvbuf", rcvbuf_text, o.rcvbuf)) return *e;
+    if (auto v = parse_bytes(mem_budget_text)) {
+        o.mem_budget = *v;
+    } else {
+        return UsageError{"--mem-budget '" + mem_budget_text + "': expected bytes, e.g. 256M or 1G"};
+    }
+    if (o.mem_budget != 0 && o.mem_budget < o.sndbuf + o.rcvbuf) {
+        return UsageError{"--mem-budget " + mem_budget_text +
+                          " is smaller than one connection's buffers (--sndbuf + --rcvbuf)"};
+    }
     if (o.tun.empty() || o.tun.size() >= IFNAMSIZ || o.tun.find('/') != std::string::npos ||
         o.tun.find(' ') != std::string::npos) {
         return UsageError{"--tun: invalid interface name '" + o.tun + "' (1 to " +

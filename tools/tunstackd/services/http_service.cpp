@@ -63,6 +63,19 @@ public:
         if (file_ >= 0) close(file_);
     }
 
+    // Idle keep-alive: close now. Otherwise the request being received and the response being sent
+    // are finished first; start_response() then says "Connection: close" and closes after it.
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        if (!responding_ && in_.empty() && skip_body_ == 0) {
+            read_more(now);  // a request that arrived just now is still answered
+            if (done_ || !in_.empty()) return on_event(now, 0);
+            return finish(now, false);
+        }
+        if (responding_) close_after_ = true;
+        on_event(now, 0);
+    }
+
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if ((bits & stack::kEventError) != 0) return finish(now, true);
         for (int guard = 0; guard < 4096 && !done_; ++guard) {
@@ -164,6 +177,7 @@ private:
                 TUNSTACK_VERSION + "\r\nContent-Type: " + std::string(content_type) +
                 "\r\nContent-Length: " + std::to_string(length) + "\r\n";
         head_ += extra;
+        if (draining_) keep_alive = false;  // shutting down: this is the last response
         if (!keep_alive) {
             head_ += "Connection: close\r\n";
         } else if (version_minor == 0) {

@@ -133,8 +133,8 @@ void Session::finish(stack::Instant now, bool error) {
 }
 
 void Session::abort(stack::Instant now) {
+    channel_->abort(now);  // also a TLS close still waiting for the peer to take close_notify
     if (done_) return;
-    channel_->abort(now);
     done_ = true;
     ++counters_.errors;
 }
@@ -161,6 +161,11 @@ std::size_t Session::send(stack::Instant now, stack::Bytes data) {
     return io.n;
 }
 
+void Session::drain(stack::Instant now) {
+    draining_ = true;
+    finish(now, false);
+}
+
 bool Session::peer_finished() const { return channel_->peer_finished(); }
 
 namespace {
@@ -172,6 +177,10 @@ bool failed(std::uint8_t bits) { return (bits & stack::kEventError) != 0; }
 class EchoSession final : public Session {
 public:
     using Session::Session;
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        on_event(now, 0);
+    }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
         for (int guard = 0; guard < 1024 && !done_; ++guard) {
@@ -182,6 +191,7 @@ public:
                 continue;
             }
             head_ = tail_ = 0;
+            if (draining_) return finish(now, false);  // everything read was echoed
             const std::size_t n = recv(now, stack::MutBytes(buf_.data(), buf_.size()));
             if (n == 0) {
                 if (!done_ && peer_finished()) finish(now, false);
@@ -218,6 +228,11 @@ private:
 class DiscardImpl final : public Drainer {
 public:
     using Drainer::Drainer;
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        drain_input(now);
+        finish(now, false);
+    }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
         drain_input(now);
@@ -242,6 +257,11 @@ public:
         }
         // A second copy lets every send take a long contiguous run from any offset.
         std::copy(pattern_.begin(), pattern_.begin() + kPattern, pattern_.begin() + kPattern);
+    }
+    void drain(stack::Instant now) override {
+        draining_ = true;
+        drain_input(now);
+        finish(now, false);
     }
     void on_event(stack::Instant now, std::uint8_t bits) override {
         if (failed(bits)) return finish(now, true);
@@ -384,6 +404,43 @@ void ServiceHost::settle(std::uint64_t k, Session& s) {
 stack::Instant ServiceHost::poll_at() const {
     if (deadlines_.empty()) return stack::Instant::never();
     return stack::Instant::from_micros(deadlines_.begin()->first);
+}
+
+void ServiceHost::settle(std::uint64_t k) {
+    if (auto it = sessions_.find(k); it != sessions_.end()) settle(k, *it->second);
+}
+
+void ServiceHost::drain(stack::Instant now) {
+    if (draining_) return;
+    handle_events(now);  // take connections whose handshake already completed: they are served
+    draining_ = true;
+    for (auto& l : listeners_) {
+        if (l->handle.valid()) (void)tcp_.close(now, l->handle);
+        by_listener_.erase(key(l->handle));
+        l->handle = stack::SocketHandle{};
+    }
+    std::vector<std::uint64_t> keys;
+    keys.reserve(sessions_.size());
+    for (auto& [k, s] : sessions_) keys.push_back(k);
+    for (std::uint64_t k : keys) {
+        auto it = sessions_.find(k);
+        if (it == sessions_.end()) continue;
+        it->second->drain(now);
+        settle(k);
+    }
+}
+
+std::size_t ServiceHost::abort_all(stack::Instant now) {
+    std::size_t n = 0;
+    for (auto& [k, s] : sessions_) {
+        if (s->done()) continue;
+        s->abort(now);
+        ++n;
+    }
+    std::vector<std::uint64_t> keys;
+    for (auto& [k, s] : sessions_) keys.push_back(k);
+    for (std::uint64_t k : keys) settle(k);
+    return n;
 }
 
 bool ServiceHost::handle_events(stack::Instant now) {

@@ -18,6 +18,20 @@
 //
 // Each service instance keeps counters, reported as `stat svc.<kind>.<port>.<counter> N`; TLS adds
 // the `stat tls.*` lines of tls/counters.hpp.
+//
+// Draining (SIGTERM/SIGINT, tunstackd main): ServiceHost::drain() accepts what already completed its
+// handshake, closes the listeners (new SYNs get RST), then calls Session::drain() on every session:
+// the hook by which each service ends gracefully. Defaults and overrides:
+//   http     idle keep-alive: closed now (FIN); a response in progress, or a request being received,
+//            is finished (its response says "Connection: close"), then closed (FIN)
+//   echo     what was already read is echoed back, then closed (FIN); nothing more is read
+//   discard  what was received is read and dropped, then closed (FIN)
+//   chargen  closed now: FIN after what the send buffer already holds
+//   default  (Session::drain) closed now with FIN
+// Over TLS every one of these closes through the channel: close_notify after the output already
+// queued, then FIN (a connection still in its handshake just gets FIN).
+// A session closed with unread input would be reset (RFC 2525 §2.17), so each drains its input first
+// where it can. What is still open when --drain-timeout expires is reset by abort_all().
 #pragma once
 
 #include <cstdint>
@@ -86,9 +100,12 @@ public:
     // The channel's next deadline, and what the host calls when it passes.
     stack::Instant deadline() const { return channel_->deadline(); }
     void on_deadline(stack::Instant now);
-    // Graceful close (e.g. for a draining shutdown): whatever the session was doing stops; TLS sends
-    // close_notify after the output already queued, then FIN. done() once the socket is released.
-    void drain(stack::Instant now) { finish(now, false); }
+    // The daemon is shutting down: end gracefully, now or after the work in progress (see above).
+    // The default closes at once (FIN after queued data; TLS: close_notify first).
+    virtual void drain(stack::Instant now);
+    // Drain deadline passed (or a local failure): reset the connection (RST), also one whose TLS
+    // close is still in progress, and finish.
+    void abort(stack::Instant now);
     // Finished and the channel has handed the socket back: the host may delete the session.
     bool done() const { return done_ && channel_->closed(); }
 
@@ -97,8 +114,6 @@ protected:
     virtual void on_event(stack::Instant now, std::uint8_t bits) = 0;
     // Orderly close (TLS: close_notify, then FIN after queued data) and mark the session finished.
     void finish(stack::Instant now, bool error);
-    // Reset the connection (RST) and mark the session finished with an error.
-    void abort(stack::Instant now);
     // recv into `out`; returns bytes (0: nothing now). On an error the session is finished.
     std::size_t recv(stack::Instant now, stack::MutBytes out);
     // send; returns bytes taken. On an error the session is finished.
@@ -110,6 +125,7 @@ protected:
     stack::SocketHandle h_;
     ServiceCounters& counters_;
     bool done_ = false;  // finished (the channel may still be closing)
+    bool draining_ = false;
 
 private:
     std::unique_ptr<Channel> channel_;
@@ -148,6 +164,13 @@ public:
     // "stat svc.<kind>.<port>.<counter> N" lines, then the tls.* lines if TLS is served.
     void append_stats(std::string& out) const;
 
+    // Shutdown (see the top of this file): stop accepting, ask every session to end gracefully.
+    void drain(stack::Instant now);
+    // Resets every remaining session; returns how many.
+    std::size_t abort_all(stack::Instant now);
+    std::size_t sessions() const { return sessions_.size(); }
+    bool draining() const { return draining_; }
+
 private:
     struct Listener {
         ServiceSpec spec;
@@ -159,6 +182,7 @@ private:
     }
     std::unique_ptr<Session> make_session(Listener& l, stack::SocketHandle h, stack::Instant now);
     void settle(std::uint64_t k, Session& s);
+    void settle(std::uint64_t k);
     void reschedule(std::uint64_t k, const Session& s);
     void log_limited(stack::Instant now, const std::string& line);
 
@@ -181,6 +205,7 @@ private:
     stack::Instant log_window_;
     unsigned log_lines_ = 0;
     std::uint64_t log_suppressed_ = 0;
+    bool draining_ = false;
 };
 
 // Factories (services.cpp, http_service.cpp).

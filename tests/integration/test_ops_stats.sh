@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Issue 5, counters and the socket table through the control socket: N pings give exactly N echo
+# requests in and N replies out in `tunstack stats` (table and Prometheus, the latter checked with the
+# prometheus_client parser, and the same over --metrics HTTP); `tunstack conns` lists a connection
+# the test holds open, with its 4-tuple and state; the control socket is 0600; unknown command,
+# missing socket, permission denied and a silent peer give one-line errors and documented exit codes;
+# --log-level debug logs dropped packets, rate-limited per reason.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
+
+ts_ns_create tst-ops_stats
+CTL=$TS_TMP/control
+ts_daemon_start --control "$CTL" --metrics 127.0.0.1:9100 --serve echo:7 --log-level debug
+[[ -x $TUNSTACK ]] || ts_fail "tunstack not built: $TUNSTACK"
+PY=/usr/bin/python3
+"$PY" -c 'import prometheus_client' 2>/dev/null || ts_fail "python3-prometheus-client missing (tools/setup installs it)"
+
+[[ $(stat -c '%a %U %F' "$CTL") == "600 root socket" ]] ||
+    ts_fail "control socket: $(stat -c '%a %U %F' "$CTL"), expected '600 root socket'"
+
+tstats() { timeout 10 "$TUNSTACK" stats --control "$CTL" "$@"; }
+
+# ---- counters follow what we sent ----
+tstats --prometheus >"$TS_TMP/before.prom" || ts_fail "tunstack stats --prometheus failed"
+N=25
+ts_ping -q -c "$N" -i 0.01 -W 2 -w 20 "$TS_ADDR" || ts_fail "ping: $(tail -n 2 "$TS_TMP/ping.out")"
+[[ $(ts_ping_received) == "$N" ]] || ts_fail "ping: $(ts_ping_received) of $N replies"
+tstats --prometheus >"$TS_TMP/after.prom" || ts_fail "tunstack stats --prometheus failed"
+tstats >"$TS_TMP/after.table" || ts_fail "tunstack stats failed"
+delta() { echo $(($(ts_prom "$TS_TMP/after.prom" "$1") - $(ts_prom "$TS_TMP/before.prom" "$1"))); }
+for m in tunstack_icmp_rx_echo_request_total tunstack_icmp_tx_echo_reply_total \
+    tunstack_icmp_rx_messages_total tunstack_icmp_tx_messages_total; do
+    d=$(delta "$m")
+    [[ $d == "$N" ]] || ts_fail "$m went up by $d, expected $N"
+done
+echo "  $N pings: icmp rx_echo_request/tx_echo_reply/rx_messages/tx_messages each +$N"
+# The table shows the same value, in the icmp group, aligned.
+req=$(ts_prom "$TS_TMP/after.prom" tunstack_icmp_rx_echo_request_total)
+awk '/^icmp$/ {g=1; next} /^[^ ]/ {g=0} g' "$TS_TMP/after.table" | grep -qE "^  rx_echo_request +$req\$" ||
+    ts_fail "table has no 'rx_echo_request $req' under icmp: $(head -c 600 "$TS_TMP/after.table")"
+
+# ---- a connection we hold open appears in `tunstack conns` ----
+cat >"$TS_TMP/hold.py" <<'PY'
+import os, socket, sys, time
+tmp = sys.argv[1]
+s = socket.create_connection(("198.18.0.2", 7), timeout=5)
+s.sendall(b"hello\n")
+assert s.recv(100) == b"hello\n"
+open(tmp + "/held", "w").write(str(s.getsockname()[1]))
+deadline = time.time() + 30
+while not os.path.exists(tmp + "/release") and time.time() < deadline:
+    time.sleep(0.05)
+s.close()
+PY
+timeout 40 ip netns exec "$TS_NS" "$PY" "$TS_TMP/hold.py" "$TS_TMP" &
+TS_PIDS+=($!)
+wait_for 10 test -s "$TS_TMP/held" || ts_fail "the test's TCP client did not connect to echo:7"
+port=$(cat "$TS_TMP/held")
+timeout 10 "$TUNSTACK" conns --control "$CTL" >"$TS_TMP/conns" || ts_fail "tunstack conns failed"
+cat "$TS_TMP/conns"
+head -n 1 "$TS_TMP/conns" | grep -qE '^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port' ||
+    ts_fail "tunstack conns: no ss-like header"
+grep -qE "^ESTAB +0 +0 +$TS_ADDR:7 +$TS_PEER:$port\$" "$TS_TMP/conns" ||
+    ts_fail "tunstack conns does not list ESTAB $TS_ADDR:7 <-> $TS_PEER:$port"
+grep -A1 -E "$TS_PEER:$port\$" "$TS_TMP/conns" | tail -n 1 |
+    grep -qE $'^\t.*rto:[0-9.]+ rtt:[0-9.]+/[0-9.]+ mss:[0-9]+ cwnd:[0-9]+ .*retrans:0' ||
+    ts_fail "tunstack conns: no detail line (rto, rtt, mss, cwnd, retrans) for the connection"
+tstats --prometheus >"$TS_TMP/held.prom"
+est=$(ts_prom "$TS_TMP/held.prom" 'tunstack_tcp_connections{state="established"}')
+[[ $est == 1 ]] || ts_fail "tunstack_tcp_connections{state=\"established\"} is $est, expected 1"
+touch "$TS_TMP/release"
+
+# ---- the exposition parses with prometheus_client, and --metrics serves the same families ----
+ts_ns curl -sS --max-time 5 http://127.0.0.1:9100/metrics -o "$TS_TMP/http.prom" -D "$TS_TMP/http.hdr" ||
+    ts_fail "curl --metrics endpoint failed"
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$TS_TMP/http.hdr" || ts_fail "--metrics: wrong Content-Type"
+code=$(ts_ns curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/nothing)
+[[ $code == 404 ]] || ts_fail "--metrics /nothing answered $code, expected 404"
+timeout 20 "$PY" - "$TS_TMP/after.prom" "$TS_TMP/http.prom" <<'PY' || ts_fail "Prometheus exposition rejected (above)"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = []
+for path in sys.argv[1:]:
+    f = {m.name: m.type for m in text_string_to_metric_families(open(path).read())}
+    assert f["tunstack_icmp_rx_echo_request"] == "counter", f.get("tunstack_icmp_rx_echo_request")
+    assert f["tunstack_ip_drop"] == "counter"
+    assert f["tunstack_tcp_connections"] == "gauge"
+    assert f["tunstack_ip_reasm_bytes_in_use"] == "gauge"
+    assert f["tunstack_svc_active"] == "gauge"
+    fams.append(f)
+    print(f"  {path.rsplit('/', 1)[1]}: {len(f)} families parsed by prometheus_client")
+assert fams[0] == fams[1], set(fams[0].items()) ^ set(fams[1].items())
+PY
+
+# ---- --log-level debug logs every drop, rate-limited per reason ----
+ts_ns_t 20 /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(100):
+    s.sendto(b"x", ("198.18.0.2", 9999)); time.sleep(0.003)
+time.sleep(1.2)
+s.sendto(b"x", ("198.18.0.2", 9999))' || ts_fail "sending UDP datagrams failed"
+wait_for 5 grep -q 'suppressed' "$TS_DAEMON_LOG" || true
+n=$(grep -c '^tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG")
+grep '^tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG" | tail -n 2 | sed 's/^/  /'
+((n >= 2 && n <= 8)) || ts_fail "$n debug lines for 101 dropped datagrams, expected 2..8 (rate-limited)"
+grep -qE '^tunstackd: debug: dropped .*udp.drop.no_port \(total 101\) \([0-9]+ similar messages? suppressed\)$' "$TS_DAEMON_LOG" ||
+    ts_fail "no final 'dropped ... (total 101) (N similar messages suppressed)' line"
+
+# ---- errors: one line, documented exit codes ----
+expect_rc() {  # LABEL RC REGEX CMD...
+    local label=$1 want=$2 re=$3 rc=0
+    shift 3
+    "$@" >"$TS_TMP/out" 2>"$TS_TMP/err" </dev/null || rc=$?
+    [[ $rc == "$want" ]] || ts_fail "$label: exit $rc, expected $want ($(cat "$TS_TMP/err"))"
+    [[ $(wc -l <"$TS_TMP/err") == 1 ]] || ts_fail "$label: expected one stderr line: $(cat "$TS_TMP/err")"
+    grep -qiE -- "$re" "$TS_TMP/err" || ts_fail "$label: stderr does not match /$re/: $(cat "$TS_TMP/err")"
+    echo "  $label: exit $rc: $(cat "$TS_TMP/err")"
+}
+reply=$(printf 'bogus\n' | timeout 5 socat - "UNIX-CONNECT:$CTL")
+[[ $reply == "error unknown command 'bogus' (ping, stats or conns)" ]] || ts_fail "unknown command: reply '$reply'"
+echo "  unknown command: $reply"
+expect_rc "missing socket" 1 'no such file' timeout 10 "$TUNSTACK" stats --control "$TS_TMP/nope"
+expect_rc "permission denied" 1 'permission denied' \
+    setpriv --reuid=65534 --regid=65534 --clear-groups timeout 10 "$TUNSTACK" conns --control "$CTL"
+timeout 20 socat UNIX-LISTEN:"$TS_TMP/silent",fork EXEC:'sleep 10' 2>/dev/null &
+TS_PIDS+=($!)
+wait_for 5 test -S "$TS_TMP/silent" || ts_fail "socat did not listen"
+expect_rc "silent daemon" 4 'no complete answer' timeout 10 "$TUNSTACK" stats --control "$TS_TMP/silent" --timeout 1
+expect_rc "bad subcommand flag" 2 'bogus' timeout 10 "$TUNSTACK" stats --bogus
+
+ts_daemon_stop TERM || ts_fail "tunstackd did not exit on SIGTERM"
+[[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited $TS_DAEMON_RC"
+[[ ! -e $CTL ]] || ts_fail "control socket $CTL left behind by a daemon that stayed root"
+ts_pass "$N pings counted exactly (table, Prometheus, --metrics; prometheus_client parses both); conns lists the held connection; errors one line with exit codes 1/4/2"

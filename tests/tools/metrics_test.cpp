@@ -1,0 +1,191 @@
+// The counters' presentations (tools/common/metrics.hpp): parsing "stat NAME VALUE" lines, counter
+// vs gauge, Prometheus names and labels, the exposition text and the table; and the logger's levels
+// and rate limiting (tools/common/log.hpp).
+#include "tools/common/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+#include <string>
+
+#include "stack/stack.hpp"
+#include "tools/common/log.hpp"
+
+namespace tools {
+namespace {
+
+TEST(Metrics, ParsesStatLinesAndIgnoresTheRest) {
+    const auto s = parse_stat_lines(
+        "tunstackd: stats\nstat ip.rx_packets 12\nstat  bad\nstat x.y notanumber\n"
+        "stat svc.http.80.active 3\r\nnoise\nstat tls.handshakes_ok 18446744073709551615\n");
+    ASSERT_EQ(s.size(), 3u);
+    EXPECT_EQ(s[0].name, "ip.rx_packets");
+    EXPECT_EQ(s[0].value, 12u);
+    EXPECT_EQ(s[1].name, "svc.http.80.active");
+    EXPECT_EQ(s[1].value, 3u);
+    EXPECT_EQ(s[2].name, "tls.handshakes_ok");
+    EXPECT_EQ(s[2].value, 18446744073709551615u);
+}
+
+TEST(Metrics, GaugesByName) {
+    for (const char* g :
+         {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
+          "tcp.state.established", "tcp.listeners", "svc.echo.7.active", "tls.sessions_current"}) {
+        EXPECT_TRUE(is_gauge(g)) << g;
+    }
+    for (const char* c :
+         {"ip.rx_packets", "tcp.drop.max_connections", "svc.echo.7.accepted", "tcp.retransmit.rto",
+          "tls.handshakes_failed.bad_cert", "tcp.established"}) {
+        EXPECT_FALSE(is_gauge(c)) << c;
+    }
+}
+
+TEST(Metrics, PrometheusNamesAndLabels) {
+    auto s = prometheus_series("ip.drop.bad_checksum");
+    EXPECT_EQ(s.family, "tunstack_ip_drop_total");
+    ASSERT_EQ(s.labels.size(), 1u);
+    EXPECT_EQ(s.labels[0], (std::pair<std::string, std::string>{"reason", "bad_checksum"}));
+    EXPECT_EQ(prometheus_series("ip.tx_drop.df_too_big").family, "tunstack_ip_tx_drop_total");
+    EXPECT_EQ(prometheus_series("icmp.rx_echo_request").family,
+              "tunstack_icmp_rx_echo_request_total");
+    EXPECT_TRUE(prometheus_series("icmp.rx_echo_request").labels.empty());
+    s = prometheus_series("tcp.retransmit.rto");
+    EXPECT_EQ(s.family, "tunstack_tcp_retransmit_total");
+    EXPECT_EQ(s.labels[0].first, "cause");
+    s = prometheus_series("tcp.state.time_wait");
+    EXPECT_EQ(s.family, "tunstack_tcp_connections");
+    EXPECT_TRUE(s.gauge);
+    EXPECT_EQ(s.labels[0].second, "time_wait");
+    s = prometheus_series("svc.http.80.status_2xx");
+    EXPECT_EQ(s.family, "tunstack_svc_status_2xx_total");
+    ASSERT_EQ(s.labels.size(), 2u);
+    EXPECT_EQ(s.labels[0].second, "http");
+    EXPECT_EQ(s.labels[1].second, "80");
+    EXPECT_EQ(prometheus_series("svc.http.80.active").family, "tunstack_svc_active");
+    EXPECT_EQ(prometheus_series("impair.rx.dropped").family, "tunstack_impair_dropped_total");
+    EXPECT_EQ(prometheus_series("ip.reasm_bytes_in_use").family, "tunstack_ip_reasm_bytes_in_use");
+    // Names another layer may add later: always a valid metric name.
+    EXPECT_EQ(prometheus_series("tls.handshakes-ok").family, "tunstack_tls_handshakes_ok_total");
+    EXPECT_EQ(prometheus_series("tls.x_total").family, "tunstack_tls_x_total");
+}
+
+// Every name the stack exports maps to a valid, unique Prometheus series, and the exposition
+// follows the text format's grammar: HELP and TYPE once per family, before its samples, families
+// contiguous.
+TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
+    stack::Stats st;
+    std::vector<Sample> samples;
+    st.visit([&](std::string_view name, std::uint64_t v) {
+        samples.push_back({std::string(name), v});
+    });
+    samples.push_back({"svc.http.80.requests", 5});
+    samples.push_back({"svc.http.80.active", 1});
+    samples.push_back({"svc.echo.7.requests", 0});
+    samples.push_back({"tls.handshakes_failed.bad_cert", 2});
+    const std::string text = format_prometheus(samples);
+    const std::regex name_re("[a-zA-Z_:][a-zA-Z0-9_:]*");
+    const std::regex sample_re(
+        R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)+\})? [0-9]+)");
+    std::set<std::string> seen_families, seen_series;
+    std::string current;
+    std::size_t n_samples = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        ASSERT_NE(nl, std::string::npos) << "no final newline";
+        const std::string line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        if (line.rfind("# HELP ", 0) == 0) {
+            const std::string fam = line.substr(7, line.find(' ', 7) - 7);
+            ASSERT_TRUE(std::regex_match(fam, name_re)) << line;
+            ASSERT_TRUE(seen_families.insert(fam).second) << "family twice: " << fam;
+            current = fam;
+            continue;
+        }
+        if (line.rfind("# TYPE ", 0) == 0) {
+            EXPECT_TRUE(line == "# TYPE " + current + " counter" ||
+                        line == "# TYPE " + current + " gauge")
+                << line;
+            if (current.size() > 6 && current.substr(current.size() - 6) == "_total") {
+                EXPECT_EQ(line, "# TYPE " + current + " counter")
+                    << "a _total family must be a counter";
+            }
+            continue;
+        }
+        std::smatch m;
+        ASSERT_TRUE(std::regex_match(line, m, sample_re)) << line;
+        EXPECT_EQ(m[1].str(), current) << "sample outside its family: " << line;
+        const std::string series = line.substr(0, line.rfind(' '));
+        EXPECT_TRUE(seen_series.insert(series).second) << "series twice: " << series;
+        ++n_samples;
+    }
+    EXPECT_EQ(n_samples, samples.size());
+    EXPECT_NE(text.find("tunstack_ip_drop_total{reason=\"bad_checksum\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("tunstack_svc_requests_total{service=\"http\",port=\"80\"} 5\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("# TYPE tunstack_tcp_connections gauge\n"), std::string::npos);
+    // Only the documented shapes get labels; anything else stays flat (and valid).
+    EXPECT_NE(text.find("tunstack_tls_handshakes_failed_bad_cert_total 2\n"), std::string::npos);
+}
+
+TEST(Metrics, TableGroupsByLayerAndAligns) {
+    const std::vector<Sample> s = {{"ip.rx_packets", 12},       {"ip.drop.bad_checksum", 0},
+                                   {"icmp.rx_echo_request", 3}, {"svc.http.80.accepted", 1000},
+                                   {"svc.http.80.active", 2},   {"tcp.state.established", 1}};
+    const std::string t = format_table(s);
+    EXPECT_EQ(t,
+              "ip\n"
+              "  rx_packets                 12\n"
+              "  drop.bad_checksum           0\n"
+              "\n"
+              "icmp\n"
+              "  rx_echo_request             3\n"
+              "\n"
+              "svc.http.80\n"
+              "  accepted                 1000\n"
+              "  active (now)                2\n"
+              "\n"
+              "tcp\n"
+              "  state.established (now)     1\n");
+    const std::string nz = format_table(s, /*nonzero=*/true);
+    EXPECT_EQ(nz.find("bad_checksum"), std::string::npos);
+    EXPECT_NE(nz.find("rx_packets"), std::string::npos);
+}
+
+TEST(Logger, LevelsAndFormat) {
+    Logger log("tunstackd", LogLevel::Warn);
+    EXPECT_TRUE(log.enabled(LogLevel::Error));
+    EXPECT_TRUE(log.enabled(LogLevel::Warn));
+    EXPECT_FALSE(log.enabled(LogLevel::Info));
+    EXPECT_EQ(log.format(LogLevel::Error, "x"), "tunstackd: error: x\n");
+    EXPECT_EQ(log.format(LogLevel::Warn, "x"), "tunstackd: warning: x\n");
+    EXPECT_EQ(log.format(LogLevel::Info, "ready: a\nb"), "tunstackd: ready: a b\n");
+    EXPECT_EQ(log.format(LogLevel::Debug, "x"), "tunstackd: debug: x\n");
+    EXPECT_EQ(parse_log_level("debug"), LogLevel::Debug);
+    EXPECT_EQ(parse_log_level("warn"), LogLevel::Warn);
+    EXPECT_FALSE(parse_log_level("verbose").has_value());
+}
+
+TEST(Logger, RateLimitsPerKindWithATokenBucket) {
+    Logger log("t", LogLevel::Debug);  // what passes is printed to the test's stderr
+    log.set_rate(/*per_sec=*/2, /*burst=*/3);
+    const stack::Instant t0 = stack::Instant::from_millis(1000);
+    int printed = 0;
+    for (int i = 0; i < 100; ++i)
+        printed += log.limited(t0, LogLevel::Debug, "syn", "drop") ? 1 : 0;
+    EXPECT_EQ(printed, 3);  // the burst
+    EXPECT_EQ(log.suppressed_total(), 97u);
+    // Another kind has its own bucket.
+    EXPECT_TRUE(log.limited(t0, LogLevel::Debug, "other", "x"));
+    // Half a second refills one token (2 per second).
+    EXPECT_TRUE(log.limited(t0 + stack::Duration::millis(500), LogLevel::Debug, "syn", "drop"));
+    EXPECT_FALSE(log.limited(t0 + stack::Duration::millis(500), LogLevel::Debug, "syn", "drop"));
+    // Disabled levels are neither printed nor counted.
+    log.set_level(LogLevel::Error);
+    EXPECT_FALSE(log.limited(t0 + stack::Duration::seconds(10), LogLevel::Debug, "syn", "drop"));
+    EXPECT_EQ(log.suppressed_total(), 98u);
+}
+
+}  // namespace
+}  // namespace tools
