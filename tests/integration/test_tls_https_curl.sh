@@ -3,7 +3,9 @@
 # certificate signed by a test CA made with openssl) byte-exact; keep-alive over TLS; the daemon's
 # RSS stays small. Then the generated certificate: without --cert the daemon logs a SHA-256
 # fingerprint equal to openssl's for the file it wrote with --cert-out, and curl trusting that file
-# gets the page. Bad TLS files fail the start with one line and exit 1 (exit 2 for bad flags).
+# gets the page. Bad TLS files fail the start with one line and exit 1 (exit 2 for bad flags). With
+# --tls-max-sessions 1 and that session held by a stalled client, another client is reset at once
+# (counted), and served once the stalled handshake timed out.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -106,4 +108,25 @@ v=$(ts_stat "$TS_TMP/s2" tls.handshake_failed.alert_received)
 ts_daemon_stop
 [[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exit status $TS_DAEMON_RC"
 
-ts_pass "100 MiB over https byte-exact (curl --cacert), keep-alive + ALPN, generated certificate fingerprint = openssl's, bad TLS files refused at start"
+# ---- 4. the session limit: past --tls-max-sessions a connection is reset at once, counted ----
+ts_daemon_start "${TLS[@]}" --cert "$PKI/server.pem" --key "$PKI/server.key" --tls-max-sessions 1 \
+    --tls-handshake-timeout 2
+timeout 30 ip netns exec "$TS_NS" /usr/bin/python3 "$TS_ROOT/tests/integration/tls_client.py" stall \
+    "$TS_ADDR" 443 15 >"$TS_TMP/stall.out" 2>&1 &
+STALL=$!
+TS_PIDS+=("$STALL")
+one_active() { ts_stats "$TS_TMP/s3" && [[ $(ts_stat "$TS_TMP/s3" tls.sessions_active) == 1 ]]; }
+wait_for 10 one_active || ts_fail "the stalled client does not hold the one TLS session"
+rc=0; ts_ns_t 30 curl -sS --cacert "$PKI/ca.pem" "https://$TS_ADDR/" >/dev/null 2>"$TS_TMP/busy.err" || rc=$?
+((rc != 0)) || ts_fail "a second TLS session was served with --tls-max-sessions 1"
+ts_stats "$TS_TMP/s4"
+[[ $(ts_stat "$TS_TMP/s4" tls.sessions_rejected) == 1 ]] || ts_fail "tls.sessions_rejected is not 1"
+wait "$STALL" || ts_fail "stalled client: $(cat "$TS_TMP/stall.out")"
+ts_forget_pid "$STALL"
+body=$(ts_ns_t 30 curl -sS --fail --cacert "$PKI/ca.pem" "https://$TS_ADDR/") ||
+    ts_fail "no TLS session served after the stalled one timed out"
+[[ $body == "small page" ]] || ts_fail "unexpected body '$body'"
+echo "  --tls-max-sessions 1: a second client reset (curl exit $rc, tls.sessions_rejected 1), served once the first timed out"
+ts_daemon_stop
+
+ts_pass "100 MiB over https byte-exact (curl --cacert), keep-alive + ALPN, generated certificate fingerprint = openssl's, bad TLS files refused at start, session limit"
