@@ -1,16 +1,18 @@
 // TLS costs in mbedTLS and in tls::TlsSession, each next to a reference measured in the same run:
 //
-//   BM_Seal/<cipher>/<bytes>        raw AEAD encryption (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305)
+//   BM_Seal/<cipher>/<bytes>        raw AEAD encryption (AES-128-GCM, AES-256-GCM,
+//   ChaCha20-Poly1305)
 //                                   of 1 KiB and 16 KiB (a full TLS record), MB/s
 //   BM_SealOpen/chacha20poly1305/16384   encryption + decryption of one record: the reference for
-//   BM_SessionTransfer/16384        16 KiB through TlsSession: client write (record built, sent into
+//   BM_SessionTransfer/16384        16 KiB through TlsSession: client write (record built, sent
+//   into
 //                                   an in-memory pipe) + server read (record parsed, decrypted);
 //                                   `allocs` = C++ heap allocations per record (0 expected)
 //   BM_X25519Keygen/Shared, BM_P256Keygen/Shared, BM_EcdsaP256Sign/Verify   public-key operations
 //   BM_HandshakePkOps               exactly the public-key work of one full handshake, both ends
-//                                   (ECDHE-ECDSA, P-256 certificate signed by a P-256 CA, X25519 key
-//                                   exchange as OpenSSL clients negotiate): 2 X25519 key pairs, 2
-//                                   X25519 shared secrets, 1 ECDSA sign, 2 ECDSA verifies
+//                                   (ECDHE-ECDSA, P-256 certificate signed by a P-256 CA, X25519
+//                                   key exchange as OpenSSL clients negotiate): 2 X25519 key pairs,
+//                                   2 X25519 shared secrets, 1 ECDSA sign, 2 ECDSA verifies
 //   BM_ServerPkOps                  the server's share of it (1 key pair, 1 shared secret, 1 sign):
 //                                   bench/e2e/tls_throughput.sh's bound for handshakes per second
 //   BM_Handshake/full, /resumed     complete in-memory handshakes through TlsSession (both ends in
@@ -38,7 +40,8 @@
 
 namespace {
 
-// ---- fixtures --------------------------------------------------------------------------------------
+// ---- fixtures
+// --------------------------------------------------------------------------------------
 
 struct Fixture {
     std::shared_ptr<tls::Rng> rng;
@@ -118,17 +121,20 @@ bool handshake(tls::TlsSession& c, tls::TlsSession& s) {
     for (int i = 0; i < 32; ++i) {
         c.advance();
         s.advance();
-        if (c.phase() == tls::TlsSession::Phase::Open && s.phase() == tls::TlsSession::Phase::Open) {
+        if (c.phase() == tls::TlsSession::Phase::Open &&
+            s.phase() == tls::TlsSession::Phase::Open) {
             return true;
         }
-        if (c.phase() == tls::TlsSession::Phase::Failed || s.phase() == tls::TlsSession::Phase::Failed) {
+        if (c.phase() == tls::TlsSession::Phase::Failed ||
+            s.phase() == tls::TlsSession::Phase::Failed) {
             return false;
         }
     }
     return false;
 }
 
-// ---- AEAD ------------------------------------------------------------------------------------------
+// ---- AEAD
+// ------------------------------------------------------------------------------------------
 
 enum class Cipher { Aes128Gcm, Aes256Gcm, ChaCha20Poly1305 };
 
@@ -238,12 +244,14 @@ void BM_SessionTransfer(benchmark::State& state) {
     }
     // C++ heap allocations per record in TlsSession and the pipe (mbedTLS's own are calloc, not
     // counted here; its record path uses the buffers allocated at session setup).
-    state.counters["allocs"] = static_cast<double>(allocs) / static_cast<double>(state.iterations());
+    state.counters["allocs"] =
+        static_cast<double>(allocs) / static_cast<double>(state.iterations());
     state.SetLabel(std::string((*c)->ciphersuite()));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
 
-// ---- public-key operations -------------------------------------------------------------------------
+// ---- public-key operations
+// -------------------------------------------------------------------------
 
 struct Ecdh {
     explicit Ecdh(mbedtls_ecp_group_id id) {
@@ -269,7 +277,9 @@ struct Ecdh {
     }
     Ecdh(const Ecdh&) = delete;
     Ecdh& operator=(const Ecdh&) = delete;
-    int keygen() { return mbedtls_ecdh_gen_public(&grp, &d, &q, tls::Rng::random, Fixture::get().rng.get()); }
+    int keygen() {
+        return mbedtls_ecdh_gen_public(&grp, &d, &q, tls::Rng::random, Fixture::get().rng.get());
+    }
     int shared() {
         return mbedtls_ecdh_compute_shared(&grp, &z, &peer, &d, tls::Rng::random,
                                            Fixture::get().rng.get());
@@ -294,7 +304,9 @@ struct Ecdsa {
         return tls::compat::ecdsa_sign(&ctx, hash.data(), hash.size(), sig.data(), sig.size(),
                                        &sig_len, tls::Rng::random, Fixture::get().rng.get());
     }
-    int verify() { return mbedtls_ecdsa_read_signature(&ctx, hash.data(), hash.size(), sig.data(), sig_len); }
+    int verify() {
+        return mbedtls_ecdsa_read_signature(&ctx, hash.data(), hash.size(), sig.data(), sig_len);
+    }
     mbedtls_ecdsa_context ctx;
     std::array<unsigned char, 32> hash{};
     std::array<unsigned char, MBEDTLS_ECDSA_MAX_LEN> sig{};
@@ -382,9 +394,10 @@ void BM_Handshake(benchmark::State& state, bool resume) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::pair<const char*, Cipher> ciphers[] = {{"aes128gcm", Cipher::Aes128Gcm},
-                                                      {"aes256gcm", Cipher::Aes256Gcm},
-                                                      {"chacha20poly1305", Cipher::ChaCha20Poly1305}};
+    const std::pair<const char*, Cipher> ciphers[] = {
+        {"aes128gcm", Cipher::Aes128Gcm},
+        {"aes256gcm", Cipher::Aes256Gcm},
+        {"chacha20poly1305", Cipher::ChaCha20Poly1305}};
     for (const auto& [name, cipher] : ciphers) {
         const Cipher c = cipher;
         benchmark::RegisterBenchmark((std::string("BM_Seal/") + name).c_str(),
@@ -392,9 +405,9 @@ int main(int argc, char** argv) {
             ->Arg(1024)
             ->Arg(16384);
     }
-    benchmark::RegisterBenchmark("BM_SealOpen/chacha20poly1305",
-                                 [](benchmark::State& s) { BM_SealOpen(s, Cipher::ChaCha20Poly1305); })
-        ->Arg(16384);
+    benchmark::RegisterBenchmark("BM_SealOpen/chacha20poly1305", [](benchmark::State& s) {
+        BM_SealOpen(s, Cipher::ChaCha20Poly1305);
+    })->Arg(16384);
     benchmark::RegisterBenchmark("BM_SessionTransfer", BM_SessionTransfer)->Arg(16384);
     benchmark::RegisterBenchmark("BM_X25519Keygen", BM_X25519Keygen);
     benchmark::RegisterBenchmark("BM_X25519Shared", BM_X25519Shared);
@@ -404,8 +417,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_EcdsaP256Verify", BM_EcdsaP256Verify);
     benchmark::RegisterBenchmark("BM_HandshakePkOps", BM_HandshakePkOps);
     benchmark::RegisterBenchmark("BM_ServerPkOps", BM_ServerPkOps);
-    benchmark::RegisterBenchmark("BM_Handshake/full", [](benchmark::State& s) { BM_Handshake(s, false); });
-    benchmark::RegisterBenchmark("BM_Handshake/resumed", [](benchmark::State& s) { BM_Handshake(s, true); });
+    benchmark::RegisterBenchmark("BM_Handshake/full",
+                                 [](benchmark::State& s) { BM_Handshake(s, false); });
+    benchmark::RegisterBenchmark("BM_Handshake/resumed",
+                                 [](benchmark::State& s) { BM_Handshake(s, true); });
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     bench::RatioReporter reporter;

@@ -1,9 +1,11 @@
-// ByteStream: the one thing TlsSession needs from a transport, a non-blocking byte pipe. The stack's
-// TCP sockets are one (tls/tcp_stream.hpp); the unit tests use in-memory pipes with any capacity.
+// ByteStream: the one thing TlsSession needs from a transport, a non-blocking byte pipe. The
+// stack's TCP sockets are one (tls/tcp_stream.hpp); the unit tests use in-memory pipes with any
+// capacity.
 //
 // Contract (lwIP altcp-like, DESIGN.md §3.9):
 //   send(data)  the number of bytes taken (>= 1), or WouldBlock when none fit now (the stream then
-//               reports writability to its owner, e.g. kEventWritable); never Ok(0) for non-empty data
+//               reports writability to its owner, e.g. kEventWritable); never Ok(0) for non-empty
+//               data
 //   recv(out)   bytes read (>= 1), WouldBlock when nothing is buffered, Eof once the peer finished
 //               sending and everything was read, or an error (Reset, ...)
 //   shutdown_send()  no more sends: the peer sees end-of-stream after the queued bytes (TCP FIN)

@@ -87,7 +87,7 @@ int write_san(const CertRequest& req, unsigned char* start, unsigned char*& p) {
 
 std::string x509_time(std::int64_t unix_seconds) {
     const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm {};
+    std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
@@ -95,13 +95,12 @@ std::string x509_time(std::int64_t unix_seconds) {
 }
 
 stack::Result<GeneratedCert, std::string> generate_cert(const CertRequest& req, Rng& rng,
-                                                       const GeneratedCert* issuer) {
+                                                        const GeneratedCert* issuer) {
     Work w;
     int ret = mbedtls_pk_setup(&w.key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
     if (ret != 0) return failed("key setup", ret);
-    const mbedtls_ecp_group_id curve = req.curve == CertRequest::Curve::P384
-                                           ? MBEDTLS_ECP_DP_SECP384R1
-                                           : MBEDTLS_ECP_DP_SECP256R1;
+    const mbedtls_ecp_group_id curve =
+        req.curve == CertRequest::Curve::P384 ? MBEDTLS_ECP_DP_SECP384R1 : MBEDTLS_ECP_DP_SECP256R1;
     ret = mbedtls_ecp_gen_key(curve, mbedtls_pk_ec(w.key), Rng::random, &rng);
     if (ret != 0) return failed("generating the key", ret);
 
@@ -109,9 +108,9 @@ stack::Result<GeneratedCert, std::string> generate_cert(const CertRequest& req, 
     std::string issuer_name = subject;
     mbedtls_pk_context* signer = &w.key;
     if (issuer != nullptr) {
-        ret = mbedtls_x509_crt_parse(&w.issuer_crt,
-                                     reinterpret_cast<const unsigned char*>(issuer->cert_pem.c_str()),
-                                     issuer->cert_pem.size() + 1);
+        ret = mbedtls_x509_crt_parse(
+            &w.issuer_crt, reinterpret_cast<const unsigned char*>(issuer->cert_pem.c_str()),
+            issuer->cert_pem.size() + 1);
         if (ret != 0) return failed("parsing the issuer certificate", ret);
         ret = compat::parse_key(&w.issuer_key,
                                 reinterpret_cast<const unsigned char*>(issuer->key_pem.c_str()),
@@ -154,8 +153,9 @@ stack::Result<GeneratedCert, std::string> generate_cert(const CertRequest& req, 
         (ret = mbedtls_x509write_crt_set_authority_key_identifier(&w.crt)) != 0) {
         return failed("key identifiers", ret);
     }
-    const unsigned int usage = req.is_ca ? (MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN)
-                                         : MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+    const unsigned int usage = req.is_ca
+                                   ? (MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN)
+                                   : MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
     if ((ret = mbedtls_x509write_crt_set_key_usage(&w.crt, usage)) != 0) {
         return failed("key usage", ret);
     }

@@ -1,13 +1,12 @@
 #include "tls/config.hpp"
 
 #include <fcntl.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <mbedtls/entropy.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -147,7 +146,8 @@ std::string sha256_fingerprint(const unsigned char* der, std::size_t len) {
     return out;
 }
 
-// ---- Rng -------------------------------------------------------------------------------------------
+// ---- Rng
+// -------------------------------------------------------------------------------------------
 
 Rng::Rng() {
     mbedtls_entropy_init(&entropy_);
@@ -165,8 +165,8 @@ stack::Result<std::shared_ptr<Rng>, std::string> Rng::create() {
                                          MBEDTLS_ENTROPY_SOURCE_STRONG);
     if (ret != 0) return stack::Err(with_code("adding the getrandom entropy source", ret));
     static constexpr unsigned char kPersonalization[] = "tunstack tls drbg";
-    ret = mbedtls_ctr_drbg_seed(&rng->drbg_, mbedtls_entropy_func, &rng->entropy_,
-                                kPersonalization, sizeof kPersonalization - 1);
+    ret = mbedtls_ctr_drbg_seed(&rng->drbg_, mbedtls_entropy_func, &rng->entropy_, kPersonalization,
+                                sizeof kPersonalization - 1);
     if (ret != 0) return stack::Err(with_code("seeding the CTR_DRBG", ret));
     return rng;
 }
@@ -175,7 +175,8 @@ int Rng::random(void* self, unsigned char* out, std::size_t len) {
     return mbedtls_ctr_drbg_random(static_cast<Rng*>(self)->drbg(), out, len);
 }
 
-// ---- CertKey ---------------------------------------------------------------------------------------
+// ---- CertKey
+// ---------------------------------------------------------------------------------------
 
 CertKey::CertKey() {
     mbedtls_x509_crt_init(&chain_);
@@ -197,8 +198,8 @@ stack::Result<std::unique_ptr<CertKey>, std::string> CertKey::from_files(
     ck->source_ = cert_file;
     const std::string cert_label = "--cert " + cert_file;
     const std::string key_label = "--key " + key_file;
-    int ret = mbedtls_x509_crt_parse(&ck->chain_, reinterpret_cast<const unsigned char*>(cert->c_str()),
-                                     cert->size() + 1);
+    int ret = mbedtls_x509_crt_parse(
+        &ck->chain_, reinterpret_cast<const unsigned char*>(cert->c_str()), cert->size() + 1);
     if (ret != 0) {
         return stack::Err(ret > 0 ? cert_label + ": " + std::to_string(ret) +
                                         " certificate(s) in the file could not be parsed"
@@ -207,8 +208,7 @@ stack::Result<std::unique_ptr<CertKey>, std::string> CertKey::from_files(
     ret = compat::parse_key(&ck->key_, reinterpret_cast<const unsigned char*>(key->c_str()),
                             key->size() + 1, Rng::random, &rng);
     if (ret != 0) {
-        return stack::Err(
-            with_code(key_label + ": not a valid unencrypted PEM private key", ret));
+        return stack::Err(with_code(key_label + ": not a valid unencrypted PEM private key", ret));
     }
     if (auto r = ck->finish(rng, key_label + " does not match the certificate in " + cert_label);
         !r) {
@@ -224,8 +224,8 @@ stack::Result<std::unique_ptr<CertKey>, std::string> CertKey::from_pem(std::stri
     std::unique_ptr<CertKey> ck(new CertKey());
     ck->source_ = label;
     const std::string cert(cert_pem), key(key_pem);  // NUL-terminated copies, as mbedTLS wants
-    int ret = mbedtls_x509_crt_parse(&ck->chain_, reinterpret_cast<const unsigned char*>(cert.c_str()),
-                                     cert.size() + 1);
+    int ret = mbedtls_x509_crt_parse(
+        &ck->chain_, reinterpret_cast<const unsigned char*>(cert.c_str()), cert.size() + 1);
     if (ret != 0) return stack::Err(with_code(label + ": not a valid PEM certificate", ret));
     ret = compat::parse_key(&ck->key_, reinterpret_cast<const unsigned char*>(key.c_str()),
                             key.size() + 1, Rng::random, &rng);
@@ -262,7 +262,8 @@ bool CertKey::matches(std::string_view host) const {
     const std::string h = lower(std::string(host));
     for (const std::string& n : names_) {
         if (n == h) return true;
-        // RFC 6125 §6.4.3: a wildcard only as the whole left-most label, matching exactly one label.
+        // RFC 6125 §6.4.3: a wildcard only as the whole left-most label, matching exactly one
+        // label.
         if (n.size() > 2 && n[0] == '*' && n[1] == '.') {
             const std::size_t dot = h.find('.');
             if (dot != std::string::npos && dot > 0 && h.substr(dot) == n.substr(1)) return true;
@@ -277,13 +278,18 @@ std::string CertKey::subject() const {
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("?");
 }
 
-// ---- TicketKeys ------------------------------------------------------------------------------------
+// ---- TicketKeys
+// ------------------------------------------------------------------------------------
 
-TicketKeys::TicketKeys() { mbedtls_ssl_ticket_init(&ctx_); }
-TicketKeys::~TicketKeys() { mbedtls_ssl_ticket_free(&ctx_); }
+TicketKeys::TicketKeys() {
+    mbedtls_ssl_ticket_init(&ctx_);
+}
+TicketKeys::~TicketKeys() {
+    mbedtls_ssl_ticket_free(&ctx_);
+}
 
-stack::Result<std::shared_ptr<TicketKeys>, std::string> TicketKeys::create(std::shared_ptr<Rng> rng,
-                                                                          std::uint32_t lifetime_s) {
+stack::Result<std::shared_ptr<TicketKeys>, std::string> TicketKeys::create(
+    std::shared_ptr<Rng> rng, std::uint32_t lifetime_s) {
     std::shared_ptr<TicketKeys> keys(new TicketKeys());
     keys->rng_ = std::move(rng);
     const int ret = mbedtls_ssl_ticket_setup(&keys->ctx_, Rng::random, keys->rng_.get(),
@@ -292,10 +298,15 @@ stack::Result<std::shared_ptr<TicketKeys>, std::string> TicketKeys::create(std::
     return keys;
 }
 
-// ---- ServerConfig ----------------------------------------------------------------------------------
+// ---- ServerConfig
+// ----------------------------------------------------------------------------------
 
-ServerConfig::ServerConfig() { mbedtls_ssl_config_init(&conf_); }
-ServerConfig::~ServerConfig() { mbedtls_ssl_config_free(&conf_); }
+ServerConfig::ServerConfig() {
+    mbedtls_ssl_config_init(&conf_);
+}
+ServerConfig::~ServerConfig() {
+    mbedtls_ssl_config_free(&conf_);
+}
 
 stack::Result<std::shared_ptr<ServerConfig>, std::string> ServerConfig::create(
     std::shared_ptr<Rng> rng, std::vector<std::unique_ptr<CertKey>> certs,
@@ -335,7 +346,8 @@ int ServerConfig::on_sni(void* self, mbedtls_ssl_context* ssl, const unsigned ch
     return 0;
 }
 
-// ---- ClientConfig ----------------------------------------------------------------------------------
+// ---- ClientConfig
+// ----------------------------------------------------------------------------------
 
 ClientConfig::ClientConfig() {
     mbedtls_ssl_config_init(&conf_);

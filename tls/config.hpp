@@ -1,7 +1,7 @@
-// TLS configuration: RAII owners of everything an mbedTLS session points into, built once and shared
-// (std::shared_ptr<const ...>) by every session that uses them. A session keeps its config alive, so
-// a reload (tunstackd's SIGHUP) builds a new ServerConfig for new connections while existing ones
-// finish on the old.
+// TLS configuration: RAII owners of everything an mbedTLS session points into, built once and
+// shared (std::shared_ptr<const ...>) by every session that uses them. A session keeps its config
+// alive, so a reload (tunstackd's SIGHUP) builds a new ServerConfig for new connections while
+// existing ones finish on the old.
 //
 //   Rng           mbedTLS entropy (an explicit getrandom(2) source; mbedTLS's own platform source,
 //                 which also uses getrandom on Linux, stays registered) feeding a CTR_DRBG
@@ -13,10 +13,10 @@
 //   ClientConfig  secure defaults + trust anchors (CA file, or none with verify=false) + ALPN
 //
 // Secure defaults (both roles): TLS 1.2 only; ECDHE key exchange with AEAD ciphersuites only
-// (ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM, with ECDSA or RSA certificates); key-exchange groups
-// X25519 and P-256; signature hashes SHA-256/384/512; renegotiation disabled; no compression (not
-// compiled into Debian's mbedTLS, and never configured). Nothing here reads a clock except mbedTLS
-// itself (certificate validity, ticket lifetime).
+// (ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM, with ECDSA or RSA certificates); key-exchange
+// groups X25519 and P-256; signature hashes SHA-256/384/512; renegotiation disabled; no compression
+// (not compiled into Debian's mbedTLS, and never configured). Nothing here reads a clock except
+// mbedTLS itself (certificate validity, ticket lifetime).
 #pragma once
 
 #include <mbedtls/ctr_drbg.h>
@@ -57,7 +57,8 @@ private:
 class CertKey {
 public:
     // Reads and parses both PEM files; checks the key belongs to the leaf certificate. Errors name
-    // the file and the problem in one line ("--cert x.pem: cannot read: No such file or directory").
+    // the file and the problem in one line ("--cert x.pem: cannot read: No such file or
+    // directory").
     static stack::Result<std::unique_ptr<CertKey>, std::string> from_files(
         const std::string& cert_file, const std::string& key_file, Rng& rng);
     // The same from PEM text (tests, generated certificates). `label` prefixes errors.
@@ -95,7 +96,7 @@ class TicketKeys {
 public:
     // `lifetime_s`: how long a ticket is valid, which is also the key-rotation period.
     static stack::Result<std::shared_ptr<TicketKeys>, std::string> create(std::shared_ptr<Rng> rng,
-                                                                         std::uint32_t lifetime_s);
+                                                                          std::uint32_t lifetime_s);
     ~TicketKeys();
     TicketKeys(const TicketKeys&) = delete;
     TicketKeys& operator=(const TicketKeys&) = delete;
@@ -144,9 +145,9 @@ private:
 inline constexpr const char* kSystemCaFile = "/etc/ssl/certs/ca-certificates.crt";
 
 struct ClientOptions {
-    bool verify = true;         // false: --insecure (no certificate or name checks at all)
-    std::string ca_file;        // PEM bundle; empty: ca_pem, or else kSystemCaFile
-    std::string ca_pem;         // trust anchors as PEM text (tests)
+    bool verify = true;   // false: --insecure (no certificate or name checks at all)
+    std::string ca_file;  // PEM bundle; empty: ca_pem, or else kSystemCaFile
+    std::string ca_pem;   // trust anchors as PEM text (tests)
     std::vector<std::string> alpn;
 };
 

@@ -17,8 +17,8 @@ struct Counters {
     std::uint64_t handshakes_resumed = 0;  // of handshakes_ok: abbreviated (session ticket)
     std::uint64_t close_notify_sent = 0;
     std::uint64_t close_notify_received = 0;
-    std::uint64_t sessions_active = 0;     // gauge: TlsSession objects alive
-    std::uint64_t sessions_rejected = 0;   // connections refused because the session limit was hit
+    std::uint64_t sessions_active = 0;    // gauge: TlsSession objects alive
+    std::uint64_t sessions_rejected = 0;  // connections refused because the session limit was hit
     std::array<std::uint64_t, kReasonCount> handshake_failed{};  // by Reason
     std::array<std::uint64_t, kReasonCount> failed{};            // after the handshake, by Reason
 

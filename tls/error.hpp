@@ -2,8 +2,8 @@
 // counter) plus the mbedTLS error code and a message that names both (mbedtls_strerror).
 //
 // Reasons are coarse on purpose: they are what an operator can act on (the peer wanted a cipher we
-// refuse, an old protocol version, our certificate is not trusted by it, it vanished, ...). The code
-// and the message keep the detail.
+// refuse, an old protocol version, our certificate is not trusted by it, it vanished, ...). The
+// code and the message keep the detail.
 #pragma once
 
 #include <cstdint>
@@ -13,17 +13,17 @@
 namespace tls {
 
 enum class Reason : std::uint8_t {
-    NoSharedCipher,   // no ciphersuite (or key-exchange group) both sides accept
-    BadVersion,       // the peer wants a protocol version other than TLS 1.2
-    AlertReceived,    // the peer sent a fatal alert
-    PeerReset,        // the TCP connection was reset (or timed out) under us
-    PeerClosed,       // TCP FIN without close_notify (during the handshake, or truncation after it)
-    Timeout,          // the handshake did not finish before its deadline
-    BadRecord,        // a record that does not parse or authenticate (garbage, bad MAC)
-    BadHandshake,     // a handshake message that does not parse or is out of order
-    BadCertificate,   // the peer's certificate failed verification (see VerifyFailure)
+    NoSharedCipher,  // no ciphersuite (or key-exchange group) both sides accept
+    BadVersion,      // the peer wants a protocol version other than TLS 1.2
+    AlertReceived,   // the peer sent a fatal alert
+    PeerReset,       // the TCP connection was reset (or timed out) under us
+    PeerClosed,      // TCP FIN without close_notify (during the handshake, or truncation after it)
+    Timeout,         // the handshake did not finish before its deadline
+    BadRecord,       // a record that does not parse or authenticate (garbage, bad MAC)
+    BadHandshake,    // a handshake message that does not parse or is out of order
+    BadCertificate,  // the peer's certificate failed verification (see VerifyFailure)
     NoApplicationProtocol,  // ALPN: no protocol in common
-    Internal,         // anything else (allocation, RNG, configuration, misuse)
+    Internal,               // anything else (allocation, RNG, configuration, misuse)
 };
 inline constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::Internal) + 1;
 
@@ -40,10 +40,10 @@ std::string describe_verify_flags(std::uint32_t flags);
 
 struct Error {
     Reason reason = Reason::Internal;
-    int code = 0;                  // the mbedTLS error code (negative), 0 if none
+    int code = 0;                    // the mbedTLS error code (negative), 0 if none
     std::uint32_t verify_flags = 0;  // for BadCertificate
-    int alert = -1;                // for AlertReceived: the alert description number
-    std::string detail;            // extra context from the caller (e.g. the stream error)
+    int alert = -1;                  // for AlertReceived: the alert description number
+    std::string detail;              // extra context from the caller (e.g. the stream error)
 
     // One line, e.g. "no shared cipher (mbedTLS -0x7380: SSL - The server has no ciphersuites in
     // common with the client)" or "certificate verification failed: untrusted (...)".

@@ -1,10 +1,11 @@
 // mbedtls_compat: every call whose form depends on the mbedTLS major version, in one place.
 //
-// Debian 12 ships mbedTLS 2.28 (TLS 1.2 at most). Everything else in tls/ uses only calls that are the
-// same in 2.28 and 3.x, or goes through these functions, so porting to 3.x (and turning on TLS 1.3)
-// is a change to this header alone (plus widening the version range in config.cpp). For each function
-// the 3.x counterpart is named in its comment; that branch is not written out because it cannot be
-// compiled or tested here, and untested compatibility code would only look like a port.
+// Debian 12 ships mbedTLS 2.28 (TLS 1.2 at most). Everything else in tls/ uses only calls that are
+// the same in 2.28 and 3.x, or goes through these functions, so porting to 3.x (and turning on
+// TLS 1.3) is a change to this header alone (plus widening the version range in config.cpp). For
+// each function the 3.x counterpart is named in its comment; that branch is not written out because
+// it cannot be compiled or tested here, and untested compatibility code would only look like a
+// port.
 //
 // Some functions read fields of mbedtls_ssl_context that 2.28 keeps public but 3.x marks
 // MBEDTLS_PRIVATE: whether the running handshake is a resumption, the alert just received, and
@@ -14,7 +15,8 @@
 #include <mbedtls/version.h>
 
 #if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR < 28
-#error "tls/ targets mbedTLS 2.28 (Debian 12); for 3.x port tls/mbedtls_compat.hpp (see its comments)"
+#error \
+    "tls/ targets mbedTLS 2.28 (Debian 12); for 3.x port tls/mbedtls_compat.hpp (see its comments)"
 #endif
 
 #include <mbedtls/asn1.h>
@@ -121,8 +123,12 @@ inline void default_record_version(mbedtls_ssl_context* ssl) {
 // record already holds the data), so the session flushes instead of keeping a copy of the buffer.
 // (3.x: ssl->MBEDTLS_PRIVATE(out_left); mbedtls_ssl_flush_output is exported but declared only in
 // library/ssl_misc.h.)
-inline bool output_pending(const mbedtls_ssl_context* ssl) { return ssl->out_left > 0; }
-inline int flush_output(mbedtls_ssl_context* ssl) { return mbedtls_ssl_flush_output(ssl); }
+inline bool output_pending(const mbedtls_ssl_context* ssl) {
+    return ssl->out_left > 0;
+}
+inline int flush_output(mbedtls_ssl_context* ssl) {
+    return mbedtls_ssl_flush_output(ssl);
+}
 
 // Subject alternative names of a parsed certificate: calls fn(tag, bytes, len) for each GeneralName
 // (tag is the context-specific tag number: 2 dNSName, 7 iPAddress). (3.x: same list; the

@@ -25,8 +25,12 @@ std::string_view to_string(TlsSession::Phase p) {
     return "?";
 }
 
-SavedSession::SavedSession() { mbedtls_ssl_session_init(&session_); }
-SavedSession::~SavedSession() { mbedtls_ssl_session_free(&session_); }
+SavedSession::SavedSession() {
+    mbedtls_ssl_session_init(&session_);
+}
+SavedSession::~SavedSession() {
+    mbedtls_ssl_session_free(&session_);
+}
 
 TlsSession::TlsSession(ByteStream& stream, Counters* counters)
     : stream_(stream), counters_(counters) {
@@ -78,7 +82,8 @@ stack::Result<std::unique_ptr<TlsSession>, Error> TlsSession::client(
     return s;
 }
 
-// ---- BIO -------------------------------------------------------------------------------------------
+// ---- BIO
+// -------------------------------------------------------------------------------------------
 
 int TlsSession::bio_send(void* self, const unsigned char* buf, std::size_t len) {
     auto* s = static_cast<TlsSession*>(self);
@@ -87,7 +92,8 @@ int TlsSession::bio_send(void* self, const unsigned char* buf, std::size_t len) 
     if (r) return static_cast<int>(*r);
     if (r.error() == StreamError::WouldBlock) return MBEDTLS_ERR_SSL_WANT_WRITE;
     s->stream_error_ = r.error();
-    return r.error() == StreamError::Reset ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+    return r.error() == StreamError::Reset ? MBEDTLS_ERR_NET_CONN_RESET
+                                           : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 int TlsSession::bio_recv(void* self, unsigned char* buf, std::size_t len) {
@@ -115,7 +121,8 @@ int TlsSession::verify_ip(void* self, mbedtls_x509_crt* crt, int depth, std::uin
     return 0;
 }
 
-// ---- state machine ---------------------------------------------------------------------------------
+// ---- state machine
+// ---------------------------------------------------------------------------------
 
 void TlsSession::record_failure(Error e) {
     if (error_) return;
@@ -226,7 +233,8 @@ TlsSession::Phase TlsSession::advance() {
         case Phase::Closing: step_close(); break;
         case Phase::Failed:
             // Best effort: push out a pending fatal alert.
-            for (int guard = 0; guard < 16 && ssl_ready_ && compat::output_pending(&ssl_); ++guard) {
+            for (int guard = 0; guard < 16 && ssl_ready_ && compat::output_pending(&ssl_);
+                 ++guard) {
                 if (compat::flush_output(&ssl_) != 0) break;
             }
             break;
@@ -308,14 +316,17 @@ stack::Result<std::size_t, Error> TlsSession::write(stack::Bytes data) {
     return taken;
 }
 
-// ---- queries ---------------------------------------------------------------------------------------
+// ---- queries
+// ---------------------------------------------------------------------------------------
 
 bool TlsSession::has_buffered_input() const {
     if (!handshake_done_ || peer_closed_ || phase_ == Phase::Failed) return false;
     return mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || mbedtls_ssl_check_pending(&ssl_) != 0;
 }
 
-bool TlsSession::has_pending_output() const { return ssl_ready_ && compat::output_pending(&ssl_); }
+bool TlsSession::has_pending_output() const {
+    return ssl_ready_ && compat::output_pending(&ssl_);
+}
 
 std::string_view TlsSession::alpn() const {
     const char* p = mbedtls_ssl_get_alpn_protocol(&ssl_);
@@ -334,7 +345,9 @@ std::string_view TlsSession::version() const {
     return p != nullptr ? std::string_view(p) : std::string_view();
 }
 
-std::uint32_t TlsSession::verify_flags() const { return mbedtls_ssl_get_verify_result(&ssl_); }
+std::uint32_t TlsSession::verify_flags() const {
+    return mbedtls_ssl_get_verify_result(&ssl_);
+}
 
 bool TlsSession::save(SavedSession& out) const {
     if (!handshake_done_) return false;

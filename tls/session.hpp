@@ -10,19 +10,19 @@
 //         MBEDTLS_ERR_SSL_CONN_EOF), a network error code after a reset.
 //
 // Phases: Handshake → Open → Closing → Closed, or Failed from anywhere.
-//   write() returns the plaintext bytes taken. When mbedtls_ssl_write answers WANT_WRITE, the record
-//   holding the data has already been built and is partly sent: those bytes count as taken, and the
-//   rest of the record is flushed (compat::flush_output, which is what mbedTLS's "call again with the
-//   same buffer" does) before anything else is written, on the next write()/advance().
-//   read() returns plaintext bytes; 0 means nothing now, or (peer_closed()) that the peer sent
-//   close_notify. Decrypted bytes can wait inside mbedTLS: has_buffered_input() tells the owner to
-//   read again without waiting for the stream (DESIGN.md §3.9).
-//   close() sends close_notify (after pending output), then shuts the stream's sending side (FIN);
-//   the session is Closed when both went out. A FIN without close_notify is truncation: read()
-//   fails with Reason::PeerClosed.
-//   Errors are fatal: the session records an Error (reason + mbedTLS code + message), sends a fatal
-//   alert when mbedTLS did not and TLS allows one (garbage, bad handshake messages), and is Failed.
-//   fail() lets the owner end it for reasons only it sees (the handshake deadline, a TCP reset).
+//   write() returns the plaintext bytes taken. When mbedtls_ssl_write answers WANT_WRITE, the
+//   record holding the data has already been built and is partly sent: those bytes count as taken,
+//   and the rest of the record is flushed (compat::flush_output, which is what mbedTLS's "call
+//   again with the same buffer" does) before anything else is written, on the next
+//   write()/advance(). read() returns plaintext bytes; 0 means nothing now, or (peer_closed()) that
+//   the peer sent close_notify. Decrypted bytes can wait inside mbedTLS: has_buffered_input() tells
+//   the owner to read again without waiting for the stream (DESIGN.md §3.9). close() sends
+//   close_notify (after pending output), then shuts the stream's sending side (FIN); the session is
+//   Closed when both went out. A FIN without close_notify is truncation: read() fails with
+//   Reason::PeerClosed. Errors are fatal: the session records an Error (reason + mbedTLS code +
+//   message), sends a fatal alert when mbedTLS did not and TLS allows one (garbage, bad handshake
+//   messages), and is Failed. fail() lets the owner end it for reasons only it sees (the handshake
+//   deadline, a TCP reset).
 #pragma once
 
 #include <mbedtls/ssl.h>
@@ -58,9 +58,9 @@ private:
 };
 
 // Whom a client expects to talk to. `server_name`, a DNS name, is sent as SNI and checked against
-// the certificate's DNS names (mbedTLS); `ipv4` (host byte order), for URLs with an address literal,
-// is checked against its iPAddress names (here: mbedTLS 2.28 does not) and no SNI is sent (RFC 6066
-// §3 forbids literals).
+// the certificate's DNS names (mbedTLS); `ipv4` (host byte order), for URLs with an address
+// literal, is checked against its iPAddress names (here: mbedTLS 2.28 does not) and no SNI is sent
+// (RFC 6066 §3 forbids literals).
 struct ClientTarget {
     std::string server_name;
     std::optional<std::uint32_t> ipv4;

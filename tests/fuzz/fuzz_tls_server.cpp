@@ -1,7 +1,7 @@
-// libFuzzer target for the TLS server side: the input is what a client sends to tunstackd's TLS port,
-// delivered to a TlsSession (tls/session.hpp) in pieces whose sizes come from the input itself, then
-// end of stream. The session is driven as tunstackd drives it (advance, read, and on failure the
-// pending alert flushed) until nothing changes. Checks, besides the sanitizers:
+// libFuzzer target for the TLS server side: the input is what a client sends to tunstackd's TLS
+// port, delivered to a TlsSession (tls/session.hpp) in pieces whose sizes come from the input
+// itself, then end of stream. The session is driven as tunstackd drives it (advance, read, and on
+// failure the pending alert flushed) until nothing changes. Checks, besides the sanitizers:
 //  - every byte the server writes forms whole TLS records with a content type of 20..23, protocol
 //    version 3.1..3.3 (a 0.0 version was a real bug) and a length within RFC 5246 §6.2's limits;
 //    the one exception is mbedTLS's own protocol_version alert, whose record echoes whatever
@@ -110,7 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The first byte chooses how the rest is cut: 0 = whole, else pieces of (byte % 64) + 1.
     std::vector<std::size_t> pieces;
     if (size > 0 && data[0] != 0) {
-        for (std::size_t i = 1; i < size; i += (data[0] % 64) + 1) pieces.push_back((data[0] % 64) + 1);
+        for (std::size_t i = 1; i < size; i += (data[0] % 64) + 1)
+            pieces.push_back((data[0] % 64) + 1);
     }
     const std::uint8_t* body = size > 0 ? data + 1 : data;
     const std::size_t body_size = size > 0 ? size - 1 : 0;

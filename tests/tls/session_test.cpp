@@ -48,9 +48,9 @@ struct Conn {
         std::size_t sent = 0;
         int idle = 0;
         while (got.size() < data.size() && idle < 1000) {
-            const auto before = std::make_tuple(pipe.to_server.total, pipe.to_client.total,
-                                                pipe.to_server.bytes.size(),
-                                                pipe.to_client.bytes.size());
+            const auto before =
+                std::make_tuple(pipe.to_server.total, pipe.to_client.total,
+                                pipe.to_server.bytes.size(), pipe.to_client.bytes.size());
             bool progress = false;
             if (sent < data.size()) {
                 auto n = from.write(stack::Bytes(data).subspan(sent));
@@ -67,10 +67,10 @@ struct Conn {
                 got.insert(got.end(), buf.begin(), buf.begin() + static_cast<long>(*n));
                 progress = true;
             }
-            progress = progress || before != std::make_tuple(pipe.to_server.total,
-                                                             pipe.to_client.total,
-                                                             pipe.to_server.bytes.size(),
-                                                             pipe.to_client.bytes.size());
+            progress =
+                progress ||
+                before != std::make_tuple(pipe.to_server.total, pipe.to_client.total,
+                                          pipe.to_server.bytes.size(), pipe.to_client.bytes.size());
             idle = progress ? 0 : idle + 1;
         }
         return got;
@@ -81,7 +81,9 @@ struct Conn {
     std::unique_ptr<TlsSession> server, client;
 };
 
-TestPki& pki() { return TestPki::get(); }
+TestPki& pki() {
+    return TestPki::get();
+}
 
 TEST(TlsSession, HandshakeNegotiatesTls12EcdheAeadAndAlpn) {
     Conn c(pki().server_config({&pki().server}), pki().client_config());
@@ -168,10 +170,10 @@ TEST(TlsSession, OneByteAtATimeBothWays) {
     EXPECT_TRUE(c.server->peer_closed());
 }
 
-// mbedtls_ssl_write's rule: after WANT_WRITE the same buffer must be passed again or bytes are lost.
-// TlsSession reports the record's bytes as taken at that point, so the caller may pass anything
-// next; here each call passes a different buffer (the next bytes of the message), and the receiver
-// must still see exactly the concatenation of what write() reported as taken.
+// mbedtls_ssl_write's rule: after WANT_WRITE the same buffer must be passed again or bytes are
+// lost. TlsSession reports the record's bytes as taken at that point, so the caller may pass
+// anything next; here each call passes a different buffer (the next bytes of the message), and the
+// receiver must still see exactly the concatenation of what write() reported as taken.
 TEST(TlsSession, WantWriteCountsTheRecordAsTakenAndFlushesItFirst) {
     Conn c(pki().server_config({&pki().server}), pki().client_config());
     c.handshake();
@@ -220,9 +222,9 @@ TEST(TlsSession, FinWithoutCloseNotifyIsTruncation) {
     EXPECT_NE(n.error().message().find("without close_notify"), std::string::npos);
 }
 
-// Not TLS at all (an HTTP request on the TLS port): the server fails (mbedTLS reads the first record
-// header while parsing the ClientHello: bad_handshake) and answers with a fatal decode_error alert
-// (mbedTLS itself sends none here) before the owner closes the connection.
+// Not TLS at all (an HTTP request on the TLS port): the server fails (mbedTLS reads the first
+// record header while parsing the ClientHello: bad_handshake) and answers with a fatal decode_error
+// alert (mbedTLS itself sends none here) before the owner closes the connection.
 TEST(TlsSession, GarbageGetsAFatalAlert) {
     Conn c(pki().server_config({&pki().server}), pki().client_config());
     const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -272,7 +274,8 @@ TEST(TlsSession, OwnerCanFailAStalledHandshake) {
     EXPECT_NE(c.server->error()->message().find("timed out"), std::string::npos);
 }
 
-// ---- what the secure defaults refuse ----------------------------------------------------------------
+// ---- what the secure defaults refuse
+// ----------------------------------------------------------------
 
 // A bare mbedTLS client configured as our API never would: old versions, CBC or static-RSA suites,
 // other groups. Our server must refuse it.
@@ -282,10 +285,10 @@ public:
         : end_(end) {
         mbedtls_ssl_config_init(&conf_);
         mbedtls_ssl_init(&ssl_);
-        EXPECT_EQ(mbedtls_ssl_config_defaults(&conf_, MBEDTLS_SSL_IS_CLIENT,
-                                              MBEDTLS_SSL_TRANSPORT_STREAM,
-                                              MBEDTLS_SSL_PRESET_DEFAULT),
-                  0);
+        EXPECT_EQ(
+            mbedtls_ssl_config_defaults(&conf_, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT),
+            0);
         mbedtls_ssl_conf_rng(&conf_, tls::Rng::random, &rng);
         mbedtls_ssl_conf_authmode(&conf_, MBEDTLS_SSL_VERIFY_NONE);
         tweak(&conf_);
@@ -335,7 +338,8 @@ const std::vector<Refusal>& refusals() {
          Reason::NoSharedCipher},
         {"static_rsa", [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_ciphersuites(c, kStaticRsa); },
          Reason::NoSharedCipher},
-        {"static_ecdh", [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_ciphersuites(c, kEcdhStatic); },
+        {"static_ecdh",
+         [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_ciphersuites(c, kEcdhStatic); },
          Reason::NoSharedCipher},
         {"only_p384", [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_curves(c, kP384); },
          Reason::NoSharedCipher},
@@ -367,8 +371,8 @@ TEST_P(Refused, ServerRefusesWithAnAlert) {
     ASSERT_TRUE(server.ok());
     RawClient raw(pipe.client, *pki().rng, r.tweak);
     int ret = MBEDTLS_ERR_SSL_WANT_READ;
-    for (int i = 0; i < 50 && (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-         ++i) {
+    for (int i = 0;
+         i < 50 && (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE); ++i) {
         ret = raw.handshake();
         (*server)->advance();
     }
@@ -401,8 +405,8 @@ TEST(TlsSession, EachAllowedSuiteWorks) {
     for (const auto& suite : kSuites) {
         for (const auto& group : kGroups) {
             Pipe pipe;
-            auto server = TlsSession::server(pki().server_config({&pki().server}), pipe.server,
-                                             nullptr);
+            auto server =
+                TlsSession::server(pki().server_config({&pki().server}), pipe.server, nullptr);
             ASSERT_TRUE(server.ok());
             RawClient raw(pipe.client, *pki().rng, [&](mbedtls_ssl_config* c) {
                 mbedtls_ssl_conf_ciphersuites(c, suite);
@@ -422,9 +426,10 @@ TEST(TlsSession, EachAllowedSuiteWorks) {
     }
 }
 
-// Regression: with a certificate whose curve the client offers (here an ECDSA P-384 certificate) but
-// no ECDHE group in common, mbedTLS picks the suite, sends ServerHello and Certificate, then fails
-// without an alert when it looks for the ECDHE group. The session sends handshake_failure itself.
+// Regression: with a certificate whose curve the client offers (here an ECDSA P-384 certificate)
+// but no ECDHE group in common, mbedTLS picks the suite, sends ServerHello and Certificate, then
+// fails without an alert when it looks for the ECDHE group. The session sends handshake_failure
+// itself.
 TEST(TlsSession, NoCommonGroupAfterTheSuiteWasChosenStillGetsAnAlert) {
     static const mbedtls_ecp_group_id kP384[] = {MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
     Pipe pipe;
@@ -434,8 +439,8 @@ TEST(TlsSession, NoCommonGroupAfterTheSuiteWasChosenStillGetsAnAlert) {
     RawClient raw(pipe.client, *pki().rng,
                   [](mbedtls_ssl_config* c) { mbedtls_ssl_conf_curves(c, kP384); });
     int ret = MBEDTLS_ERR_SSL_WANT_READ;
-    for (int i = 0; i < 50 && (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-         ++i) {
+    for (int i = 0;
+         i < 50 && (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE); ++i) {
         ret = raw.handshake();
         (*server)->advance();
     }
@@ -445,7 +450,8 @@ TEST(TlsSession, NoCommonGroupAfterTheSuiteWasChosenStillGetsAnAlert) {
     EXPECT_EQ(raw.ssl()->in_msg[1], MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
 }
 
-// ---- verification -----------------------------------------------------------------------------------
+// ---- verification
+// -----------------------------------------------------------------------------------
 
 struct VerifyCase {
     const tls::GeneratedCert* cert;
@@ -472,7 +478,8 @@ void expect_verify(const VerifyCase& v, const char* what) {
 }
 
 TEST(TlsVerify, GoodCertificateByNameByWildcardAndByAddress) {
-    expect_verify({&pki().server, {"test.example", std::nullopt}, tls::VerifyFailure::None}, "name");
+    expect_verify({&pki().server, {"test.example", std::nullopt}, tls::VerifyFailure::None},
+                  "name");
     expect_verify({&pki().server, {"a.wild.example", std::nullopt}, tls::VerifyFailure::None},
                   "wildcard");
     expect_verify({&pki().server, {"", kServerIp}, tls::VerifyFailure::None}, "ip");
@@ -485,8 +492,9 @@ TEST(TlsVerify, FailuresNameTheirReason) {
                   "expired");
     expect_verify({&pki().server, {"wrong.example", std::nullopt}, tls::VerifyFailure::WrongName},
                   "wrong name");
-    expect_verify({&pki().server, {"a.b.wild.example", std::nullopt}, tls::VerifyFailure::WrongName},
-                  "wildcard spans one label");
+    expect_verify(
+        {&pki().server, {"a.b.wild.example", std::nullopt}, tls::VerifyFailure::WrongName},
+        "wildcard spans one label");
     expect_verify({&pki().server, {"", 0xc6120009}, tls::VerifyFailure::WrongName}, "wrong ip");
 }
 
@@ -506,7 +514,8 @@ TEST(TlsVerify, InsecureAcceptsAnything) {
     EXPECT_EQ(c.client->phase(), Phase::Open);
 }
 
-// ---- SNI, ALPN, tickets ---------------------------------------------------------------------------
+// ---- SNI, ALPN, tickets
+// ---------------------------------------------------------------------------
 
 TEST(TlsServer, SniPicksTheCertificateForTheName) {
     auto config = pki().server_config({&pki().server, &pki().second});
@@ -584,7 +593,8 @@ TEST(TlsServer, NoTicketsWithoutTicketKeys) {
     EXPECT_FALSE(again.server->resumed());
 }
 
-// ---- configuration errors --------------------------------------------------------------------------
+// ---- configuration errors
+// --------------------------------------------------------------------------
 
 TEST(TlsConfig, KeyThatDoesNotMatchTheCertificateIsRefused) {
     auto ck = tls::CertKey::from_pem(pki().server.cert_pem, pki().second.key_pem, *pki().rng, "x");

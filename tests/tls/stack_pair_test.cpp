@@ -2,8 +2,8 @@
 // and reordering: 20 MB client → server byte-exact, then close_notify both ways and FIN.
 //
 // The sessions are driven the way tunstackd drives them: only when their socket reports an event
-// (or mbedTLS still holds decrypted input). A lost wakeup would stall the transfer and fail the test
-// at the simulated-time limit; nothing here polls a session blindly.
+// (or mbedTLS still holds decrypted input). A lost wakeup would stall the transfer and fail the
+// test at the simulated-time limit; nothing here polls a session blindly.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -56,8 +56,8 @@ TEST_P(TlsOverStacks, TwentyMegabytesByteExactUnderLossAndReordering) {
     ASSERT_TRUE(ch.ok());
     Side client, server;
     client.stream = std::make_unique<tls::TcpStream>(ta, *ch);
-    auto cs = tls::TlsSession::client(client_config, *client.stream, {"test.example", std::nullopt},
-                                      &cc);
+    auto cs =
+        tls::TlsSession::client(client_config, *client.stream, {"test.example", std::nullopt}, &cc);
     ASSERT_TRUE(cs.ok());
     client.tls = std::move(*cs);
     client.wake = true;
@@ -143,9 +143,9 @@ TEST_P(TlsOverStacks, TwentyMegabytesByteExactUnderLossAndReordering) {
         },
         Duration::seconds(3600));
     EXPECT_TRUE(failure.empty()) << failure;
-    EXPECT_TRUE(done) << "sent " << sent << " received " << received << " at "
-                      << p.now.as_millis() << " ms; client " << tls::to_string(client.tls->phase())
-                      << " server " << (server.tls ? tls::to_string(server.tls->phase()) : "none");
+    EXPECT_TRUE(done) << "sent " << sent << " received " << received << " at " << p.now.as_millis()
+                      << " ms; client " << tls::to_string(client.tls->phase()) << " server "
+                      << (server.tls ? tls::to_string(server.tls->phase()) : "none");
     EXPECT_EQ(received, data.size());
     EXPECT_FALSE(mismatch);
     EXPECT_EQ(sc.handshakes_ok, 1u);

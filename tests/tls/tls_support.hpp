@@ -90,9 +90,9 @@ struct TestPki {
         return pki;
     }
 
-    std::shared_ptr<tls::ServerConfig> server_config(
-        std::vector<const tls::GeneratedCert*> certs, std::shared_ptr<tls::TicketKeys> tickets = {},
-        tls::ServerOptions options = {}) {
+    std::shared_ptr<tls::ServerConfig> server_config(std::vector<const tls::GeneratedCert*> certs,
+                                                     std::shared_ptr<tls::TicketKeys> tickets = {},
+                                                     tls::ServerOptions options = {}) {
         std::vector<std::unique_ptr<tls::CertKey>> cks;
         for (const tls::GeneratedCert* g : certs) {
             auto ck = tls::CertKey::from_pem(g->cert_pem, g->key_pem, *rng, "test cert");
@@ -183,8 +183,12 @@ inline void pump(tls::TlsSession& a, tls::TlsSession& b, Pipe& pipe, int rounds 
                 if (!n.ok() || *n == 0) break;
             }
         }
-        const Snapshot now{pipe.to_server.total, pipe.to_client.total, pipe.to_server.bytes.size(),
-                           pipe.to_client.bytes.size(), a.phase(), b.phase()};
+        const Snapshot now{pipe.to_server.total,
+                           pipe.to_client.total,
+                           pipe.to_server.bytes.size(),
+                           pipe.to_client.bytes.size(),
+                           a.phase(),
+                           b.phase()};
         if (i > 0 && now == last) {
             if (++still >= 2) return;
         } else {

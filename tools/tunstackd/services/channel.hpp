@@ -1,14 +1,14 @@
 // Channel: the byte pipe a service Session talks through. PlainChannel is the TCP socket itself;
-// TlsChannel (tls_channel.cpp) is TLS over it, so the same echo and http sessions serve tls-echo and
-// https unchanged.
+// TlsChannel (tls_channel.cpp) is TLS over it, so the same echo and http sessions serve tls-echo
+// and https unchanged.
 //
-// The ServiceHost hands every socket event to Session::handle(), which first lets the channel act on
-// it (begin): TLS drives its handshake and pending output there and tells the session whether it may
-// run (Ready), must wait (Wait: handshake in progress) or is over (Done: failed, reset or closed).
-// recv/send then move plaintext: 0 means "nothing now, wait for the next event". close() is
-// orderly (TLS: close_notify, then FIN); the channel is closed() once the socket is handed back, which
-// for TLS can take more events (output the socket could not take yet). Deadlines (TLS handshake,
-// close) are reported by deadline() and fired by the host through on_deadline().
+// The ServiceHost hands every socket event to Session::handle(), which first lets the channel act
+// on it (begin): TLS drives its handshake and pending output there and tells the session whether it
+// may run (Ready), must wait (Wait: handshake in progress) or is over (Done: failed, reset or
+// closed). recv/send then move plaintext: 0 means "nothing now, wait for the next event". close()
+// is orderly (TLS: close_notify, then FIN); the channel is closed() once the socket is handed back,
+// which for TLS can take more events (output the socket could not take yet). Deadlines (TLS
+// handshake, close) are reported by deadline() and fired by the host through on_deadline().
 #pragma once
 
 #include <cstdint>
@@ -81,8 +81,7 @@ struct TlsChannelOptions {
 std::unique_ptr<Channel> make_tls_channel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
                                           stack::Instant now,
                                           std::shared_ptr<const tls::ServerConfig> config,
-                                          tls::Counters& counters,
-                                          const TlsChannelOptions& options,
+                                          tls::Counters& counters, const TlsChannelOptions& options,
                                           std::function<void(const std::string&)> log);
 
 }  // namespace tunstackd

@@ -26,7 +26,11 @@ class TlsChannel final : public Channel {
 public:
     TlsChannel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h, stack::Instant now,
                const TlsChannelOptions& options, std::function<void(const std::string&)> log)
-        : tcp_(tcp), h_(h), stream_(tcp, h), options_(options), log_(std::move(log)),
+        : tcp_(tcp),
+          h_(h),
+          stream_(tcp, h),
+          options_(options),
+          log_(std::move(log)),
           handshake_deadline_(now + options.handshake_timeout) {
         stream_.set_now(now);
     }
@@ -113,7 +117,8 @@ public:
         if (session_->phase() == Phase::Handshake) {
             session_->fail(tls::Reason::Timeout,
                            "no complete handshake within " +
-                               std::to_string(options_.handshake_timeout.as_millis() / 1000) + " s");
+                               std::to_string(options_.handshake_timeout.as_millis() / 1000) +
+                               " s");
             (void)settle(now);
         } else if (session_->phase() == Phase::Closing) {
             abort(now);  // the peer does not take our close_notify: give up on it
@@ -188,8 +193,7 @@ private:
 std::unique_ptr<Channel> make_tls_channel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
                                           stack::Instant now,
                                           std::shared_ptr<const tls::ServerConfig> config,
-                                          tls::Counters& counters,
-                                          const TlsChannelOptions& options,
+                                          tls::Counters& counters, const TlsChannelOptions& options,
                                           std::function<void(const std::string&)> log) {
     auto c = std::make_unique<TlsChannel>(tcp, h, now, options, std::move(log));
     (void)c->init(std::move(config), counters);  // a failed init hangs up at the first event
