@@ -101,6 +101,7 @@ namespace stack {
     X(tcp_fast_retransmits, "tcp.fast_retransmits")                                        \
     X(tcp_sack_recoveries, "tcp.sack_recoveries")                                          \
     X(tcp_timeouts, "tcp.timeouts")                                                        \
+    X(tcp_abort_on_data, "tcp.abort_on_data")                                              \
     X(tcp_challenge_acks, "tcp.challenge_acks")                                            \
     X(tcp_window_probes, "tcp.window_probes")                                              \
     X(tcp_keepalive_probes, "tcp.keepalive_probes")                                        \

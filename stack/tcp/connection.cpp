@@ -202,6 +202,16 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     if (!on_ack(now, seg, options)) return;
 
     // Step 7: segment text.
+    if (!seg.payload().empty() && orphaned_ &&
+        seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
+        (state_ == TcpState::FinWait1 || state_ == TcpState::FinWait2)) {
+        // The application closed (not shut down) this connection: nobody will read new text.
+        // Reset rather than acknowledge data into a buffer no one drains (RFC 9293 §3.10.4,
+        // RFC 2525 §2.17; Linux "TCPAbortOnData").
+        ++layer_.stats().tcp_abort_on_data;
+        abort(now);
+        return;
+    }
     if (!seg.payload().empty()) {
         if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
             state_ == TcpState::FinWait2) {

@@ -29,6 +29,40 @@ TEST(TcpScriptClose, ActiveCloseFinWait1FinWait2TimeWaitFreedAfter2Msl_Rfc9293S3
     s.expect_nothing();
 }
 
+// After close() nobody will ever read: new data arriving in FIN-WAIT is answered with RST and the
+// connection is dropped (RFC 9293 §3.10.4 / RFC 2525 §2.17, as Linux's "abort on data"), instead of
+// being acknowledged into a buffer no one drains. A pure retransmission of old data is only ACKed.
+TEST(TcpScriptClose, NewDataAfterCloseIsAnsweredWithRst_Rfc2525S217) {
+    Script s;
+    auto c = s.passive_open(1000);
+    ASSERT_TRUE(s.tcp().close(s.now(), c).ok());
+    s.poll();
+    s.expect({.flags = kFinAck, .seq = 1, .ack = 1001});
+    s.inject(at(10ms), ack(1001, 2));
+    EXPECT_EQ(s.state_of_only_connection(), TcpState::FinWait2);
+    s.inject(at(15ms), data(1001, 2, Packet(0)));  // a pure ACK-like segment without text: nothing
+    s.expect_nothing();
+    s.inject(at(20ms), data(1001, 2, Packet(100, 'x')));
+    s.expect({.at = at(20ms), .flags = kRst, .seq = 2});
+    s.expect_nothing();
+    EXPECT_EQ(s.tcp().connection_count(), 0u);
+    EXPECT_EQ(s.stack().stats().tcp_abort_on_data, 1u);
+}
+
+TEST(TcpScriptClose, DataAfterShutdownIsStillReceived_Rfc9293S3104) {
+    Script s;
+    auto c = s.passive_open(1000);
+    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    s.poll();
+    s.expect({.flags = kFinAck, .seq = 1, .ack = 1001});
+    s.inject(at(10ms), ack(1001, 2));
+    s.inject(at(20ms), data(1001, 2, Packet(100, 'x')));
+    s.advance_to(at(100ms));
+    s.expect({.flags = kAck, .seq = 2, .ack = 1101});
+    EXPECT_EQ(s.tcp().info(c)->state, TcpState::FinWait2);
+    EXPECT_EQ(s.stack().stats().tcp_abort_on_data, 0u);
+}
+
 TEST(TcpScriptClose, PassiveCloseCloseWaitLastAckClosed_Rfc9293S36) {
     Script s;
     auto c = s.passive_open(1000);

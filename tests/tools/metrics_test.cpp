@@ -31,12 +31,13 @@ TEST(Metrics, ParsesStatLinesAndIgnoresTheRest) {
 TEST(Metrics, GaugesByName) {
     for (const char* g :
          {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
-          "tcp.state.established", "tcp.listeners", "svc.echo.7.active", "tls.sessions_current"}) {
+          "tcp.state.established", "tcp.listeners", "svc.echo.7.active", "tls.sessions_current",
+          "tls.sessions_active"}) {
         EXPECT_TRUE(is_gauge(g)) << g;
     }
     for (const char* c :
          {"ip.rx_packets", "tcp.drop.max_connections", "svc.echo.7.accepted", "tcp.retransmit.rto",
-          "tls.handshakes_failed.bad_cert", "tcp.established"}) {
+          "tls.handshakes_failed.bad_cert", "tcp.established", "tls.sessions_rejected"}) {
         EXPECT_FALSE(is_gauge(c)) << c;
     }
 }
@@ -68,6 +69,11 @@ TEST(Metrics, PrometheusNamesAndLabels) {
     // Names another layer may add later: always a valid metric name.
     EXPECT_EQ(prometheus_series("tls.handshakes-ok").family, "tunstack_tls_handshakes_ok_total");
     EXPECT_EQ(prometheus_series("tls.x_total").family, "tunstack_tls_x_total");
+    s = prometheus_series("tls.failed.peer_closed");
+    EXPECT_EQ(s.family, "tunstack_tls_failed_total");
+    EXPECT_EQ(s.labels[0], (std::pair<std::string, std::string>{"reason", "peer_closed"}));
+    EXPECT_EQ(prometheus_series("tls.handshake_failed.timeout").family,
+              "tunstack_tls_handshake_failed_total");
 }
 
 // Every name the stack exports maps to a valid, unique Prometheus series, and the exposition
@@ -83,6 +89,7 @@ TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
     samples.push_back({"svc.http.80.active", 1});
     samples.push_back({"svc.echo.7.requests", 0});
     samples.push_back({"tls.handshakes_failed.bad_cert", 2});
+    samples.push_back({"tls.x.y.z", 3});
     const std::string text = format_prometheus(samples);
     const std::regex name_re("[a-zA-Z_:][a-zA-Z0-9_:]*");
     const std::regex sample_re(
@@ -125,8 +132,10 @@ TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
     EXPECT_NE(text.find("tunstack_svc_requests_total{service=\"http\",port=\"80\"} 5\n"),
               std::string::npos);
     EXPECT_NE(text.find("# TYPE tunstack_tcp_connections gauge\n"), std::string::npos);
-    // Only the documented shapes get labels; anything else stays flat (and valid).
-    EXPECT_NE(text.find("tunstack_tls_handshakes_failed_bad_cert_total 2\n"), std::string::npos);
+    // X_failed.REASON is labelled like a drop; other shapes stay flat (and valid).
+    EXPECT_NE(text.find("tunstack_tls_handshakes_failed_total{reason=\"bad_cert\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("tunstack_tls_x_y_z_total 3\n"), std::string::npos);
 }
 
 TEST(Metrics, TableGroupsByLayerAndAligns) {

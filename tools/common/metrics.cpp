@@ -87,8 +87,8 @@ bool is_gauge(std::string_view name) {
     if (name.substr(0, 10) == "tcp.state." || name == "tcp.listeners") return true;
     const std::size_t dot = name.rfind('.');
     const std::string_view last = dot == std::string_view::npos ? name : name.substr(dot + 1);
-    return last == "active" || ends_with(last, "_in_use") || ends_with(last, "_in_flight") ||
-           ends_with(last, "_current");
+    return last == "active" || ends_with(last, "_active") || ends_with(last, "_in_use") ||
+           ends_with(last, "_in_flight") || ends_with(last, "_current");
 }
 
 PromSeries prometheus_series(std::string_view name) {
@@ -96,7 +96,8 @@ PromSeries prometheus_series(std::string_view name) {
     s.gauge = is_gauge(name);
     const auto parts = split_dots(name);
     const std::size_t n = parts.size();
-    if (n == 3 && (parts[1] == "drop" || parts[1] == "tx_drop")) {
+    if (n == 3 && (parts[1] == "drop" || parts[1] == "tx_drop" || parts[1] == "failed" ||
+                   ends_with(parts[1], "_failed"))) {
         s.family =
             counter_name("tunstack_" + sanitize(parts[0]) + "_" + std::string(parts[1]), s.gauge);
         s.labels = {{"reason", std::string(parts[2])}};

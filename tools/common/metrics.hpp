@@ -7,7 +7,8 @@
 // counter, so new counters show up in `tunstack stats` and in Prometheus without changes here.
 //
 // Counter or gauge, by name (is_gauge): a gauge is a name whose last segment is `active` or ends in
-// `_in_use`, `_in_flight` or `_current`, or that starts with `tcp.state.` or is `tcp.listeners`.
+// `_active`, `_in_use`, `_in_flight` or `_current`, or that starts with `tcp.state.` or is
+// `tcp.listeners`.
 // Everything else is a monotonic counter.
 //
 // Prometheus names (text exposition format 0.0.4), prefix `tunstack_`, dots become underscores, any
@@ -15,6 +16,8 @@
 // shapes become one family with labels instead:
 //   LAYER.drop.REASON      → tunstack_LAYER_drop_total{reason="REASON"}
 //   LAYER.tx_drop.REASON   → tunstack_LAYER_tx_drop_total{reason="REASON"}
+//   LAYER.failed.REASON, LAYER.X_failed.REASON → tunstack_LAYER_[X_]failed_total{reason="REASON"}
+//                            (e.g. tls.handshake_failed.bad_version)
 //   tcp.retransmit.CAUSE   → tunstack_tcp_retransmit_total{cause="CAUSE"}
 //   tcp.state.STATE        → tunstack_tcp_connections{state="STATE"}              (gauge)
 //   svc.KIND.PORT.NAME     → tunstack_svc_NAME[_total]{service="KIND",port="PORT"}
