@@ -1,22 +1,23 @@
 // TLS costs in mbedTLS and in tls::TlsSession, each next to a reference measured in the same run:
 //
-//   BM_Seal/<cipher>/<bytes>        raw AEAD encryption (AES-128-GCM, AES-256-GCM,
-//   ChaCha20-Poly1305)
-//                                   of 1 KiB and 16 KiB (a full TLS record), MB/s
-//   BM_SealOpen/chacha20poly1305/16384   encryption + decryption of one record: the reference for
-//   BM_SessionTransfer/16384        16 KiB through TlsSession: client write (record built, sent
-//   into
-//                                   an in-memory pipe) + server read (record parsed, decrypted);
-//                                   `allocs` = C++ heap allocations per record (0 expected)
-//   BM_X25519Keygen/Shared, BM_P256Keygen/Shared, BM_EcdsaP256Sign/Verify   public-key operations
-//   BM_HandshakePkOps               exactly the public-key work of one full handshake, both ends
-//                                   (ECDHE-ECDSA, P-256 certificate signed by a P-256 CA, X25519
-//                                   key exchange as OpenSSL clients negotiate): 2 X25519 key pairs,
-//                                   2 X25519 shared secrets, 1 ECDSA sign, 2 ECDSA verifies
-//   BM_ServerPkOps                  the server's share of it (1 key pair, 1 shared secret, 1 sign):
-//                                   bench/e2e/tls_throughput.sh's bound for handshakes per second
-//   BM_Handshake/full, /resumed     complete in-memory handshakes through TlsSession (both ends in
-//                                   this process), including session setup
+//   BM_Seal/<cipher>/<bytes>      raw AEAD encryption (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305)
+//                                 of 1 KiB and 16 KiB (a full TLS record), MB/s
+//   BM_SealOpen/chacha20poly1305  encryption + in-place decryption (as the record layer decrypts)
+//                                 of one 16 KiB record: the reference for
+//   BM_SessionTransfer/16384      16 KiB through TlsSession: client write (record built, sent into
+//                                 an in-memory pipe) + server read (record parsed, decrypted);
+//                                 `allocs` = C++ heap allocations per record
+//   BM_X25519Keygen/Shared, BM_P256Keygen/Shared, BM_EcdsaP256Sign/Verify (a long-lived ECDSA
+//                                 context), BM_PkSignP256/BM_PkVerifyP256 (through the pk layer
+//                                 with the certificate's key, as the handshake does it)
+//   BM_HandshakePkOps             exactly the public-key work of one full handshake, both ends
+//                                 (ECDHE-ECDSA, P-256 certificate signed by a P-256 CA, X25519 key
+//                                 exchange as OpenSSL clients negotiate): 2 X25519 key pairs, 2
+//                                 X25519 shared secrets, 1 pk-layer sign, 2 pk-layer verifies
+//   BM_ServerPkOps                the server's share (1 key pair, 1 shared secret, 1 sign):
+//                                 bench/e2e/tls_throughput.sh's bound for handshakes per second
+//   BM_Handshake/full, /resumed   complete in-memory handshakes through TlsSession (both ends in
+//                                 this process), including session setup
 //
 // The ratios at the end say how far the TLS layer is from the raw crypto it wraps.
 #include <benchmark/benchmark.h>
@@ -24,6 +25,8 @@
 #include <mbedtls/ecdh.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/gcm.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
 
 #include <array>
 #include <cstdio>
@@ -204,7 +207,7 @@ void BM_SealOpen(benchmark::State& state, Cipher c) {
     unsigned char tag[16];
     for (auto _ : state) {
         if (aead.seal(in.data(), sealed.data(), n, tag) != 0 ||
-            aead.open(sealed.data(), out.data(), n, tag) != 0) {
+            aead.open(sealed.data(), sealed.data(), n, tag) != 0) {
             state.SkipWithError("seal/open failed");
         }
         benchmark::DoNotOptimize(out.data());
@@ -313,6 +316,45 @@ struct Ecdsa {
     std::size_t sig_len = 0;
 };
 
+// ECDSA P-256 through the pk layer with the server certificate's key, as the TLS handshake signs
+// (ServerKeyExchange) and verifies (certificate chain, ServerKeyExchange). In mbedTLS 2.28 the pk
+// layer copies the key into a fresh ECDSA context per call, so the comb table for the generator is
+// recomputed each time: these are slower than BM_EcdsaP256Sign/Verify on a long-lived context.
+struct PkEcdsa {
+    PkEcdsa() {
+        Fixture& f = Fixture::get();
+        mbedtls_pk_init(&key);
+        mbedtls_x509_crt_init(&crt);
+        (void)tls::compat::parse_key(
+            &key, reinterpret_cast<const unsigned char*>(f.server.key_pem.c_str()),
+            f.server.key_pem.size() + 1, tls::Rng::random, f.rng.get());
+        (void)mbedtls_x509_crt_parse(
+            &crt, reinterpret_cast<const unsigned char*>(f.server.cert_pem.c_str()),
+            f.server.cert_pem.size() + 1);
+        hash.fill(0x42);
+        (void)sign();
+    }
+    ~PkEcdsa() {
+        mbedtls_x509_crt_free(&crt);
+        mbedtls_pk_free(&key);
+    }
+    PkEcdsa(const PkEcdsa&) = delete;
+    PkEcdsa& operator=(const PkEcdsa&) = delete;
+    int sign() {
+        return tls::compat::pk_sign(&key, hash.data(), hash.size(), sig.data(), sig.size(),
+                                    &sig_len, tls::Rng::random, Fixture::get().rng.get());
+    }
+    int verify() {
+        return mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash.data(), hash.size(), sig.data(),
+                                 sig_len);
+    }
+    mbedtls_pk_context key;
+    mbedtls_x509_crt crt;
+    std::array<unsigned char, 32> hash{};
+    std::array<unsigned char, MBEDTLS_PK_SIGNATURE_MAX_SIZE> sig{};
+    std::size_t sig_len = 0;
+};
+
 void check(benchmark::State& state, int ret) {
     if (ret != 0) state.SkipWithError("mbedTLS operation failed");
 }
@@ -342,9 +384,18 @@ void BM_EcdsaP256Verify(benchmark::State& state) {
     for (auto _ : state) check(state, e.verify());
 }
 
+void BM_PkSignP256(benchmark::State& state) {
+    PkEcdsa e;
+    for (auto _ : state) check(state, e.sign());
+}
+void BM_PkVerifyP256(benchmark::State& state) {
+    PkEcdsa e;
+    for (auto _ : state) check(state, e.verify());
+}
+
 void BM_HandshakePkOps(benchmark::State& state) {
     Ecdh client(MBEDTLS_ECP_DP_CURVE25519), server(MBEDTLS_ECP_DP_CURVE25519);
-    Ecdsa ecdsa;
+    PkEcdsa ecdsa;
     for (auto _ : state) {
         check(state, server.keygen());  // ServerKeyExchange
         check(state, ecdsa.sign());     // its signature
@@ -358,7 +409,7 @@ void BM_HandshakePkOps(benchmark::State& state) {
 
 void BM_ServerPkOps(benchmark::State& state) {
     Ecdh server(MBEDTLS_ECP_DP_CURVE25519);
-    Ecdsa ecdsa;
+    PkEcdsa ecdsa;
     for (auto _ : state) {
         check(state, server.keygen());
         check(state, ecdsa.sign());
@@ -415,6 +466,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_P256Shared", BM_P256Shared);
     benchmark::RegisterBenchmark("BM_EcdsaP256Sign", BM_EcdsaP256Sign);
     benchmark::RegisterBenchmark("BM_EcdsaP256Verify", BM_EcdsaP256Verify);
+    benchmark::RegisterBenchmark("BM_PkSignP256", BM_PkSignP256);
+    benchmark::RegisterBenchmark("BM_PkVerifyP256", BM_PkVerifyP256);
     benchmark::RegisterBenchmark("BM_HandshakePkOps", BM_HandshakePkOps);
     benchmark::RegisterBenchmark("BM_ServerPkOps", BM_ServerPkOps);
     benchmark::RegisterBenchmark("BM_Handshake/full",

@@ -153,6 +153,15 @@ inline int ecdsa_sign(mbedtls_ecdsa_context* ctx, const unsigned char* hash, std
                                          p_rng);
 }
 
+// Signature with a parsed private key through the pk layer (what the TLS handshake does), DER into
+// `sig`. (3.x: the size of `sig` before `sig_len`.)
+inline int pk_sign(mbedtls_pk_context* pk, const unsigned char* hash, std::size_t hlen,
+                   unsigned char* sig, std::size_t sig_size, std::size_t* sig_len,
+                   int (*f_rng)(void*, unsigned char*, size_t), void* p_rng) {
+    (void)sig_size;
+    return mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, hlen, sig, sig_len, f_rng, p_rng);
+}
+
 // x509write: the serial number. (3.x: mbedtls_x509write_crt_set_serial_raw with big-endian bytes.)
 inline int set_serial(mbedtls_x509write_cert* crt, const mbedtls_mpi* serial) {
     return mbedtls_x509write_crt_set_serial(crt, serial);

@@ -9,8 +9,9 @@
 #   handshakes    `openssl s_time -new` (full ECDHE-ECDSA handshakes, P-256 certificate, X25519 key
 #                 exchange as OpenSSL negotiates) and `-reuse` (ticket resumption) for SECS each;
 #                 the reference is bench_tls's BM_ServerPkOps, the server's public-key work per full
-#                 handshake (X25519 key pair + shared secret + ECDSA P-256 signature): 1/that is the
-#                 most handshakes per second one core could do
+#                 handshake (X25519 key pair + shared secret + ECDSA P-256 signature through the pk
+#                 layer, as mbedTLS signs in the handshake): 1/that is the most handshakes per second
+#                 one core could do
 #
 # Each bulk figure is the median of RUNS. Hygiene: a fresh namespace (deleted afterwards), the daemon
 # and the kernel-side client pinned to different cores, tcp_no_metrics_save=1, tcp_max_tw_buckets=0
