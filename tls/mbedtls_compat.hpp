@@ -107,6 +107,10 @@ inline int received_alert(const mbedtls_ssl_context* ssl) {
 inline bool last_output_was_alert(const mbedtls_ssl_context* ssl) {
     return ssl->out_msgtype == MBEDTLS_SSL_MSG_ALERT;
 }
+// Its description, or -1 if the last record was not an alert. (3.x: ssl->MBEDTLS_PRIVATE(out_msg).)
+inline int last_alert_sent(const mbedtls_ssl_context* ssl) {
+    return last_output_was_alert(ssl) && ssl->out_msg != nullptr ? ssl->out_msg[1] : -1;
+}
 
 // Before the ClientHello's version was read (garbage, a broken first record) mbedTLS would write an
 // alert record with version 0.0. Records carry TLS 1.2's 3.3 then, the only version we speak.

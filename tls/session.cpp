@@ -154,6 +154,10 @@ void TlsSession::fail_code(int code) {
         }
     }
     if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) e.alert = compat::received_alert(&ssl_);
+    // mbedTLS reports an ALPN mismatch as a bad ClientHello; the alert it sent says what it was.
+    if (compat::last_alert_sent(&ssl_) == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL) {
+        e.reason = Reason::NoApplicationProtocol;
+    }
     if (e.reason == Reason::BadCertificate) e.verify_flags = mbedtls_ssl_get_verify_result(&ssl_);
     // mbedTLS sends a fatal alert itself for most failures (no shared suite in the ClientHello,
     // version, MAC, certificate), not for all: records or messages it cannot parse, or a suite it

@@ -536,7 +536,10 @@ TEST(TlsServer, SniPicksTheCertificateForTheName) {
 TEST(TlsServer, AlpnMismatchIsRefused) {
     Conn c(pki().server_config({&pki().server}), pki().client_config(true, {"h2"}));
     c.handshake();
-    EXPECT_EQ(c.server->phase(), Phase::Failed);
+    ASSERT_EQ(c.server->phase(), Phase::Failed);
+    EXPECT_EQ(c.server->error()->reason, Reason::NoApplicationProtocol);
+    EXPECT_EQ(c.server_counters.handshake_failed[static_cast<int>(Reason::NoApplicationProtocol)],
+              1u);
     EXPECT_EQ(c.client->phase(), Phase::Failed);
     EXPECT_EQ(c.client->error()->reason, Reason::AlertReceived);
     EXPECT_EQ(c.client->error()->alert, MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL);
