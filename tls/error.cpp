@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdio>
 
+#include "tls/mbedtls_compat.hpp"
+
 namespace tls {
 
 std::string_view to_string(Reason r) {
@@ -119,44 +121,7 @@ std::string_view alert_name(int d) {
 }
 
 Reason classify(int code) {
-    switch (code) {
-        case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
-        case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: return Reason::NoSharedCipher;
-        case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: return Reason::BadVersion;
-        case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: return Reason::AlertReceived;
-        case MBEDTLS_ERR_NET_CONN_RESET:
-        case MBEDTLS_ERR_NET_RECV_FAILED:
-        case MBEDTLS_ERR_NET_SEND_FAILED: return Reason::PeerReset;
-        case MBEDTLS_ERR_SSL_CONN_EOF: return Reason::PeerClosed;
-        case MBEDTLS_ERR_SSL_TIMEOUT: return Reason::Timeout;
-        case MBEDTLS_ERR_SSL_INVALID_RECORD:
-        case MBEDTLS_ERR_SSL_INVALID_MAC:
-        case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
-        case MBEDTLS_ERR_SSL_UNKNOWN_CIPHER:
-        case MBEDTLS_ERR_SSL_COUNTER_WRAPPING: return Reason::BadRecord;
-        case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
-        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
-        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO:
-        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
-        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_REQUEST:
-        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE:
-        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO_DONE:
-        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE:
-        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_RP:
-        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_CS:
-        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_VERIFY:
-        case MBEDTLS_ERR_SSL_BAD_HS_CHANGE_CIPHER_SPEC:
-        case MBEDTLS_ERR_SSL_BAD_HS_FINISHED:
-        case MBEDTLS_ERR_SSL_BAD_HS_NEW_SESSION_TICKET:
-        case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
-        case MBEDTLS_ERR_SSL_PK_TYPE_MISMATCH:
-        case MBEDTLS_ERR_SSL_INVALID_VERIFY_HASH: return Reason::BadHandshake;
-        case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
-        case MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED:
-        case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE: return Reason::BadCertificate;
-        default: break;
-    }
-    return Reason::Internal;
+    return compat::reason_for(code);
 }
 
 std::string Error::message() const {

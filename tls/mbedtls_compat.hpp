@@ -23,6 +23,7 @@
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
+#include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
@@ -33,6 +34,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+
+#include "tls/error.hpp"
 
 namespace tls::compat {
 
@@ -164,6 +167,51 @@ inline int pk_sign(mbedtls_pk_context* pk, const unsigned char* hash, std::size_
                    int (*f_rng)(void*, unsigned char*, size_t), void* p_rng) {
     (void)sig_size;
     return mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, hlen, sig, sig_len, f_rng, p_rng);
+}
+
+// Which tls::Reason an error code from a handshake, read or write stands for. The codes are 2.28's;
+// 3.x merged many of them (e.g. every MBEDTLS_ERR_SSL_BAD_HS_* into MBEDTLS_ERR_SSL_DECODE_ERROR,
+// MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER and MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE), so this table changes
+// with the port.
+inline Reason reason_for(int code) {
+    switch (code) {
+        case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
+        case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: return Reason::NoSharedCipher;
+        case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: return Reason::BadVersion;
+        case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: return Reason::AlertReceived;
+        case MBEDTLS_ERR_NET_CONN_RESET:
+        case MBEDTLS_ERR_NET_RECV_FAILED:
+        case MBEDTLS_ERR_NET_SEND_FAILED: return Reason::PeerReset;
+        case MBEDTLS_ERR_SSL_CONN_EOF: return Reason::PeerClosed;
+        case MBEDTLS_ERR_SSL_TIMEOUT: return Reason::Timeout;
+        case MBEDTLS_ERR_SSL_INVALID_RECORD:
+        case MBEDTLS_ERR_SSL_INVALID_MAC:
+        case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+        case MBEDTLS_ERR_SSL_UNKNOWN_CIPHER:
+        case MBEDTLS_ERR_SSL_COUNTER_WRAPPING: return Reason::BadRecord;
+        case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
+        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO:
+        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
+        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_REQUEST:
+        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE:
+        case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO_DONE:
+        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE:
+        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_RP:
+        case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_CS:
+        case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_VERIFY:
+        case MBEDTLS_ERR_SSL_BAD_HS_CHANGE_CIPHER_SPEC:
+        case MBEDTLS_ERR_SSL_BAD_HS_FINISHED:
+        case MBEDTLS_ERR_SSL_BAD_HS_NEW_SESSION_TICKET:
+        case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:
+        case MBEDTLS_ERR_SSL_PK_TYPE_MISMATCH:
+        case MBEDTLS_ERR_SSL_INVALID_VERIFY_HASH: return Reason::BadHandshake;
+        case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+        case MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED:
+        case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE: return Reason::BadCertificate;
+        default: break;
+    }
+    return Reason::Internal;
 }
 
 // x509write: the serial number. (3.x: mbedtls_x509write_crt_set_serial_raw with big-endian bytes.)
