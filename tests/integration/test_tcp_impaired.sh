@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 SEED=${TS_IMPAIR_SEED:-7}
 NBYTES=20000000
 ts_ns_create tst-tcp_impaired
-client() { ts_ns_t 150 /usr/bin/python3 "$TS_ROOT/tests/integration/tcp_client.py" echo "$TS_ADDR" 7 "$NBYTES" "$1"; }
+client() { ts_ns_t 200 /usr/bin/python3 "$TS_ROOT/tests/integration/tcp_client.py" echo "$TS_ADDR" 7 "$NBYTES" "$1"; }
 
 # 1. --impair
 ts_daemon_start --serve echo:7 --impair "loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=$SEED"
