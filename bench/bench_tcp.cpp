@@ -19,7 +19,6 @@
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
 
-
 namespace {
 
 using namespace stack;

@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
     using T = TcpPacket::Checksum;
     benchmark::RegisterBenchmark("BM_LibtinsParse", BM_LibtinsParse);
     benchmark::RegisterBenchmark("BM_OursParse_NoChecksums", BM_OursParse<V::Skip, T::Skip>);
-    benchmark::RegisterBenchmark("BM_OursParse_VerifyChecksums", BM_OursParse<V::Verify, T::Verify>);
+    benchmark::RegisterBenchmark("BM_OursParse_VerifyChecksums",
+                                 BM_OursParse<V::Verify, T::Verify>);
     benchmark::RegisterBenchmark("BM_LibtinsSerialize", BM_LibtinsSerialize);
     benchmark::RegisterBenchmark("BM_OursEmit", BM_OursEmit);
     benchmark::Initialize(&argc, argv);

@@ -48,9 +48,7 @@ stack::Result<EventLoop, Error> EventLoop::create() {
     return EventLoop(fd);
 }
 
-EventLoop::EventLoop(int epoll_fd) : epoll_fd_(epoll_fd) {
-    timers_.reserve(16);
-}
+EventLoop::EventLoop(int epoll_fd) : epoll_fd_(epoll_fd) { timers_.reserve(16); }
 
 EventLoop::EventLoop(EventLoop&& other) noexcept
     : epoll_fd_(std::exchange(other.epoll_fd_, -1)),

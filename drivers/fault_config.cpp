@@ -85,9 +85,7 @@ std::string format_rate(double rate) {
     return buf;
 }
 
-std::string format_duration(stack::Duration d) {
-    return std::to_string(d.as_micros()) + "us";
-}
+std::string format_duration(stack::Duration d) { return std::to_string(d.as_micros()) + "us"; }
 
 }  // namespace
 

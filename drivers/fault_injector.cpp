@@ -9,9 +9,7 @@ namespace drivers {
 // ------------------------------------------------------------------------------------------------
 // FaultInjector
 
-double FaultInjector::uniform01() {
-    return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-}
+double FaultInjector::uniform01() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 std::uint64_t FaultInjector::below(std::uint64_t n) {
     STACK_ASSERT(n > 0);
@@ -149,9 +147,7 @@ std::size_t FaultyChannel::drain(stack::Instant now, stack::function_ref<void(st
 // ------------------------------------------------------------------------------------------------
 // FaultyDevice
 
-void FaultyDevice::set_now(stack::Instant now) {
-    now_ = std::max(now_, now);
-}
+void FaultyDevice::set_now(stack::Instant now) { now_ = std::max(now_, now); }
 
 void FaultyDevice::flush_tx(stack::Instant now) {
     tx_.drain(now, [this](stack::Bytes p) {
@@ -181,8 +177,6 @@ void FaultyDevice::poll(stack::Instant now, stack::function_ref<void(stack::Byte
     rx_.drain(now_, deliver);
 }
 
-stack::Instant FaultyDevice::next_due() const {
-    return std::min(tx_.next_due(), rx_.next_due());
-}
+stack::Instant FaultyDevice::next_due() const { return std::min(tx_.next_due(), rx_.next_due()); }
 
 }  // namespace drivers

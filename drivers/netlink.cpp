@@ -128,9 +128,7 @@ Request link_request(unsigned ifindex) {
     return req;
 }
 
-std::string on_if(unsigned ifindex) {
-    return " on ifindex " + std::to_string(ifindex);
-}
+std::string on_if(unsigned ifindex) { return " on ifindex " + std::to_string(ifindex); }
 
 }  // namespace
 

@@ -135,13 +135,9 @@ stack::Result<void, Error> PcapWriter::record(stack::Instant since_epoch, stack:
     return record(tv, packet);
 }
 
-void PcapWriter::record_now(stack::Bytes packet) {
-    (void)record(wall_clock_now(), packet);
-}
+void PcapWriter::record_now(stack::Bytes packet) { (void)record(wall_clock_now(), packet); }
 
-stack::Result<void, Error> PcapWriter::flush() {
-    return write_out();
-}
+stack::Result<void, Error> PcapWriter::flush() { return write_out(); }
 
 bool PcapTap::transmit(stack::Bytes packet) {
     const timeval ts = clock_();

@@ -31,18 +31,14 @@ std::size_t SimLink::index(int side) {
     return static_cast<std::size_t>(side);
 }
 
-stack::PacketSink& SimLink::side(int i) {
-    return ends_[index(i)];
-}
+stack::PacketSink& SimLink::side(int i) { return ends_[index(i)]; }
 
 bool SimLink::End::transmit(stack::Bytes packet) {
     link_.channels_[index(from_)].offer(link_.now_, packet);
     return true;
 }
 
-void SimLink::set_now(stack::Instant now) {
-    now_ = std::max(now_, now);
-}
+void SimLink::set_now(stack::Instant now) { now_ = std::max(now_, now); }
 
 std::size_t SimLink::deliver(stack::Instant now, int side,
                              stack::function_ref<void(stack::Bytes)> fn) {
@@ -58,9 +54,7 @@ stack::Instant SimLink::next_delivery(int side) const {
     return channels_[1 - index(side)].next_due();
 }
 
-std::size_t SimLink::in_flight() const {
-    return channels_[0].queued() + channels_[1].queued();
-}
+std::size_t SimLink::in_flight() const { return channels_[0].queued() + channels_[1].queued(); }
 
 const FaultCounters& SimLink::counters(int from_side) const {
     return channels_[index(from_side)].counters();

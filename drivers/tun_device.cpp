@@ -110,9 +110,7 @@ TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
     return *this;
 }
 
-TunDevice::~TunDevice() {
-    close_fd();
-}
+TunDevice::~TunDevice() { close_fd(); }
 
 void TunDevice::close_fd() {
     if (fd_ >= 0) ::close(fd_);

@@ -50,7 +50,8 @@ static_assert(sizeof(VirtioNetHdr) == 10);
 // Completes a partial checksum as virtio asks: the 16-bit field at csum_start + csum_offset holds the
 // pseudo-header sum; the one's-complement sum from csum_start to the end replaces it. Returns false
 // (and leaves the packet alone) if the offsets do not fit the packet.
-bool complete_partial_checksum(stack::MutBytes packet, std::size_t csum_start, std::size_t csum_offset);
+bool complete_partial_checksum(stack::MutBytes packet, std::size_t csum_start,
+                               std::size_t csum_offset);
 
 // The TUNSETIFF flags for `options`.
 short tun_flags(const TunOptions& options);
@@ -58,9 +59,9 @@ short tun_flags(const TunOptions& options);
 struct TunStats {
     std::uint64_t rx_packets = 0;
     std::uint64_t tx_packets = 0;
-    std::uint64_t tx_full = 0;    // EAGAIN/ENOBUFS: transmit() returned false
-    std::uint64_t tx_errors = 0;  // other write errors: the packet was dropped
-    std::uint64_t rx_gso = 0;            // super-packets (vnet_hdr gso_type != NONE)
+    std::uint64_t tx_full = 0;            // EAGAIN/ENOBUFS: transmit() returned false
+    std::uint64_t tx_errors = 0;          // other write errors: the packet was dropped
+    std::uint64_t rx_gso = 0;             // super-packets (vnet_hdr gso_type != NONE)
     std::uint64_t rx_csum_completed = 0;  // NEEDS_CSUM packets whose checksum read() completed
     std::uint64_t rx_bad_vnet = 0;        // a vnet header whose checksum offsets did not fit
     int last_tx_errno = 0;

@@ -33,10 +33,10 @@
 namespace stack {
 
 struct StackConfig {
-    wire::Ipv4Address addr;       // the stack's own address
-    std::uint16_t mtu = 1500;     // largest packet handed to the sink; 68..65535
+    wire::Ipv4Address addr;    // the stack's own address
+    std::uint16_t mtu = 1500;  // largest packet handed to the sink; 68..65535
     std::uint8_t ttl = 64;
-    std::uint64_t seed = 0;       // randomness (IP IDs, ephemeral ports): inject getrandom() in real use
+    std::uint64_t seed = 0;  // randomness (IP IDs, ephemeral ports): inject getrandom() in real use
     // The TCP secrets: bytes 0..15 key the RFC 6528 ISN function, 16..31 the SYN-cookie MAC. Fill from
     // getrandom() in real use (RFC 6528 §3: at least 128 secret bits each). Unset (tests), both are
     // derived from `seed`, which is deterministic but only as strong as 64 bits.

@@ -281,12 +281,8 @@ std::string CertKey::subject() const {
 // ---- TicketKeys
 // ------------------------------------------------------------------------------------
 
-TicketKeys::TicketKeys() {
-    mbedtls_ssl_ticket_init(&ctx_);
-}
-TicketKeys::~TicketKeys() {
-    mbedtls_ssl_ticket_free(&ctx_);
-}
+TicketKeys::TicketKeys() { mbedtls_ssl_ticket_init(&ctx_); }
+TicketKeys::~TicketKeys() { mbedtls_ssl_ticket_free(&ctx_); }
 
 stack::Result<std::shared_ptr<TicketKeys>, std::string> TicketKeys::create(
     std::shared_ptr<Rng> rng, std::uint32_t lifetime_s) {
@@ -301,12 +297,8 @@ stack::Result<std::shared_ptr<TicketKeys>, std::string> TicketKeys::create(
 // ---- ServerConfig
 // ----------------------------------------------------------------------------------
 
-ServerConfig::ServerConfig() {
-    mbedtls_ssl_config_init(&conf_);
-}
-ServerConfig::~ServerConfig() {
-    mbedtls_ssl_config_free(&conf_);
-}
+ServerConfig::ServerConfig() { mbedtls_ssl_config_init(&conf_); }
+ServerConfig::~ServerConfig() { mbedtls_ssl_config_free(&conf_); }
 
 stack::Result<std::shared_ptr<ServerConfig>, std::string> ServerConfig::create(
     std::shared_ptr<Rng> rng, std::vector<std::unique_ptr<CertKey>> certs,

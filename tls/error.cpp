@@ -120,9 +120,7 @@ std::string_view alert_name(int d) {
     }
 }
 
-Reason classify(int code) {
-    return compat::reason_for(code);
-}
+Reason classify(int code) { return compat::reason_for(code); }
 
 std::string Error::message() const {
     std::string out;

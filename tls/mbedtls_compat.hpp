@@ -130,12 +130,8 @@ inline void default_record_version(mbedtls_ssl_context* ssl) {
 // record already holds the data), so the session flushes instead of keeping a copy of the buffer.
 // (3.x: ssl->MBEDTLS_PRIVATE(out_left); mbedtls_ssl_flush_output is exported but declared only in
 // library/ssl_misc.h.)
-inline bool output_pending(const mbedtls_ssl_context* ssl) {
-    return ssl->out_left > 0;
-}
-inline int flush_output(mbedtls_ssl_context* ssl) {
-    return mbedtls_ssl_flush_output(ssl);
-}
+inline bool output_pending(const mbedtls_ssl_context* ssl) { return ssl->out_left > 0; }
+inline int flush_output(mbedtls_ssl_context* ssl) { return mbedtls_ssl_flush_output(ssl); }
 
 // Subject alternative names of a parsed certificate: calls fn(tag, bytes, len) for each GeneralName
 // (tag is the context-specific tag number: 2 dNSName, 7 iPAddress). (3.x: same list; the

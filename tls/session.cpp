@@ -25,12 +25,8 @@ std::string_view to_string(TlsSession::Phase p) {
     return "?";
 }
 
-SavedSession::SavedSession() {
-    mbedtls_ssl_session_init(&session_);
-}
-SavedSession::~SavedSession() {
-    mbedtls_ssl_session_free(&session_);
-}
+SavedSession::SavedSession() { mbedtls_ssl_session_init(&session_); }
+SavedSession::~SavedSession() { mbedtls_ssl_session_free(&session_); }
 
 TlsSession::TlsSession(ByteStream& stream, Counters* counters)
     : stream_(stream), counters_(counters) {
@@ -328,9 +324,7 @@ bool TlsSession::has_buffered_input() const {
     return mbedtls_ssl_get_bytes_avail(&ssl_) > 0 || mbedtls_ssl_check_pending(&ssl_) != 0;
 }
 
-bool TlsSession::has_pending_output() const {
-    return ssl_ready_ && compat::output_pending(&ssl_);
-}
+bool TlsSession::has_pending_output() const { return ssl_ready_ && compat::output_pending(&ssl_); }
 
 std::string_view TlsSession::alpn() const {
     const char* p = mbedtls_ssl_get_alpn_protocol(&ssl_);
@@ -349,9 +343,7 @@ std::string_view TlsSession::version() const {
     return p != nullptr ? std::string_view(p) : std::string_view();
 }
 
-std::uint32_t TlsSession::verify_flags() const {
-    return mbedtls_ssl_get_verify_result(&ssl_);
-}
+std::uint32_t TlsSession::verify_flags() const { return mbedtls_ssl_get_verify_result(&ssl_); }
 
 bool TlsSession::save(SavedSession& out) const {
     if (!handshake_done_) return false;

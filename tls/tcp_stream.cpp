@@ -31,8 +31,6 @@ stack::Result<std::size_t, StreamError> TcpStream::recv(stack::MutBytes out) {
     return stack::Err(StreamError::WouldBlock);
 }
 
-void TcpStream::shutdown_send() {
-    (void)tcp_.shutdown(now_, h_);
-}
+void TcpStream::shutdown_send() { (void)tcp_.shutdown(now_, h_); }
 
 }  // namespace tls

@@ -7,8 +7,8 @@ namespace stack::detail {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line) noexcept;
 }
 
-#define STACK_ASSERT(cond)                                                     \
-    do {                                                                       \
-        if (!(cond)) [[unlikely]]                                              \
-            ::stack::detail::assert_fail(#cond, __FILE__, __LINE__);           \
+#define STACK_ASSERT(cond)                                           \
+    do {                                                             \
+        if (!(cond)) [[unlikely]]                                    \
+            ::stack::detail::assert_fail(#cond, __FILE__, __LINE__); \
     } while (0)

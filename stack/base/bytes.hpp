@@ -32,6 +32,7 @@ inline void store_be32(std::uint8_t* p, std::uint32_t v) {
     std::memcpy(p, &v, 4);
 }
 
-static_assert(std::endian::native == std::endian::little, "tunstack targets little-endian Linux hosts");
+static_assert(std::endian::native == std::endian::little,
+              "tunstack targets little-endian Linux hosts");
 
 }  // namespace stack

@@ -43,13 +43,15 @@ constexpr std::uint32_t combine(std::uint32_t a, std::uint32_t b, std::size_t of
 
 // The IPv4 pseudo-header sum for TCP/UDP (RFC 9293 §3.1, RFC 768): addresses in host order, `length` is
 // the transport header + payload length.
-constexpr std::uint32_t pseudo_header_v4(std::uint32_t src, std::uint32_t dst, std::uint8_t protocol,
-                                         std::uint16_t length) {
+constexpr std::uint32_t pseudo_header_v4(std::uint32_t src, std::uint32_t dst,
+                                         std::uint8_t protocol, std::uint16_t length) {
     return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + protocol + length;
 }
 
 // True if `data` (a header or message including its checksum field) sums to 0xffff, i.e. verifies.
-inline bool verify(Bytes data, std::uint32_t initial = 0) { return fold(partial(data, initial)) == 0xffff; }
+inline bool verify(Bytes data, std::uint32_t initial = 0) {
+    return fold(partial(data, initial)) == 0xffff;
+}
 
 // RFC 1624 eqn. 3: the new checksum after one 16-bit field changes from old_value to new_value:
 // HC' = ~(~HC + ~m + m').

@@ -149,7 +149,8 @@ private:
 
     std::unique_ptr<std::uint8_t[]> buf_;
     std::size_t cap_ = 0;
-    std::size_t head_ = 0;  // storage position of the first readable byte, < cap_ (0 when cap_ == 0)
+    std::size_t head_ =
+        0;  // storage position of the first readable byte, < cap_ (0 when cap_ == 0)
     std::size_t size_ = 0;  // readable bytes
 };
 

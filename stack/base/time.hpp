@@ -58,7 +58,9 @@ public:
         }
         return Instant(r);
     }
-    constexpr Instant operator-(Duration d) const { return *this + Duration::micros(-d.as_micros()); }
+    constexpr Instant operator-(Duration d) const {
+        return *this + Duration::micros(-d.as_micros());
+    }
     constexpr Duration operator-(Instant o) const { return Duration::micros(us_ - o.us_); }
     constexpr Instant& operator+=(Duration d) { return *this = *this + d; }
 

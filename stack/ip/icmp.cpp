@@ -101,7 +101,8 @@ void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, B
     Bytes quoted_payload = payload.first(std::min(payload.size(), room - quoted_header.size()));
 
     std::uint8_t icmp[wire::kIcmpv4HeaderLen] = {
-        static_cast<std::uint8_t>(wire::IcmpType::DestUnreachable), static_cast<std::uint8_t>(code)};
+        static_cast<std::uint8_t>(wire::IcmpType::DestUnreachable),
+        static_cast<std::uint8_t>(code)};
     std::uint32_t sum = checksum::partial(Bytes(icmp));
     sum = checksum::combine(sum, checksum::partial(quoted_header), wire::kIcmpv4HeaderLen);
     sum = checksum::combine(sum, checksum::partial(quoted_payload),
@@ -110,7 +111,8 @@ void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, B
     if (output_.send(src, wire::IpProtocol::Icmp, {Bytes(icmp), quoted_header, quoted_payload})) {
         ++stats_.icmp_tx_dest_unreachable;
         ++stats_.icmp_tx_messages;
-        stats_.icmp_tx_bytes += wire::kIcmpv4HeaderLen + quoted_header.size() + quoted_payload.size();
+        stats_.icmp_tx_bytes +=
+            wire::kIcmpv4HeaderLen + quoted_header.size() + quoted_payload.size();
     }
 }
 

@@ -77,7 +77,8 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
         discard(slot, stats_.ip_drop_frag_too_big);
         return std::nullopt;
     }
-    if (!last && payload.size() % 8 != 0) {  // RFC 791: every fragment but the last is 8-byte aligned
+    if (!last &&
+        payload.size() % 8 != 0) {  // RFC 791: every fragment but the last is 8-byte aligned
         discard(slot, stats_.ip_drop_frag_inconsistent);
         return std::nullopt;
     }
@@ -133,9 +134,10 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     if (last) slot->total = end;
     std::size_t want_capacity = slot->data.capacity();
     if (end > want_capacity) {
-        want_capacity = slot->total ? *slot->total
-                                    : std::min<std::size_t>(std::max<std::size_t>(end, 2 * want_capacity),
-                                                            wire::kIpv4MaxPacketLen);
+        want_capacity = slot->total
+                            ? *slot->total
+                            : std::min<std::size_t>(std::max<std::size_t>(end, 2 * want_capacity),
+                                                    wire::kIpv4MaxPacketLen);
     }
     std::size_t want_ranges = std::max(slot->ranges.capacity(), slot->ranges.size() + 1);
     std::size_t growth = (want_capacity - slot->data.capacity()) +

@@ -38,8 +38,9 @@ struct ReassemblyConfig {
 class Reassembler {
 public:
     struct Datagram {
-        wire::Ipv4Repr header;  // from the first fragment: offset 0, MF clear, payload_len = whole payload
-        Bytes payload;          // valid until the next call to insert() or expire()
+        wire::Ipv4Repr
+            header;     // from the first fragment: offset 0, MF clear, payload_len = whole payload
+        Bytes payload;  // valid until the next call to insert() or expire()
     };
 
     Reassembler(const ReassemblyConfig& config, Stats& stats);
@@ -86,7 +87,7 @@ private:
     ReassemblyConfig config_;
     Stats& stats_;
     std::vector<std::unique_ptr<Slot>> slots_;  // unique_ptr: pointers stay valid across removal
-    std::vector<std::uint8_t> completed_;  // the payload handed out by the last insert()
+    std::vector<std::uint8_t> completed_;       // the payload handed out by the last insert()
     std::size_t bytes_in_use_ = 0;
 };
 

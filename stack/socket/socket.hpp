@@ -59,13 +59,13 @@ constexpr std::string_view to_string(SocketError e) {
 // Readiness, as a bit mask: one event per socket carries every bit that became true since the last
 // event for it was taken.
 enum SocketEventBits : std::uint8_t {
-    kEventReadable = 1,      // data to recv(), or EOF (recv returns 0 with eof), or a listener has a
-                             // connection to accept()
-    kEventWritable = 2,      // send buffer space became available
-    kEventConnected = 4,     // the handshake completed (active or passive open)
-    kEventPeerClosed = 8,    // the peer sent FIN: no more data will arrive after what is buffered
-    kEventClosed = 16,       // the connection is fully closed; the handle stays valid until release
-    kEventError = 32,        // see error(): reset, refused, timed out
+    kEventReadable = 1,    // data to recv(), or EOF (recv returns 0 with eof), or a listener has a
+                           // connection to accept()
+    kEventWritable = 2,    // send buffer space became available
+    kEventConnected = 4,   // the handshake completed (active or passive open)
+    kEventPeerClosed = 8,  // the peer sent FIN: no more data will arrive after what is buffered
+    kEventClosed = 16,     // the connection is fully closed; the handle stays valid until release
+    kEventError = 32,      // see error(): reset, refused, timed out
 };
 
 struct SocketEvent {

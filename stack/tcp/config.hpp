@@ -11,9 +11,9 @@
 namespace stack::tcp {
 
 struct TcpConfig {
-    std::size_t send_buffer = 512 * 1024;   // bytes per connection
-    std::size_t recv_buffer = 512 * 1024;   // bytes per connection; sets the window scale we offer
-    std::size_t max_sockets = 4096;         // listeners + connections (incl. TIME-WAIT)
+    std::size_t send_buffer = 512 * 1024;  // bytes per connection
+    std::size_t recv_buffer = 512 * 1024;  // bytes per connection; sets the window scale we offer
+    std::size_t max_sockets = 4096;        // listeners + connections (incl. TIME-WAIT)
     // Admission limits (0: none). A SYN (or a SYN cookie's ACK) that would exceed one is dropped and
     // counted (tcp.drop.max_connections, tcp.drop.mem_budget): the peer retries, existing connections
     // are untouched. connect() fails with TooManySockets. max_connections counts connections in any
@@ -21,15 +21,15 @@ struct TcpConfig {
     // the bytes reserved by connection buffers (send_buffer + recv_buffer each; gauge tcp.mem_in_use).
     std::size_t max_connections = 0;
     std::size_t mem_budget = 0;
-    Duration msl = Duration::seconds(30);   // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
-    RttConfig rtt;                          // RFC 6298, min RTO 200 ms by default
+    Duration msl = Duration::seconds(30);  // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+    RttConfig rtt;                         // RFC 6298, min RTO 200 ms by default
     Duration delayed_ack = Duration::millis(40);
     Duration user_timeout = Duration::seconds(60);  // RFC 9293 §3.8.3 R2 / RFC 5482
     unsigned syn_retries = 6;
     CcAlgorithm congestion = CcAlgorithm::Cubic;
-    bool window_scaling = true;  // RFC 7323
-    bool timestamps = true;      // RFC 7323
-    bool sack = true;            // RFC 2018
+    bool window_scaling = true;                         // RFC 7323
+    bool timestamps = true;                             // RFC 7323
+    bool sack = true;                                   // RFC 2018
     Duration keepalive_idle = Duration::seconds(7200);  // RFC 1122 §4.2.3.6 default
     Duration keepalive_interval = Duration::seconds(75);
     unsigned keepalive_probes = 9;

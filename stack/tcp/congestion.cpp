@@ -8,10 +8,8 @@ namespace stack::tcp {
 
 std::string_view to_string(CcAlgorithm a) {
     switch (a) {
-        case CcAlgorithm::NewReno:
-            return "newreno";
-        case CcAlgorithm::Cubic:
-            return "cubic";
+        case CcAlgorithm::NewReno: return "newreno";
+        case CcAlgorithm::Cubic: return "cubic";
     }
     return "?";
 }
@@ -34,13 +32,12 @@ std::optional<CcAlgorithm> parse_cc(std::string_view name) {
     return std::nullopt;
 }
 
-std::unique_ptr<CongestionControl> make_congestion_control(CcAlgorithm algorithm, std::uint32_t smss) {
+std::unique_ptr<CongestionControl> make_congestion_control(CcAlgorithm algorithm,
+                                                           std::uint32_t smss) {
     STACK_ASSERT(smss > 0);
     switch (algorithm) {
-        case CcAlgorithm::NewReno:
-            return std::make_unique<NewReno>(smss);
-        case CcAlgorithm::Cubic:
-            return std::make_unique<Cubic>(smss);
+        case CcAlgorithm::NewReno: return std::make_unique<NewReno>(smss);
+        case CcAlgorithm::Cubic: return std::make_unique<Cubic>(smss);
     }
     STACK_ASSERT(false && "unknown CcAlgorithm");
     return nullptr;

@@ -74,6 +74,7 @@ public:
 };
 
 // Allocates (once per connection, at setup; never per segment). smss > 0.
-std::unique_ptr<CongestionControl> make_congestion_control(CcAlgorithm algorithm, std::uint32_t smss);
+std::unique_ptr<CongestionControl> make_congestion_control(CcAlgorithm algorithm,
+                                                           std::uint32_t smss);
 
 }  // namespace stack::tcp

@@ -12,14 +12,15 @@ using wire::SeqNumber;
 using wire::TcpFlag;
 
 namespace {
-constexpr std::uint32_t kTcpIpHeaders = 40;  // IPv4 + TCP without options
+constexpr std::uint32_t kTcpIpHeaders = 40;        // IPv4 + TCP without options
 constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
 constexpr std::uint32_t kMinMss = 64;
-constexpr std::int64_t kPawsIdleLimitUs = std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
+constexpr std::int64_t kPawsIdleLimitUs =
+    std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
 }  // namespace
 
-Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config, Endpoint local,
-                       Endpoint remote)
+Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config,
+                       Endpoint local, Endpoint remote)
     : layer_(layer),
       index_(index),
       config_(config),
@@ -31,7 +32,8 @@ Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& co
     timers_.fill(Instant::never());
     our_mss_ = static_cast<std::uint16_t>(layer.mtu() - kTcpIpHeaders);
     if (config_.window_scaling) {
-        while ((config_.recv_buffer >> rcv_wscale_) > 65535 && rcv_wscale_ < wire::kTcpMaxWindowScale) {
+        while ((config_.recv_buffer >> rcv_wscale_) > 65535 &&
+               rcv_wscale_ < wire::kTcpMaxWindowScale) {
             ++rcv_wscale_;
         }
     }
@@ -157,7 +159,8 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     if (state_ == TcpState::SynReceived && seg.flags().syn() && seg.flags().ack() &&
         !seg.flags().rst() && seg.seq() == irs_) {
         if (snd_una_ < seg.ack() && seg.ack() <= snd_max_) {
-            complete_handshake(now, seg.ack(), seg.window(), seg.seq());  // a SYN's window: unscaled
+            complete_handshake(now, seg.ack(), seg.window(),
+                               seg.seq());  // a SYN's window: unscaled
         } else {
             ack_now_ = true;
         }
@@ -250,7 +253,8 @@ bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
 
 bool Connection::acceptable(const wire::TcpPacket& seg) const {
     const std::uint32_t len = seg.segment_len();
-    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const std::uint32_t wnd =
+        rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
     const SeqNumber seq = seg.seq();
     if (wnd == 0) {
         // Also accept a segment at RCV.NXT with data in a zero window: its ACK and RST bits must be
@@ -272,7 +276,8 @@ void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
         close_with(std::nullopt);  // a passive open is simply forgotten (RFC 9293 §3.10.7.4 step 2)
         return;
     }
-    if (state_ == TcpState::TimeWait || state_ == TcpState::Closing || state_ == TcpState::LastAck) {
+    if (state_ == TcpState::TimeWait || state_ == TcpState::Closing ||
+        state_ == TcpState::LastAck) {
         close_with(std::nullopt);
         return;
     }
@@ -312,7 +317,7 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
         snd_wl1_ = seg.seq();
         snd_wl2_ = seg.ack();
         if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-        if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();  // RFC 6298 §5.7
+        if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
         rtt_timing_ = false;
         rtt_.reset_backoff();
         disarm(Timer::Retransmit);
@@ -399,7 +404,7 @@ void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wn
     snd_wl1_ = seq;
     snd_wl2_ = ack;
     if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-    if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();  // RFC 6298 §5.7
+    if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
     rtt_timing_ = false;
     rtt_.reset_backoff();
     disarm(Timer::Retransmit);
@@ -652,7 +657,8 @@ std::size_t Connection::recv(Instant now, MutBytes out) {
         // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
         // min(buffer/2, MSS) (the sender may be waiting on it); not when the window field is already
         // at its maximum and nothing would change.
-        if (window_right_edge_growth() >= std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) &&
+        if (window_right_edge_growth() >=
+                std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) &&
             !fin_received_) {
             ack_now_ = true;
             layer_.mark_dirty(*this);

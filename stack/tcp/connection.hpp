@@ -67,7 +67,8 @@ public:
                       const wire::TcpOptions& options);
 
     // Passive open completed by a valid SYN cookie in the peer's ACK (TcpLayer checked it).
-    void open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack, std::uint16_t mss);
+    void open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
+                          std::uint16_t mss);
 
     // A segment for this connection (already checksum-verified and demultiplexed).
     void on_segment(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
@@ -188,14 +189,16 @@ private:
         SeqNumber begin, end;
     };
     static constexpr std::size_t kMaxOoo = 16;
-    std::array<OooRange, kMaxOoo> ooo_{};  // sorted, disjoint; most recent first for SACK kept apart
+    std::array<OooRange, kMaxOoo>
+        ooo_{};  // sorted, disjoint; most recent first for SACK kept apart
     std::size_t ooo_count_ = 0;
     std::optional<SeqNumber> ooo_fin_;
-    OooRange last_ooo_{};  // the block containing the most recent out-of-order segment (RFC 2018 §4)
+    OooRange
+        last_ooo_{};  // the block containing the most recent out-of-order segment (RFC 2018 §4)
     bool fin_received_ = false;
 
     // Negotiated options.
-    std::uint32_t smss_ = 536;   // effective send MSS (data bytes per segment, options excluded)
+    std::uint32_t smss_ = 536;  // effective send MSS (data bytes per segment, options excluded)
     std::uint16_t our_mss_ = 1460;
     std::uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
     bool ws_ok_ = false, ts_ok_ = false, sack_ok_ = false;

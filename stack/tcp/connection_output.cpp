@@ -40,7 +40,8 @@ std::uint32_t Connection::advertised_window() {
     const std::size_t free = rcv_buf_.free();
     const std::size_t cap = std::size_t{65535} << rcv_wscale_;
     SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(std::min(free, cap));
-    const SeqNumber potential = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(free, 1u << 30));
+    const SeqNumber potential =
+        rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(free, 1u << 30));
     if (rcv_adv_ >= rcv_nxt_ && right > rcv_adv_ &&
         static_cast<std::size_t>(potential - rcv_adv_) <
             std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_)) {
@@ -62,7 +63,8 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     if (flags.ack()) r.ack = rcv_nxt_;
     if (flags.syn()) {
         // RFC 7323 §2.2: the window in a SYN/SYN-ACK is not scaled.
-        std::uint32_t wnd = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
+        std::uint32_t wnd =
+            static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
         r.window = static_cast<std::uint16_t>(wnd);
         if (flags.ack()) rcv_adv_ = rcv_nxt_ + wnd;
         const bool answering = flags.ack();  // SYN-ACK: echo only what the peer offered
@@ -176,7 +178,8 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     if (len == 0 && !with_fin) return true;
     if (!send_segment(now, seq, len, flags)) return false;
     count_retransmit(cause);
-    if (rtt_timing_ && seq <= rtt_seq_) rtt_timing_ = false;  // Karn: no sample from a retransmission
+    if (rtt_timing_ && seq <= rtt_seq_)
+        rtt_timing_ = false;  // Karn: no sample from a retransmission
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
@@ -226,7 +229,8 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
 std::uint32_t Connection::send_window_room() const {
     // Bounded by the peer's window (from SND.UNA) and by the congestion window (in flight).
     const SeqNumber right = snd_una_ + snd_wnd_;
-    const std::uint32_t by_peer = right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
+    const std::uint32_t by_peer =
+        right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
     const std::uint32_t cwnd = cc_->cwnd();
     const std::uint32_t by_cc = cwnd > flight() ? cwnd - flight() : 0;
     return std::min(by_peer, by_cc);
@@ -246,17 +250,19 @@ bool Connection::recovery_output(Instant now) {
         const std::uint32_t cwnd = cc_->cwnd();
         if (pipe + smss_ > cwnd) return true;
         if (sack_ok_) {
-            auto next = scoreboard_.next_seg(snd_una_, snd_nxt_, high_rxt_, smss_, unsent_data() > 0);
+            auto next =
+                scoreboard_.next_seg(snd_una_, snd_nxt_, high_rxt_, smss_, unsent_data() > 0);
             if (next.action == SackScoreboard::NextSeg::Action::Retransmit) {
-                const std::uint32_t len =
-                    std::min<std::uint32_t>(static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
+                const std::uint32_t len = std::min<std::uint32_t>(
+                    static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
                 if (!retransmit_one(now, next.range.begin, len, Rexmit::Sack)) return false;
                 continue;
             }
             if (next.action == SackScoreboard::NextSeg::Action::Nothing) return true;
         }
         const SeqNumber right = snd_una_ + snd_wnd_;
-        const std::uint32_t by_peer = right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
+        const std::uint32_t by_peer =
+            right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
         switch (send_new_data(now, std::min(by_peer, smss_))) {
             case SendResult::Sent: continue;
             case SendResult::Blocked: return false;
@@ -369,8 +375,9 @@ void Connection::on_rto(Instant now) {
             close_with(SocketError::TimedOut);
             return;
         }
-        send_segment(now, iss_, 0,
-                     state_ == TcpState::SynSent ? TcpFlags(TcpFlag::Syn) : TcpFlag::Syn | TcpFlag::Ack);
+        send_segment(
+            now, iss_, 0,
+            state_ == TcpState::SynSent ? TcpFlags(TcpFlag::Syn) : TcpFlag::Syn | TcpFlag::Ack);
         count_retransmit(Rexmit::Syn);
         restart_rtx(now);
         return;

@@ -28,8 +28,8 @@ namespace stack::tcp {
 
 class Cubic final : public CongestionControl {
 public:
-    static constexpr double kC = 0.4;     // §5.1
-    static constexpr double kBeta = 0.7;  // §4.6 beta_cubic
+    static constexpr double kC = 0.4;                                      // §5.1
+    static constexpr double kBeta = 0.7;                                   // §4.6 beta_cubic
     static constexpr double kAlpha = 3.0 * (1.0 - kBeta) / (1.0 + kBeta);  // §4.3
 
     // cwnd starts at initial_window(smss), ssthresh at kInitialSsthresh. smss > 0.

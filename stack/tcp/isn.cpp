@@ -13,8 +13,9 @@ std::uint32_t IsnGenerator::offset(wire::Ipv4Address local, std::uint16_t local_
     return static_cast<std::uint32_t>(siphash24(secret_, msg));
 }
 
-wire::SeqNumber IsnGenerator::generate(Instant now, wire::Ipv4Address local, std::uint16_t local_port,
-                                       wire::Ipv4Address remote, std::uint16_t remote_port) const {
+wire::SeqNumber IsnGenerator::generate(Instant now, wire::Ipv4Address local,
+                                       std::uint16_t local_port, wire::Ipv4Address remote,
+                                       std::uint16_t remote_port) const {
     // M: the 4 us timer (RFC 6528 §3), modulo 2^32.
     const auto m = static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.as_micros()) / 4);
     return wire::SeqNumber(m + offset(local, local_port, remote, remote_port));

@@ -27,8 +27,8 @@ public:
                              wire::Ipv4Address remote, std::uint16_t remote_port) const;
 
     // F() alone (the per-tuple offset), for tests.
-    std::uint32_t offset(wire::Ipv4Address local, std::uint16_t local_port, wire::Ipv4Address remote,
-                         std::uint16_t remote_port) const;
+    std::uint32_t offset(wire::Ipv4Address local, std::uint16_t local_port,
+                         wire::Ipv4Address remote, std::uint16_t remote_port) const;
 
 private:
     SipHashKey secret_;

@@ -8,7 +8,8 @@ namespace stack::tcp {
 
 std::uint32_t slow_start_step(std::uint32_t cwnd, std::uint32_t ssthresh, std::uint32_t acked_bytes,
                               std::uint32_t smss) {
-    const std::uint64_t inc = std::min<std::uint64_t>(acked_bytes, 2ull * smss);  // RFC 3465 §2.3, L=2
+    const std::uint64_t inc =
+        std::min<std::uint64_t>(acked_bytes, 2ull * smss);  // RFC 3465 §2.3, L=2
     const std::uint64_t next = std::min<std::uint64_t>(cwnd + inc, std::max(ssthresh, cwnd));
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(next, kMaxCwnd));
 }
@@ -27,7 +28,8 @@ void NewReno::on_ack(Instant, std::uint32_t acked_bytes, std::uint32_t, Duration
     bytes_acked_ += acked_bytes;
     if (bytes_acked_ >= cwnd_) {
         bytes_acked_ -= cwnd_;
-        cwnd_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{cwnd_} + smss_, kMaxCwnd));
+        cwnd_ = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(std::uint64_t{cwnd_} + smss_, kMaxCwnd));
     }
 }
 

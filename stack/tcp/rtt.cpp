@@ -27,10 +27,10 @@ void RttEstimator::on_sample(Duration rtt) {
 
 Duration RttEstimator::rto() const {
     // §2.2/§2.3: RTO <- SRTT + max(G, K*RTTVAR), K = 4.
-    Duration base = has_sample_ ? srtt_ + std::max(config_.granularity, rttvar_ * 4)
-                                : config_.initial_rto;
+    Duration base =
+        has_sample_ ? srtt_ + std::max(config_.granularity, rttvar_ * 4) : config_.initial_rto;
     if (!has_sample_ && syn_fallback_) base = std::max(base, Duration::seconds(3));  // §5.7
-    base = std::max(base, config_.min_rto);  // §2.4
+    base = std::max(base, config_.min_rto);                                          // §2.4
     // §5.5: one doubling per backoff; stops once at the maximum (or if a zero config made it 0).
     for (unsigned i = 0; i < backoffs_ && base < config_.max_rto && base > Duration::zero(); ++i) {
         base = base * 2;

@@ -30,7 +30,9 @@ void SackScoreboard::insert(SeqNumber begin, SeqNumber end) {
         end = wire::seq_max(end, ranges_[j].end);
         ++j;
     }
-    const auto at = [this](std::size_t k) { return ranges_.begin() + static_cast<std::ptrdiff_t>(k); };
+    const auto at = [this](std::size_t k) {
+        return ranges_.begin() + static_cast<std::ptrdiff_t>(k);
+    };
     if (j == i) {
         // No overlap: open a slot at i (the array has one spare slot beyond kMaxRanges).
         std::copy_backward(at(i), at(count_), at(count_ + 1));

@@ -46,13 +46,13 @@ public:
     // What NextSeg() (RFC 6675 §4) says to send next.
     struct NextSeg {
         enum class Action : std::uint8_t {
-            Retransmit,   // rule 1 (a lost hole) or rule 3 (an unSACKed hole below the highest SACK):
-                          // retransmit `range` (at most SMSS, never covering SACKed bytes)
+            Retransmit,  // rule 1 (a lost hole) or rule 3 (an unSACKed hole below the highest SACK):
+                         // retransmit `range` (at most SMSS, never covering SACKed bytes)
             SendNewData,  // rule 2: no hole qualifies and the caller said new data may be sent
             Nothing,      // nothing to send (rule 4, the rescue retransmission, is not implemented)
         };
         Action action = Action::Nothing;
-        Range range{};  // meaningful only for Retransmit
+        Range range{};       // meaningful only for Retransmit
         bool rule3 = false;  // Retransmit came from rule 3 (not known lost)
     };
 
@@ -70,7 +70,8 @@ public:
     bool is_sacked(SeqNumber seq) const;
 
     // RFC 6675 IsLost(seq) (see the header comment). False for seq below snd_una or SACKed bytes.
-    bool is_lost(SeqNumber seq, SeqNumber snd_una, std::uint32_t smss, unsigned dupthresh = 3) const;
+    bool is_lost(SeqNumber seq, SeqNumber snd_una, std::uint32_t smss,
+                 unsigned dupthresh = 3) const;
 
     // RFC 6675 SetPipe(): bytes in [snd_una, snd_nxt) that are not SACKed, counted once if not lost
     // (rule a) and once more if retransmitted, i.e. below high_rxt (rule b).

@@ -27,8 +27,8 @@ std::array<std::uint8_t, 16> key_half(const std::optional<std::array<std::uint8_
 }
 }  // namespace
 
-TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed,
-                   const std::optional<std::array<std::uint8_t, 32>>& secret)
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats,
+                   std::uint64_t seed, const std::optional<std::array<std::uint8_t, 32>>& secret)
     : config_(config),
       output_(output),
       stats_(stats),
@@ -39,7 +39,8 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats
       wheel_(Duration::millis(1), 4096, config.max_sockets),
       events_(config.max_sockets) {
     free_slots_.reserve(config.max_sockets);
-    for (std::size_t i = config.max_sockets; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
+    for (std::size_t i = config.max_sockets; i-- > 0;)
+        free_slots_.push_back(static_cast<std::uint32_t>(i));
     conns_.reserve(config.max_sockets);
     dirty_.reserve(config.max_sockets);
     to_free_.reserve(config.max_sockets);
@@ -228,7 +229,8 @@ std::size_t TcpLayer::abort_all(Instant now) {
     for (auto& s : slots_) {
         if (s.kind != Slot::Kind::Connection || !s.conn) continue;
         const TcpState st = s.conn->state();
-        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2) continue;
+        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2)
+            continue;
         s.conn->abort(now);  // an unaccepted one leaves its listener's queues in on_closed()
         ++n;
     }
@@ -239,7 +241,8 @@ std::size_t TcpLayer::abort_all(Instant now) {
 
 bool TcpLayer::challenge_ack_allowed(Instant now) {
     const std::int64_t cost = 1'000'000 / std::max<std::uint32_t>(config_.challenge_ack_per_sec, 1);
-    challenge_credit_us_ = std::min<std::int64_t>(1'000'000, challenge_credit_us_ + (now - challenge_refill_).as_micros());
+    challenge_credit_us_ = std::min<std::int64_t>(
+        1'000'000, challenge_credit_us_ + (now - challenge_refill_).as_micros());
     challenge_refill_ = now;
     if (challenge_credit_us_ < cost) return false;
     challenge_credit_us_ -= cost;
@@ -341,15 +344,16 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
 
 Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                                   const wire::TcpPacket& seg) {
-    if (!admit(/*count_drop=*/true)) return nullptr;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
+    if (!admit(/*count_drop=*/true))
+        return nullptr;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
     auto index = allocate_slot();
     if (!index) {
         ++stats_.tcp_drop_no_memory;
         return nullptr;
     }
     slots_[*index].user_owned = false;
-    Connection* c = make_connection(*index, Endpoint{ip.dst, seg.dst_port()},
-                                    Endpoint{ip.src, seg.src_port()});
+    Connection* c =
+        make_connection(*index, Endpoint{ip.dst, seg.dst_port()}, Endpoint{ip.src, seg.src_port()});
     c->listener = listener;
     ++stats_.tcp_passive_opens;
     return c;
@@ -490,7 +494,8 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
     auto index = allocate_slot();
     if (!index) return Err(SocketError::TooManySockets);
     slots_[*index].user_owned = true;
-    Connection* c = make_connection(*index, Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
+    Connection* c =
+        make_connection(*index, Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
     ++stats_.tcp_active_opens;
     c->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
     timers_changed(*c);

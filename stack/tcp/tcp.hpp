@@ -25,9 +25,9 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 

@@ -64,19 +64,23 @@ void TimerWheel::unlink(std::uint32_t id) {
 }
 
 void TimerWheel::place(std::uint32_t id) {
-    const std::int64_t d = std::max(tick_of(deadline_us_[id]), cur_);  // past deadlines: current slot
+    const std::int64_t d =
+        std::max(tick_of(deadline_us_[id]), cur_);  // past deadlines: current slot
     const auto n = static_cast<std::int64_t>(slots_);
     for (std::size_t k = 0; k < levels_; ++k) {
         // Level k holds ticks whose digits above k equal cur_'s.
         if (d / span_[k + 1] == cur_ / span_[k + 1]) {
-            link(id, static_cast<std::uint32_t>(k * slots_ + static_cast<std::size_t>((d / span_[k]) % n)));
+            link(id, static_cast<std::uint32_t>(k * slots_ +
+                                                static_cast<std::size_t>((d / span_[k]) % n)));
             return;
         }
     }
     link(id, overflow_list());
 }
 
-bool TimerWheel::is_scheduled(std::uint32_t id) const { return id < list_.size() && list_[id] != kNil; }
+bool TimerWheel::is_scheduled(std::uint32_t id) const {
+    return id < list_.size() && list_[id] != kNil;
+}
 
 Instant TimerWheel::deadline(std::uint32_t id) const {
     STACK_ASSERT(is_scheduled(id));
@@ -164,7 +168,8 @@ void TimerWheel::advance(Instant now, function_ref<void(std::uint32_t)> fn) {
         // Everything in the current tick's slot is due unless this is the last tick.
         const std::uint32_t slot0 = static_cast<std::uint32_t>(cur_ % n);
         if (heads_[slot0] != kNil) process_slot(slot0, now_us, fn);
-        if (cur_ >= nt) break;  // also when time has not reached cur_ (past deadlines were placed here)
+        if (cur_ >= nt)
+            break;  // also when time has not reached cur_ (past deadlines were placed here)
         std::int64_t next = nt;
         if (group_count_[0] > 0) {
             next = cur_ + 1;
@@ -185,7 +190,8 @@ void TimerWheel::advance(Instant now, function_ref<void(std::uint32_t)> fn) {
 
 Instant TimerWheel::min_in(std::uint32_t list) const {
     std::int64_t best = Instant::never().as_micros();
-    for (std::uint32_t id = heads_[list]; id != kNil; id = next_[id]) best = std::min(best, deadline_us_[id]);
+    for (std::uint32_t id = heads_[list]; id != kNil; id = next_[id])
+        best = std::min(best, deadline_us_[id]);
     return Instant::from_micros(best);
 }
 

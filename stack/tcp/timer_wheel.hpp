@@ -78,20 +78,22 @@ private:
     void place(std::uint32_t id);
     void cascade_at_boundaries();
     void move_all(std::uint32_t from, bool count_cascade);
-    void process_slot(std::uint32_t list, std::int64_t now_us, function_ref<void(std::uint32_t)>& fn);
+    void process_slot(std::uint32_t list, std::int64_t now_us,
+                      function_ref<void(std::uint32_t)>& fn);
     Instant min_in(std::uint32_t list) const;
 
     std::int64_t tick_us_;
     std::size_t slots_;
     std::size_t levels_ = 0;
     std::array<std::int64_t, kMaxLevels + 1> span_{};  // span_[k] = slots^k ticks
-    std::vector<std::uint32_t> heads_;                 // levels_*slots_ slot lists + 3 special lists
-    std::vector<std::size_t> group_count_;             // entries per level (+ special lists)
+    std::vector<std::uint32_t> heads_;      // levels_*slots_ slot lists + 3 special lists
+    std::vector<std::size_t> group_count_;  // entries per level (+ special lists)
     std::vector<std::uint32_t> next_;
     std::vector<std::uint32_t> prev_;
     std::vector<std::uint32_t> list_;  // kNil when not scheduled
     std::vector<std::int64_t> deadline_us_;
-    std::int64_t cur_ = 0;  // current tick: every level-0 entry has tick in [cur_, end of cur_'s block)
+    std::int64_t cur_ =
+        0;  // current tick: every level-0 entry has tick in [cur_, end of cur_'s block)
     std::size_t size_ = 0;
     bool advancing_ = false;
     Stats stats_;

@@ -66,8 +66,9 @@ private:
 struct Icmpv4Repr {
     std::uint8_t type = 0;
     std::uint8_t code = 0;
-    std::uint32_t rest_of_header = 0;  // echo: ident << 16 | seq; frag needed: next-hop MTU in low 16
-    Bytes body;                        // not owned; must outlive emit()
+    std::uint32_t rest_of_header =
+        0;       // echo: ident << 16 | seq; frag needed: next-hop MTU in low 16
+    Bytes body;  // not owned; must outlive emit()
 
     static Icmpv4Repr parse(const Icmpv4Packet& p);
     static Icmpv4Repr echo(IcmpType type, std::uint16_t ident, std::uint16_t seq, Bytes data) {

@@ -55,7 +55,9 @@ public:
     Ipv4Address dst() const { return Ipv4Address(load_be32(&buf_[16])); }
 
     Bytes header() const { return buf_.first(header_len()); }
-    Bytes options() const { return buf_.subspan(kIpv4MinHeaderLen, header_len() - kIpv4MinHeaderLen); }
+    Bytes options() const {
+        return buf_.subspan(kIpv4MinHeaderLen, header_len() - kIpv4MinHeaderLen);
+    }
     Bytes payload() const { return buf_.subspan(header_len()); }
     // The whole packet: header + payload, total_len() bytes.
     Bytes bytes() const { return buf_; }

@@ -23,7 +23,8 @@ namespace stack::wire {
 
 inline constexpr std::size_t kTcpMinHeaderLen = 20;
 inline constexpr std::size_t kTcpMaxHeaderLen = 60;
-inline constexpr std::size_t kTcpMaxSegmentLen = 65535;  // bounded by the pseudo-header length field
+inline constexpr std::size_t kTcpMaxSegmentLen =
+    65535;  // bounded by the pseudo-header length field
 
 // The control bits in byte 13 of the header (RFC 9293 §3.1; ECE/CWR from RFC 3168).
 enum class TcpFlag : std::uint8_t {
@@ -41,7 +42,8 @@ enum class TcpFlag : std::uint8_t {
 class TcpFlags {
 public:
     constexpr TcpFlags() = default;
-    constexpr TcpFlags(TcpFlag f) : bits_(static_cast<std::uint8_t>(f)) {}  // NOLINT: implicit by design
+    constexpr TcpFlags(TcpFlag f)
+        : bits_(static_cast<std::uint8_t>(f)) {}  // NOLINT: implicit by design
     static constexpr TcpFlags from_bits(std::uint8_t bits) {
         TcpFlags f;
         f.bits_ = bits;
@@ -79,10 +81,10 @@ private:
 constexpr TcpFlags operator|(TcpFlag a, TcpFlag b) { return TcpFlags(a) | TcpFlags(b); }
 
 enum class TcpError : std::uint8_t {
-    TooLong,         // longer than 65535 bytes: cannot be an IPv4 payload
-    Truncated,       // shorter than the 20-byte fixed header
-    BadDataOffset,   // data offset < 5, or the header is longer than the buffer
-    BadChecksum,     // the checksum over pseudo-header + segment does not verify
+    TooLong,        // longer than 65535 bytes: cannot be an IPv4 payload
+    Truncated,      // shorter than the 20-byte fixed header
+    BadDataOffset,  // data offset < 5, or the header is longer than the buffer
+    BadChecksum,    // the checksum over pseudo-header + segment does not verify
 };
 std::string_view to_string(TcpError e);
 
@@ -108,7 +110,9 @@ public:
     std::uint16_t urgent() const { return load_be16(&buf_[18]); }
 
     Bytes header() const { return buf_.first(header_len()); }
-    Bytes options() const { return buf_.subspan(kTcpMinHeaderLen, header_len() - kTcpMinHeaderLen); }
+    Bytes options() const {
+        return buf_.subspan(kTcpMinHeaderLen, header_len() - kTcpMinHeaderLen);
+    }
     Bytes payload() const { return buf_.subspan(header_len()); }
     // Sequence space the segment occupies: payload + SYN + FIN (RFC 9293 §3.4 SEG.LEN).
     std::uint32_t segment_len() const {

@@ -40,9 +40,9 @@ enum class TcpOptionKind : std::uint8_t {
 };
 
 enum class TcpOptionError : std::uint8_t {
-    MissingLength,  // a kind other than EOL/NOP is the last byte: no room for its length byte
-    BadLength,      // a length byte < 2, or an option that runs past the end of the options
-    BadKnownLength, // a known kind with the wrong length (e.g. MSS with length != 4)
+    MissingLength,   // a kind other than EOL/NOP is the last byte: no room for its length byte
+    BadLength,       // a length byte < 2, or an option that runs past the end of the options
+    BadKnownLength,  // a known kind with the wrong length (e.g. MSS with length != 4)
 };
 std::string_view to_string(TcpOptionError e);
 

@@ -27,7 +27,8 @@ TEST(Checksum, MatchesReferenceAtEveryLengthAndAlignment) {
     for (std::size_t offset = 0; offset < 9; ++offset) {
         for (std::size_t len = 0; len <= 600; ++len) {
             Bytes span(buf.data() + offset, len);
-            ASSERT_EQ(compute(span), reference_compute(span)) << "offset " << offset << " len " << len;
+            ASSERT_EQ(compute(span), reference_compute(span))
+                << "offset " << offset << " len " << len;
         }
     }
     for (std::size_t len : {1499u, 1500u, 9000u, 65535u}) {
@@ -78,7 +79,7 @@ TEST(Checksum, IncrementalUpdateRfc1624MatchesRecompute) {
             std::uint32_t o32 = load_be32(&data[field]);
             std::uint32_t n32 = static_cast<std::uint32_t>(rng());
             store_be32(&data[field], n32);
-            ASSERT_EQ(update32(compute(Bytes(data)) , 0, 0), compute(data));
+            ASSERT_EQ(update32(compute(Bytes(data)), 0, 0), compute(data));
             std::uint16_t before = compute(data);
             store_be32(&data[field], o32);
             ASSERT_EQ(update32(before, n32, o32), compute(data));

@@ -24,9 +24,9 @@
 #include "drivers/event_loop.hpp"
 #include "drivers/netlink.hpp"
 #include "drivers/tun_device.hpp"
-#include "stack/stack.hpp"
 #include "stack/base/bytes.hpp"
 #include "stack/base/checksum.hpp"
+#include "stack/stack.hpp"
 
 namespace {
 
@@ -268,7 +268,8 @@ TEST(TunDeviceTest, PartialChecksumIsCompletedAsVirtioDefines) {
     stack::store_be16(&p[22], 9);
     stack::store_be16(&p[24], 19);
     std::memcpy(&p[28], "hello world", 11);
-    const std::uint32_t pseudo = stack::checksum::pseudo_header_v4(kHost.value, kPeer.value, 17, 19);
+    const std::uint32_t pseudo =
+        stack::checksum::pseudo_header_v4(kHost.value, kPeer.value, 17, 19);
     stack::store_be16(&p[26], stack::checksum::fold(pseudo));
     ASSERT_TRUE(drivers::complete_partial_checksum(stack::MutBytes(p), 20, 6));
     EXPECT_TRUE(stack::checksum::verify(stack::Bytes(p).subspan(20), pseudo));

@@ -46,10 +46,12 @@ public:
         FUZZ_CHECK(ip->bytes().size() == packet.size());
         FUZZ_CHECK(ip->src() == kOurAddr);
         FUZZ_CHECK(ip->header_len() == 20);
-        FUZZ_CHECK(!ip->dst().is_broadcast() && !ip->dst().is_multicast() && !ip->dst().is_unspecified());
+        FUZZ_CHECK(!ip->dst().is_broadcast() && !ip->dst().is_multicast() &&
+                   !ip->dst().is_unspecified());
         if (ip->is_fragment()) {
             FUZZ_CHECK(ip->frag_offset() % 8 == 0);
-            if (ip->more_frags()) FUZZ_CHECK(ip->payload().size() % 8 == 0 && !ip->payload().empty());
+            if (ip->more_frags())
+                FUZZ_CHECK(ip->payload().size() % 8 == 0 && !ip->payload().empty());
         } else {
             switch (ip->protocol()) {
                 case 1: {
@@ -60,7 +62,9 @@ public:
                     if (icmp->type() == 3) FUZZ_CHECK(packet.size() <= 576);
                     break;
                 }
-                case 6: FUZZ_CHECK(wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst()).ok()); break;
+                case 6:
+                    FUZZ_CHECK(wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst()).ok());
+                    break;
                 default: FUZZ_CHECK(false && "unexpected protocol in output");
             }
         }

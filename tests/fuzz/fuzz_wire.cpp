@@ -3,10 +3,10 @@
 // and, when the IPv4 parse succeeds, its payload to the parser its protocol names. For each successful
 // parse it checks that every accessor's span lies inside the input, then round-trips: Repr -> emit ->
 // parse -> Repr must be equal (and the re-parse must verify its checksums).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <vector>
 
 #include "stack/wire/icmpv4.hpp"
@@ -18,12 +18,12 @@
 namespace stack::wire {
 namespace {
 
-#define FUZZ_CHECK(cond)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
+#define FUZZ_CHECK(cond)                                                                  \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
             std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                       \
-        }                                                                       \
+            std::abort();                                                                 \
+        }                                                                                 \
     } while (0)
 
 // `inner` lies within `outer` (an empty span anywhere in or just past it counts).
@@ -96,7 +96,8 @@ void fuzz_udp(Bytes in, Ipv4Address src, Ipv4Address dst) {
         auto again = UdpPacket::parse(out, src, dst);
         FUZZ_CHECK(again.ok() && again->has_checksum());
         FUZZ_CHECK(UdpRepr::parse(*again) == r);
-        FUZZ_CHECK(std::equal(again->payload().begin(), again->payload().end(), p->payload().begin()));
+        FUZZ_CHECK(
+            std::equal(again->payload().begin(), again->payload().end(), p->payload().begin()));
     }
 }
 
@@ -113,7 +114,8 @@ void fuzz_options(Bytes options) {
     if (!o) return;
     FUZZ_CHECK(o->sack_count <= kTcpMaxSackBlocks);
     FUZZ_CHECK(!o->window_scale || *o->window_scale <= kTcpMaxWindowScale);
-    if (options.size() > kTcpMaxOptionsLen) return;  // more than a header holds: emit may drop SACKs
+    if (options.size() > kTcpMaxOptionsLen)
+        return;  // more than a header holds: emit may drop SACKs
     std::uint8_t out[kTcpMaxOptionsLen];
     std::size_t len = o->padded_len();
     FUZZ_CHECK(len <= kTcpMaxOptionsLen && len % 4 == 0);
@@ -131,9 +133,8 @@ void fuzz_tcp(Bytes in, Ipv4Address src, Ipv4Address dst) {
                    within(p->payload(), in));
         FUZZ_CHECK(p->header_len() + p->payload().size() == in.size());
         (void)touch(p->bytes());
-        (void)(p->src_port() + p->dst_port() + p->seq().value() + p->ack().value() +
-               p->reserved() + p->flags().bits() + p->window() + p->checksum() + p->urgent() +
-               p->segment_len());
+        (void)(p->src_port() + p->dst_port() + p->seq().value() + p->ack().value() + p->reserved() +
+               p->flags().bits() + p->window() + p->checksum() + p->urgent() + p->segment_len());
         fuzz_options(p->options());
         auto r = TcpRepr::parse(*p);
         if (!r) continue;
@@ -144,7 +145,8 @@ void fuzz_tcp(Bytes in, Ipv4Address src, Ipv4Address dst) {
         auto back = TcpRepr::parse(*again);
         // Options came from a header (<= 40 bytes), so the aligned or compact layout holds them all.
         FUZZ_CHECK(back.ok() && *back == *r);
-        FUZZ_CHECK(std::equal(again->payload().begin(), again->payload().end(), p->payload().begin()));
+        FUZZ_CHECK(
+            std::equal(again->payload().begin(), again->payload().end(), p->payload().begin()));
     }
 }
 

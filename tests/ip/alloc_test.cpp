@@ -16,8 +16,8 @@
 
 namespace {
 // Thread-local: other threads (there are none in these tests, but gtest may grow some) never count.
-thread_local bool g_counting = false;            // NOLINT(*-avoid-non-const-global-variables)
-thread_local std::uint64_t g_allocations = 0;    // NOLINT(*-avoid-non-const-global-variables)
+thread_local bool g_counting = false;          // NOLINT(*-avoid-non-const-global-variables)
+thread_local std::uint64_t g_allocations = 0;  // NOLINT(*-avoid-non-const-global-variables)
 
 void* counted_alloc(std::size_t n) {
     if (g_counting) ++g_allocations;
@@ -93,7 +93,8 @@ TEST(IpAllocFree, CounterSeesAllocationsInsideTheScope) {
 TEST(IpAllocFree, TenThousandPingsAfterWarmUpAllocateNothing) {
     Stack stack(default_config());
     std::vector<Packet> requests;
-    for (std::uint16_t seq = 0; seq < 16; ++seq) requests.push_back(echo_request(pattern(56, seq), 7, seq));
+    for (std::uint16_t seq = 0; seq < 16; ++seq)
+        requests.push_back(echo_request(pattern(56, seq), 7, seq));
     FixedSink sink;
     Instant now;
     for (const Packet& r : requests) {  // warm-up

@@ -54,8 +54,8 @@ Packet reassemble_with_reassembler(const std::vector<Packet>& frags) {
     return whole.value_or(Packet{});
 }
 
-void expect_valid_fragments(const std::vector<Packet>& frags, std::uint16_t mtu, std::uint8_t protocol,
-                            wire::Ipv4Address dst) {
+void expect_valid_fragments(const std::vector<Packet>& frags, std::uint16_t mtu,
+                            std::uint8_t protocol, wire::Ipv4Address dst) {
     for (std::size_t i = 0; i < frags.size(); ++i) {
         SCOPED_TRACE(i);
         EXPECT_LE(frags[i].size(), mtu);
@@ -79,8 +79,9 @@ class FragOutputMtu : public ::testing::TestWithParam<std::uint16_t> {};
 
 TEST_P(FragOutputMtu, FragmentsFitMtuAndReassembleToTheOriginal) {
     const std::uint16_t mtu = GetParam();
-    for (std::size_t total : {std::size_t{1}, std::size_t{mtu - 20u}, std::size_t{mtu - 19u},
-                              std::size_t{3 * (mtu - 20u)}, std::size_t{8000}, std::size_t{65515}}) {
+    for (std::size_t total :
+         {std::size_t{1}, std::size_t{mtu - 20u}, std::size_t{mtu - 19u},
+          std::size_t{3 * (mtu - 20u)}, std::size_t{8000}, std::size_t{65515}}) {
         SCOPED_TRACE(total);
         OutputRig rig(mtu, 2048);
         const Packet payload = pattern(total, static_cast<std::uint32_t>(total));
@@ -119,8 +120,9 @@ TEST(FragOutput, GatherListSplitsAcrossFragmentBoundaries) {
         Packet whole;
         for (auto& part : parts) whole.insert(whole.end(), part.begin(), part.end());
         OutputRig rig(576);
-        ASSERT_TRUE(rig.output.send(kPeerAddr, kRawProtocol,
-                                    {Bytes(parts[0]), Bytes(parts[1]), Bytes(parts[2]), Bytes(parts[3])}));
+        ASSERT_TRUE(
+            rig.output.send(kPeerAddr, kRawProtocol,
+                            {Bytes(parts[0]), Bytes(parts[1]), Bytes(parts[2]), Bytes(parts[3])}));
         auto frags = rig.drain();
         expect_valid_fragments(frags, 576, 253, kPeerAddr);
         if (frags.size() == 1) {

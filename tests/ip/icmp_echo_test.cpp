@@ -37,7 +37,8 @@ void expect_echo_reply(const std::vector<Packet>& out, std::uint16_t ident, std:
         message = reassemble_by_hand(out);
     }
     ASSERT_TRUE(message.has_value());
-    auto icmp = wire::Icmpv4Packet::parse(*message);  // ICMP checksum over the whole message verified
+    auto icmp =
+        wire::Icmpv4Packet::parse(*message);  // ICMP checksum over the whole message verified
     ASSERT_TRUE(icmp.ok()) << "reply ICMP checksum does not verify";
     EXPECT_EQ(icmp->type(), 0);
     EXPECT_EQ(icmp->code(), 0);
@@ -112,7 +113,8 @@ TEST(IcmpEcho, IncrementalChecksumHandlesBothZeroFormsAndNonzeroCode) {
             store_be16(&msg[2], form);
             ASSERT_TRUE(wire::Icmpv4Packet::parse(msg).ok());
             Stack stack(default_config());
-            auto out = exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), msg));
+            auto out =
+                exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), msg));
             ASSERT_EQ(out.size(), 1u);
             expect_echo_reply(out, 1, 1, Packet(msg.begin() + 8, msg.end()));
         }
@@ -152,18 +154,18 @@ TEST(IcmpEcho, OtherTypesCountedByTypeWithoutResponse) {
         std::uint8_t code;
         Bytes body;
     } messages[] = {
-        {0, 0, Bytes()},  // echo reply
-        {0, 0, Bytes(quoted)},
-        {3, 3, Bytes(quoted)},  // dest unreachable, port
-        {3, 4, Bytes(quoted)},  // frag needed
-        {11, 0, Bytes(quoted)},  // time exceeded
-        {13, 0, Bytes()},        // timestamp: not answered, counted by type
-        {5, 1, Bytes(quoted)},   // redirect
-        {12, 0, Bytes(quoted)},  // parameter problem
-        {42, 0, Bytes()},        // unassigned
+        {0, 0, Bytes()},                                // echo reply
+        {0, 0, Bytes(quoted)},  {3, 3, Bytes(quoted)},  // dest unreachable, port
+        {3, 4, Bytes(quoted)},                          // frag needed
+        {11, 0, Bytes(quoted)},                         // time exceeded
+        {13, 0, Bytes()},                               // timestamp: not answered, counted by type
+        {5, 1, Bytes(quoted)},                          // redirect
+        {12, 0, Bytes(quoted)},                         // parameter problem
+        {42, 0, Bytes()},                               // unassigned
     };
     for (const auto& m : messages) {
-        auto p = ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(m.type, m.code, 0, m.body));
+        auto p =
+            ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(m.type, m.code, 0, m.body));
         EXPECT_TRUE(exchange(stack, Instant{}, p).empty()) << int{m.type};
     }
     EXPECT_EQ(stat(stack, "icmp.rx_echo_reply"), 2u);

@@ -77,8 +77,9 @@ TEST(StackInput, TruncatedPrefixesCountedOncePerPacketInOneStack) {
     }
     stack.poll(Instant{}, sink);
     EXPECT_TRUE(sink.packets.empty());
-    EXPECT_EQ(drops(stack.stats()),
-              (DropMap{{"ip.drop.empty", 1}, {"ip.drop.truncated", 19}, {"ip.drop.bad_total_length", 64}}));
+    EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.empty", 1},
+                                             {"ip.drop.truncated", 19},
+                                             {"ip.drop.bad_total_length", 64}}));
     EXPECT_EQ(stat(stack, "ip.rx_packets"), 84u);
 }
 
@@ -140,9 +141,9 @@ TEST(StackInput, BadHeaderChecksumDroppedAsBadChecksum) {
 // RFC 1122 §3.2.1.3: a datagram whose source is not a unicast address is discarded (and never answered).
 TEST(StackInput, NonUnicastSourceDroppedAsBadSource) {
     const wire::Ipv4Address sources[] = {
-        wire::Ipv4Address{0, 0, 0, 0},         wire::Ipv4Address{255, 255, 255, 255},
-        wire::Ipv4Address{224, 0, 0, 1},       wire::Ipv4Address{239, 255, 255, 250},
-        wire::Ipv4Address{127, 0, 0, 1},       wire::Ipv4Address{127, 255, 255, 254},
+        wire::Ipv4Address{0, 0, 0, 0},   wire::Ipv4Address{255, 255, 255, 255},
+        wire::Ipv4Address{224, 0, 0, 1}, wire::Ipv4Address{239, 255, 255, 250},
+        wire::Ipv4Address{127, 0, 0, 1}, wire::Ipv4Address{127, 255, 255, 254},
     };
     for (auto src : sources) {
         SCOPED_TRACE(src.to_string());
@@ -153,8 +154,10 @@ TEST(StackInput, NonUnicastSourceDroppedAsBadSource) {
 
 TEST(StackInput, DestinationNotOursDroppedAsNotForUs) {
     const wire::Ipv4Address dsts[] = {
-        wire::Ipv4Address{198, 18, 0, 3}, wire::Ipv4Address{255, 255, 255, 255},
-        wire::Ipv4Address{224, 0, 0, 1},  wire::Ipv4Address{0, 0, 0, 0},
+        wire::Ipv4Address{198, 18, 0, 3},
+        wire::Ipv4Address{255, 255, 255, 255},
+        wire::Ipv4Address{224, 0, 0, 1},
+        wire::Ipv4Address{0, 0, 0, 0},
         kPeerAddr,
     };
     for (auto dst : dsts) {

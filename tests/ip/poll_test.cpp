@@ -57,7 +57,8 @@ TEST(TxQueue, AcquireWithoutCommitQueuesNothing) {
 // PacketSink contract: a refused packet stays queued; order is preserved across polls.
 TEST(TxQueue, RefusingSinkKeepsTheRestQueuedInOrder) {
     Stack stack(default_config());
-    for (std::uint16_t seq = 0; seq < 10; ++seq) stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
+    for (std::uint16_t seq = 0; seq < 10; ++seq)
+        stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
     CaptureSink three(3);
     stack.poll(Instant{}, three);
     ASSERT_EQ(three.packets.size(), 3u);
@@ -85,8 +86,10 @@ TEST(TxQueue, QueueFullDropsTheWholeDatagramNotPartOfIt) {
     StackConfig c = default_config();
     c.tx_queue_frames = 8;
     Stack stack(c);
-    for (std::uint16_t seq = 0; seq < 3; ++seq) stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
-    stack.ingress(Instant{}, echo_request(pattern(8000), 1, 99));  // reply needs 6 frames, 5 are free
+    for (std::uint16_t seq = 0; seq < 3; ++seq)
+        stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
+    stack.ingress(Instant{},
+                  echo_request(pattern(8000), 1, 99));  // reply needs 6 frames, 5 are free
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.tx_drop.queue_full", 1}}));
     EXPECT_EQ(stat(stack, "icmp.tx_echo_reply"), 3u);
     EXPECT_EQ(stat(stack, "icmp.rx_echo_request"), 4u);
@@ -104,7 +107,8 @@ TEST(TxQueue, SingleFrameQueueStillWorksAndCountsEveryOverflow) {
     StackConfig c = default_config();
     c.tx_queue_frames = 1;
     Stack stack(c);
-    for (std::uint16_t seq = 0; seq < 5; ++seq) stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
+    for (std::uint16_t seq = 0; seq < 5; ++seq)
+        stack.ingress(Instant{}, echo_request(pattern(16), 1, seq));
     EXPECT_EQ(stat(stack, "ip.tx_drop.queue_full"), 4u);
     CaptureSink sink;
     stack.poll(Instant{}, sink);
@@ -176,7 +180,8 @@ TEST(IpDeterminism, DifferentSeedsGiveDifferentIpIds) {
             const auto one = run(1);
             ASSERT_EQ(one.size(), out.size());
             std::size_t differing = 0;
-            for (std::size_t i = 0; i < out.size(); ++i) differing += parse_ip(out[i]).ident() != parse_ip(one[i]).ident();
+            for (std::size_t i = 0; i < out.size(); ++i)
+                differing += parse_ip(out[i]).ident() != parse_ip(one[i]).ident();
             EXPECT_GT(differing, out.size() / 2);
         }
     }
@@ -193,7 +198,9 @@ TEST(IpDeterminism, TwoStacksInOneProcessAreIndependent) {
     std::vector<Packet> from_a;
     for (auto& [t, p] : mixed_script()) {
         exchange(b, t, echo_request(pattern(500), 3, 3));  // unrelated traffic on the other stack
-        exchange(b, t, fragment_of(echo_request(pattern(100), 1, 1, kPeerAddr, kOurAddr, 0x4444), 0, 48, false));
+        exchange(b, t,
+                 fragment_of(echo_request(pattern(100), 1, 1, kPeerAddr, kOurAddr, 0x4444), 0, 48,
+                             false));
         auto out = exchange(a, t, p);
         from_a.insert(from_a.end(), out.begin(), out.end());
     }

@@ -77,7 +77,8 @@ TEST(ReassemblyTimeout, CompletingJustBeforeTheDeadlineWorks) {
     const Packet w = ping_of(100, 1);
     exchange(stack, Instant{}, fragment_of(w, 0, 48, false));
     const Instant late = Instant{} + Duration::seconds(30) - Duration::micros(1);
-    EXPECT_EQ(echo_reply_data(exchange(stack, late, fragment_of(w, 48, 108, true))), pattern(100, 1));
+    EXPECT_EQ(echo_reply_data(exchange(stack, late, fragment_of(w, 48, 108, true))),
+              pattern(100, 1));
     expect_gauges_zero(stack);
 }
 
@@ -113,14 +114,16 @@ TEST(ReassemblyLimits, DatagramCapEvictsTheOneNearestItsDeadline) {
     EXPECT_EQ(stack.poll_at(), at_ms(2) + Duration::seconds(30));
     // ID 2..5 are still there and complete; ID 1 was the victim.
     for (std::uint16_t id = 2; id <= 5; ++id) {
-        EXPECT_EQ(echo_reply_data(exchange(stack, at_ms(6), fragment_of(ping_of(100, id, id), 48, 108, true))),
+        EXPECT_EQ(echo_reply_data(
+                      exchange(stack, at_ms(6), fragment_of(ping_of(100, id, id), 48, 108, true))),
                   pattern(100, id))
             << id;
     }
     EXPECT_EQ(stat(stack, "ip.reasm_ok"), 4u);
     EXPECT_TRUE(exchange(stack, at_ms(7), fragment_of(ping_of(100, 1, 1), 48, 108, true)).empty());
     // A whole fragmented datagram arriving afterwards still completes, evicting as needed.
-    for (std::uint16_t id = 10; id < 14; ++id) exchange(stack, at_ms(8), fragment_of(ping_of(100, id, id), 0, 48, false));
+    for (std::uint16_t id = 10; id < 14; ++id)
+        exchange(stack, at_ms(8), fragment_of(ping_of(100, id, id), 0, 48, false));
     auto frags = fragments(ping_of(3000, 99, 99), 1000);
     std::vector<Packet> out;
     for (auto& f : frags) out = exchange(stack, at_ms(9), f);
@@ -140,7 +143,8 @@ TEST(ReassemblyLimits, ByteCapEvictsNearestDeadlineAndFreshDatagramCompletes) {
     exchange(stack, at_ms(3), fragment_of(ping_of(3000, 3, 3), 0, 1480, false));
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.frag_evicted", 1}}));
     EXPECT_LE(stat(stack, "ip.reasm_bytes_in_use"), 4096u);
-    EXPECT_EQ(stack.poll_at(), at_ms(2) + Duration::seconds(30));  // ID 1, the oldest, was the victim
+    EXPECT_EQ(stack.poll_at(),
+              at_ms(2) + Duration::seconds(30));  // ID 1, the oldest, was the victim
 
     // A fresh 2000-byte datagram completes despite the full budget.
     auto frags = fragments(ping_of(2000, 7, 7), 1480);
@@ -222,7 +226,8 @@ TEST(ReassemblyLimits, FloodOfTenThousandIncompleteDatagramsStaysWithinBudget) {
     CaptureSink sink;
     stack.poll(now + Duration::seconds(30), sink);
     expect_gauges_zero(stack);
-    const std::uint64_t gone = stat(stack, "ip.drop.frag_evicted") + stat(stack, "ip.drop.frag_timeout") +
+    const std::uint64_t gone = stat(stack, "ip.drop.frag_evicted") +
+                               stat(stack, "ip.drop.frag_timeout") +
                                stat(stack, "ip.drop.frag_no_memory");
     EXPECT_EQ(gone, 10'000u);  // every flood datagram left exactly once, by one reason
 }

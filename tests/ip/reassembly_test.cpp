@@ -120,18 +120,20 @@ TEST(Reassembly, PartialOverlapDiscardsDatagramAndFreshSetReassemblesFromScratch
         std::size_t a_begin, a_end, b_begin, b_end;
     };
     const Case cases[] = {
-        {0, 16, 8, 24},    // tail overlap
-        {16, 32, 8, 24},   // head overlap
-        {16, 24, 8, 32},   // new fragment covers an old one entirely
-        {8, 40, 16, 56},   // straddles the end
+        {0, 16, 8, 24},   // tail overlap
+        {16, 32, 8, 24},  // head overlap
+        {16, 24, 8, 32},  // new fragment covers an old one entirely
+        {8, 40, 16, 56},  // straddles the end
     };
     for (const auto& c : cases) {
-        SCOPED_TRACE(::testing::Message() << c.a_begin << "-" << c.a_end << " then " << c.b_begin << "-"
-                                          << c.b_end);
+        SCOPED_TRACE(::testing::Message()
+                     << c.a_begin << "-" << c.a_end << " then " << c.b_begin << "-" << c.b_end);
         const Packet old_whole = ping_of(200, 1);
         Stack stack(default_config());
-        EXPECT_TRUE(exchange(stack, Instant{}, fragment_of(old_whole, c.a_begin, c.a_end, false)).empty());
-        EXPECT_TRUE(exchange(stack, Instant{}, fragment_of(old_whole, c.b_begin, c.b_end, false)).empty());
+        EXPECT_TRUE(
+            exchange(stack, Instant{}, fragment_of(old_whole, c.a_begin, c.a_end, false)).empty());
+        EXPECT_TRUE(
+            exchange(stack, Instant{}, fragment_of(old_whole, c.b_begin, c.b_end, false)).empty());
         EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.frag_overlap", 1}}));
         expect_nothing_in_flight(stack);
 
@@ -200,7 +202,8 @@ TEST(Reassembly, DataBeyondAKnownEndDiscardsAsInconsistent) {
     {
         Stack stack(default_config());
         exchange(stack, Instant{}, fragment_of(w, 96, 144, false));  // data up to 144 seen
-        EXPECT_TRUE(exchange(stack, Instant{}, fragment_of(w, 48, 96, true)).empty());  // ends at 96
+        EXPECT_TRUE(
+            exchange(stack, Instant{}, fragment_of(w, 48, 96, true)).empty());  // ends at 96
         EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.frag_inconsistent", 1}}));
         expect_nothing_in_flight(stack);
     }
@@ -215,7 +218,8 @@ TEST(Reassembly, EmptyFragmentDroppedAloneDatagramSurvives) {
     empty.more_frags = true;
     EXPECT_TRUE(exchange(stack, Instant{}, ipv4_packet(empty, {})).empty());
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.frag_inconsistent", 1}}));
-    EXPECT_EQ(echo_reply_data(exchange(stack, Instant{}, fragment_of(w, 48, 108, true))), data_of(100));
+    EXPECT_EQ(echo_reply_data(exchange(stack, Instant{}, fragment_of(w, 48, 108, true))),
+              data_of(100));
 }
 
 // RFC 791: a datagram is at most 65535 bytes; a fragment whose offset + length + header exceeds that is
@@ -225,7 +229,8 @@ TEST(Reassembly, FragmentEndingPast65535DiscardsAsTooBig) {
     ip.frag_offset = 8189 * 8;  // 65512, the largest offset the field can hold
     const Packet data = pattern(24);
     Stack stack(default_config());
-    EXPECT_TRUE(exchange(stack, Instant{}, ipv4_packet(ip, data)).empty());  // 20 + 65512 + 24 > 65535
+    EXPECT_TRUE(
+        exchange(stack, Instant{}, ipv4_packet(ip, data)).empty());  // 20 + 65512 + 24 > 65535
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"ip.drop.frag_too_big", 1}}));
     expect_nothing_in_flight(stack);
 
@@ -243,7 +248,8 @@ TEST(Reassembly, MaximumDatagramOf65515PayloadBytesReassembles) {
     const Packet whole = ping_of(65507, 11);  // 8 + 65507 = 65515 payload bytes
     ASSERT_EQ(whole.size(), 65535u);
     std::vector<Packet> frags;
-    for (std::size_t b = 0; b < 65120; b += 1480) frags.push_back(fragment_of(whole, b, b + 1480, false));
+    for (std::size_t b = 0; b < 65120; b += 1480)
+        frags.push_back(fragment_of(whole, b, b + 1480, false));
     frags.push_back(fragment_of(whole, 65120, 65512, false));
     frags.push_back(fragment_of(whole, 65512, 65515, true));
     for (std::uint32_t seed : {0u, 1u, 2u}) {

@@ -101,7 +101,8 @@ TEST(IcmpUnreachable, ReassembledDatagramQuotedWithWholeDatagramHeader) {
     for (auto& f : frags) out = exchange(stack, Instant{}, f);
     ASSERT_EQ(out.size(), 1u);
     expect_unreachable(out[0], 3, Packet(in.begin(), in.begin() + 548));
-    auto quoted = wire::Ipv4Packet::parse(Bytes(out[0]).subspan(28), wire::Ipv4Packet::Checksum::Verify);
+    auto quoted =
+        wire::Ipv4Packet::parse(Bytes(out[0]).subspan(28), wire::Ipv4Packet::Checksum::Verify);
     ASSERT_FALSE(quoted.ok());  // truncated quote: total length 3028 > 548 bytes quoted
     EXPECT_EQ(quoted.error(), wire::Ipv4Error::BadTotalLength);
 }
@@ -122,8 +123,10 @@ TEST(IcmpUnreachable, UnknownProtocolGetsProtocolUnreachable) {
 // message", nor about a non-initial fragment or a datagram whose source is not unicast. Through the
 // Stack these are filtered earlier, so the rules are checked on Icmp itself.
 struct IcmpRig {
-    IcmpRig() : queue(64, 1500), output(ip::OutputConfig{kOurAddr, 1500, 64, 1}, queue, stats),
-                icmp(ip::IcmpConfig{}, output, stats) {}
+    IcmpRig()
+        : queue(64, 1500),
+          output(ip::OutputConfig{kOurAddr, 1500, 64, 1}, queue, stats),
+          icmp(ip::IcmpConfig{}, output, stats) {}
     void unreachable(const Packet& datagram) {
         auto p = wire::Ipv4Packet::parse(datagram);
         ASSERT_TRUE(p.ok());
@@ -140,14 +143,16 @@ TEST(IcmpUnreachable, NeverSentAboutAnIcmpErrorMessage) {
     for (std::uint8_t type : {3, 4, 5, 11, 12}) {
         SCOPED_TRACE(int{type});
         IcmpRig rig;
-        rig.unreachable(ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(type, 0, 0, quoted)));
+        rig.unreachable(
+            ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(type, 0, 0, quoted)));
         EXPECT_TRUE(rig.queue.empty());
         EXPECT_EQ(rig.stats.icmp_error_suppressed, 1u);
     }
     // ICMP informational messages (echo, timestamp) are not errors: an error about them is allowed.
     for (std::uint8_t type : {0, 8, 13}) {
         IcmpRig rig;
-        rig.unreachable(ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(type, 0, 0, {})));
+        rig.unreachable(
+            ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(type, 0, 0, {})));
         EXPECT_EQ(rig.queue.size(), 1u) << int{type};
     }
 }
@@ -193,10 +198,11 @@ TEST(IcmpRateLimit, BurstAtTimeZeroThenRefillsAtTheConfiguredRate) {
     EXPECT_EQ(stat(stack, "icmp.error_rate_limited"), 150u);
     EXPECT_EQ(stat(stack, "icmp.tx_dest_unreachable"), 50u);
     EXPECT_EQ(burst(Instant{} + Duration::micros(999), 5), 0u);  // not a whole token yet
-    EXPECT_EQ(burst(Instant{} + Duration::millis(1), 5), 1u);     // one token per millisecond
+    EXPECT_EQ(burst(Instant{} + Duration::millis(1), 5), 1u);    // one token per millisecond
     EXPECT_EQ(burst(Instant{} + Duration::millis(11), 20), 10u);
     EXPECT_EQ(burst(Instant{} + Duration::millis(1011), 200), 50u);  // a second later: a full burst
-    EXPECT_EQ(burst(Instant{} + Duration::millis(1011) + Duration::seconds(60), 200), 50u);  // capped
+    EXPECT_EQ(burst(Instant{} + Duration::millis(1011) + Duration::seconds(60), 200),
+              50u);  // capped
     EXPECT_EQ(stat(stack, "icmp.tx_dest_unreachable"), 161u);
     EXPECT_EQ(stat(stack, "icmp.error_rate_limited"), 150u + 5 + 4 + 10 + 150 + 150);
     EXPECT_EQ(stat(stack, "udp.drop.no_port"), 630u);
@@ -205,7 +211,8 @@ TEST(IcmpRateLimit, BurstAtTimeZeroThenRefillsAtTheConfiguredRate) {
 TEST(IcmpRateLimit, EchoRepliesAreNotRateLimited) {
     Stack stack(default_config());
     CaptureSink sink;
-    for (int i = 0; i < 500; ++i) stack.ingress(Instant{}, echo_request(pattern(8), 1, static_cast<std::uint16_t>(i)));
+    for (int i = 0; i < 500; ++i)
+        stack.ingress(Instant{}, echo_request(pattern(8), 1, static_cast<std::uint16_t>(i)));
     stack.poll(Instant{}, sink);
     EXPECT_EQ(sink.packets.size(), 500u);
     EXPECT_EQ(stat(stack, "icmp.error_rate_limited"), 0u);
@@ -246,7 +253,8 @@ TEST(Udp, BadChecksumDroppedWithoutIcmp) {
 TEST(Udp, ChecksumOverWrongPseudoHeaderDropped) {
     Stack stack(default_config());
     const Packet udp = udp_message(kPeerAddr, wire::Ipv4Address{10, 0, 0, 1}, 1, 2, pattern(33));
-    EXPECT_TRUE(exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 17), udp)).empty());
+    EXPECT_TRUE(
+        exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 17), udp)).empty());
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"udp.drop.bad_checksum", 1}}));
 }
 
@@ -276,7 +284,8 @@ TEST(Udp, BadLengthFieldDropped) {
     for (std::uint16_t len : {0, 7, 59, 0xffff}) {
         Packet udp = udp_message(kPeerAddr, kOurAddr, 1, 2, pattern(50));  // 58 bytes
         store_be16(&udp[4], len);
-        EXPECT_TRUE(exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 17), udp)).empty());
+        EXPECT_TRUE(exchange(stack, Instant{}, ipv4_packet(ip_header(kPeerAddr, kOurAddr, 17), udp))
+                        .empty());
     }
     EXPECT_EQ(drops(stack.stats()), (DropMap{{"udp.drop.bad_length", 4}}));
 }

@@ -121,7 +121,8 @@ inline Packet udp_message(wire::Ipv4Address src, wire::Ipv4Address dst, std::uin
 
 inline Packet udp_packet(Bytes data, std::uint16_t dport = 9, wire::Ipv4Address src = kPeerAddr,
                          wire::Ipv4Address dst = kOurAddr, std::uint16_t ip_ident = 0x1234) {
-    return ipv4_packet(ip_header(src, dst, 17, ip_ident), udp_message(src, dst, 40000, dport, data));
+    return ipv4_packet(ip_header(src, dst, 17, ip_ident),
+                       udp_message(src, dst, 40000, dport, data));
 }
 
 // Recomputes the header checksum of a packet after raw edits (uses the IHL in byte 0).
@@ -205,7 +206,8 @@ inline std::optional<Packet> reassemble_by_hand(const std::vector<Packet>& frags
         EXPECT_EQ(ip.dst(), first.dst());
         EXPECT_EQ(ip.protocol(), first.protocol());
         EXPECT_EQ(ip.frag_offset() % 8, 0u);
-        pieces.push_back({ip.frag_offset(), ip.more_frags(), Packet(ip.payload().begin(), ip.payload().end())});
+        pieces.push_back(
+            {ip.frag_offset(), ip.more_frags(), Packet(ip.payload().begin(), ip.payload().end())});
     }
     std::sort(pieces.begin(), pieces.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
     Packet out;

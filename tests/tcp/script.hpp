@@ -42,10 +42,10 @@ using stack::Duration;
 using stack::Instant;
 using stack::SocketError;
 using stack::SocketHandle;
+using stack::tcp::TcpState;
 using stack::wire::SeqNumber;
 using stack::wire::TcpFlag;
 using stack::wire::TcpFlags;
-using stack::tcp::TcpState;
 using Packet = std::vector<std::uint8_t>;
 using namespace std::chrono_literals;
 
@@ -81,7 +81,7 @@ struct Seg {
     std::optional<std::uint16_t> mss;
     std::optional<std::uint8_t> wscale;
     bool sack_ok = false;
-    std::optional<stack::wire::TcpTimestamps> ts;         // tsecr is absolute (our clock)
+    std::optional<stack::wire::TcpTimestamps> ts;               // tsecr is absolute (our clock)
     std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // relative to our ISS
     Packet data;
     std::uint16_t sport = kPeerPort, dport = 0;  // 0: our port (80, or the one connect() chose)
@@ -99,7 +99,6 @@ struct Seg {
         sack.emplace_back(left, right);
         return *this;
     }
-
 };
 
 inline Seg syn(std::uint32_t seq, SynOpts o = {}, std::uint16_t win = 65535) {
@@ -146,8 +145,12 @@ struct Out {
     stack::wire::TcpRepr tcp;
     Packet payload;
     std::uint32_t rel_seq = 0;  // seq relative to our ISS
-    std::uint32_t ts_val() const { return tcp.options.timestamps ? tcp.options.timestamps->tsval : 0; }
-    std::uint32_t ts_ecr() const { return tcp.options.timestamps ? tcp.options.timestamps->tsecr : 0; }
+    std::uint32_t ts_val() const {
+        return tcp.options.timestamps ? tcp.options.timestamps->tsval : 0;
+    }
+    std::uint32_t ts_ecr() const {
+        return tcp.options.timestamps ? tcp.options.timestamps->tsecr : 0;
+    }
 };
 
 // What a test expects of the next segment we send; unset fields are not checked. Flags are compared
@@ -165,15 +168,17 @@ struct Expect {
 };
 
 inline std::string describe(const Out& o) {
-    std::string s = "t=" + std::to_string(o.at.as_micros() / 1000.0) + "ms " + o.tcp.flags.to_string() +
-                    " seq=" + std::to_string(o.rel_seq) + " ack=" + std::to_string(o.tcp.ack.value()) +
-                    " win=" + std::to_string(o.tcp.window) + " len=" + std::to_string(o.payload.size());
+    std::string s =
+        "t=" + std::to_string(o.at.as_micros() / 1000.0) + "ms " + o.tcp.flags.to_string() +
+        " seq=" + std::to_string(o.rel_seq) + " ack=" + std::to_string(o.tcp.ack.value()) +
+        " win=" + std::to_string(o.tcp.window) + " len=" + std::to_string(o.payload.size());
     const auto& op = o.tcp.options;
     if (op.mss) s += " mss=" + std::to_string(*op.mss);
     if (op.window_scale) s += " ws=" + std::to_string(*op.window_scale);
     if (op.sack_permitted) s += " sackOK";
     if (op.timestamps) {
-        s += " ts=" + std::to_string(op.timestamps->tsval) + "/" + std::to_string(op.timestamps->tsecr);
+        s += " ts=" + std::to_string(op.timestamps->tsval) + "/" +
+             std::to_string(op.timestamps->tsecr);
     }
     for (std::size_t i = 0; i < op.sack_count; ++i) {
         s += " sack=" + std::to_string(op.sack_blocks[i].left.value()) + ":" +
@@ -184,7 +189,8 @@ inline std::string describe(const Out& o) {
 
 class Script {
 public:
-    explicit Script(const std::function<void(stack::StackConfig&)>& tweak = {}) : stack_(make(tweak)) {}
+    explicit Script(const std::function<void(stack::StackConfig&)>& tweak = {})
+        : stack_(make(tweak)) {}
 
     stack::Stack& stack() { return stack_; }
     stack::tcp::TcpLayer& tcp() { return stack_.tcp(); }
@@ -232,7 +238,8 @@ public:
         r.options.sack_permitted = s.sack_ok;
         r.options.timestamps = s.ts;
         for (auto [l, rt] : s.sack) {
-            r.options.sack_blocks[r.options.sack_count++] = {SeqNumber(l + iss_), SeqNumber(rt + iss_)};
+            r.options.sack_blocks[r.options.sack_count++] = {SeqNumber(l + iss_),
+                                                             SeqNumber(rt + iss_)};
         }
         r.payload_len = static_cast<std::uint16_t>(s.data.size());
         Packet seg(r.len());
@@ -432,6 +439,8 @@ private:
 };
 
 // n bytes of deterministic data.
-inline Packet bytes(std::size_t n, std::uint32_t seed = 1) { return stack::testing::pattern(n, seed); }
+inline Packet bytes(std::size_t n, std::uint32_t seed = 1) {
+    return stack::testing::pattern(n, seed);
+}
 
 }  // namespace tcpscript

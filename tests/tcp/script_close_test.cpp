@@ -248,7 +248,8 @@ TEST(TcpScriptKeepalive, ProbesAfterIdleThenAbortAfterUnansweredProbes_Rfc1122S4
     s.expect_nothing_until(at(9999ms));
     for (std::int64_t t : {10, 12, 14}) {
         s.advance_to(Instant::from_millis(t * 1000));
-        s.expect({.at = Instant::from_millis(t * 1000), .flags = kAck, .seq = 0, .ack = 1001, .len = 0});
+        s.expect(
+            {.at = Instant::from_millis(t * 1000), .flags = kAck, .seq = 0, .ack = 1001, .len = 0});
     }
     s.advance_to(at(16s));
     s.expect({.at = at(16s), .flags = kRst, .seq = 1});

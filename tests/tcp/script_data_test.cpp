@@ -179,7 +179,8 @@ TEST(TcpScriptData, NagleHoldsSecondSmallSegmentUntilFirstIsAcked_Rfc9293S374) {
     Script s;
     auto c = s.passive_open(1000);
     s.send(c, bytes(100, 1));
-    Out d1 = s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .len = 100, .psh = true});
+    Out d1 =
+        s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .len = 100, .psh = true});
     EXPECT_EQ(d1.payload, bytes(100, 1));
     s.send(c, bytes(100, 2));
     s.expect_nothing_until(at(50ms));
@@ -246,7 +247,8 @@ TEST(TcpScriptData, SenderStaysWithinInitialCongestionWindow_Rfc6928_Rfc5681S3) 
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
     s.send(c, bytes(60000));
-    for (std::uint32_t i = 0; i < 10; ++i) s.expect({.flags = kAck, .seq = 1 + i * 1460, .len = 1460});
+    for (std::uint32_t i = 0; i < 10; ++i)
+        s.expect({.flags = kAck, .seq = 1 + i * 1460, .len = 1460});
     s.expect_nothing();
     // One ACK for everything: slow start grows cwnd by at most 2*SMSS (RFC 3465 L=2): 12 segments.
     s.inject(at(50ms), ack(1001, 14601));

@@ -15,8 +15,8 @@ TEST(TcpScriptOpen, PassiveOpenSynAckCarriesOurOptionsWhenAllOffered_Rfc7323_Rfc
     Script s;
     auto l = s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1400, .wscale = 7, .sack_ok = true, .tsval = 555}));
-    Out sa = s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535,
-                       .tsecr = 555});
+    Out sa = s.expect(
+        {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .tsecr = 555});
     EXPECT_EQ(sa.tcp.options.mss, kOurMss);  // RFC 9293 §3.7.1: MTU - 40
     EXPECT_EQ(sa.tcp.options.window_scale, kOurWscale);
     EXPECT_TRUE(sa.tcp.options.sack_permitted);

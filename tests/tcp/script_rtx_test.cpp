@@ -130,7 +130,7 @@ TEST(TcpScriptRtx, ThreeDupAcksTriggerFastRetransmitAndNewRenoPartialAck_Rfc5681
     s.expect({.at = at(152ms), .flags = kAck, .seq = 1, .len = 1460});  // fast retransmit
     s.expect_nothing();
     EXPECT_EQ(s.stack().stats().tcp_fast_retransmits, 1u);
-    EXPECT_EQ(s.tcp().info(c)->ssthresh, 7300u);  // FlightSize / 2
+    EXPECT_EQ(s.tcp().info(c)->ssthresh, 7300u);                    // FlightSize / 2
     for (int i = 0; i < 5; ++i) s.inject(at(153ms), ack(1001, 1));  // segments 6..10
     s.discard_output();
     // The retransmission fills the first hole: a partial ACK (up to segment 5) retransmits segment 5
@@ -155,7 +155,9 @@ TEST(TcpScriptRtx, SackRecoveryRetransmitsEachHole_Rfc6675) {
     std::vector<Seg> acks;
     acks.push_back(ack(1001, 1).with_sack(seg_start(2), seg_start(3)));
     for (std::uint32_t last = 4; last <= 10; ++last) {
-        acks.push_back(ack(1001, 1).with_sack(seg_start(4), seg_start(last + 1)).with_sack(seg_start(2), seg_start(3)));
+        acks.push_back(ack(1001, 1)
+                           .with_sack(seg_start(4), seg_start(last + 1))
+                           .with_sack(seg_start(2), seg_start(3)));
     }
     for (auto& a : acks) s.inject(at(150ms), a);
     // Both holes are retransmitted during recovery, first the oldest; nothing else is.

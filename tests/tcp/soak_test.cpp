@@ -20,7 +20,8 @@ std::vector<std::uint8_t> soak_data(std::size_t n, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     for (std::size_t i = 0; i < n; i += 8) {
         const std::uint64_t x = rng();
-        for (std::size_t j = 0; j < 8 && i + j < n; ++j) v[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
+        for (std::size_t j = 0; j < 8 && i + j < n; ++j)
+            v[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
     }
     return v;
 }
@@ -66,7 +67,8 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
                 if (!n.ok() || *n == 0) break;
                 sent += *n;
             }
-            if (sent == data.size() && !client_closed && ta.info(*client)->state != stack::tcp::TcpState::SynSent) {
+            if (sent == data.size() && !client_closed &&
+                ta.info(*client)->state != stack::tcp::TcpState::SynSent) {
                 client_closed = ta.close(p.now, *client).ok();
             }
             if (server.valid() && !server_closed) {
@@ -79,7 +81,8 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
                     }
                     received += *n;
                 }
-                if (tb.eof(server).ok() && *tb.eof(server)) server_closed = tb.close(p.now, server).ok();
+                if (tb.eof(server).ok() && *tb.eof(server))
+                    server_closed = tb.close(p.now, server).ok();
             }
             stack::SocketEvent ev;
             while (ta.next_event(ev)) {
@@ -89,8 +92,8 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
             return server_closed && tb.connection_count() == 0;
         },
         Duration::seconds(3600));
-    EXPECT_TRUE(done) << "sent " << sent << " received " << received << " at "
-                      << p.now.as_millis() << " ms";
+    EXPECT_TRUE(done) << "sent " << sent << " received " << received << " at " << p.now.as_millis()
+                      << " ms";
     EXPECT_EQ(received, data.size());
     EXPECT_FALSE(mismatch);
     EXPECT_GT(p.a->stats().tcp_retransmits, 0u);
@@ -103,14 +106,17 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
     RecordProperty("client_rx_segments", std::to_string(p.a->stats().tcp_rx_segments));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SeedsSackCc, Soak,
-    ::testing::Combine(::testing::Values(1, 2, 3, 4, 5), ::testing::Bool(),
-                       ::testing::Values(stack::tcp::CcAlgorithm::NewReno, stack::tcp::CcAlgorithm::Cubic)),
-    [](const ::testing::TestParamInfo<SoakParam>& info) {
-        return "seed" + std::to_string(std::get<0>(info.param)) + (std::get<1>(info.param) ? "_sack" : "_nosack") +
-               (std::get<2>(info.param) == stack::tcp::CcAlgorithm::NewReno ? "_newreno" : "_cubic");
-    });
+INSTANTIATE_TEST_SUITE_P(SeedsSackCc, Soak,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5), ::testing::Bool(),
+                                            ::testing::Values(stack::tcp::CcAlgorithm::NewReno,
+                                                              stack::tcp::CcAlgorithm::Cubic)),
+                         [](const ::testing::TestParamInfo<SoakParam>& info) {
+                             return "seed" + std::to_string(std::get<0>(info.param)) +
+                                    (std::get<1>(info.param) ? "_sack" : "_nosack") +
+                                    (std::get<2>(info.param) == stack::tcp::CcAlgorithm::NewReno
+                                         ? "_newreno"
+                                         : "_cubic");
+                         });
 
 }  // namespace
 }  // namespace tunstack_test

@@ -22,7 +22,8 @@ std::vector<std::uint8_t> pattern(std::size_t n, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     for (std::size_t i = 0; i < n; i += 8) {
         std::uint64_t x = rng();
-        for (std::size_t j = 0; j < 8 && i + j < n; ++j) v[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
+        for (std::size_t j = 0; j < 8 && i + j < n; ++j)
+            v[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
     }
     return v;
 }
@@ -189,9 +190,15 @@ TEST_P(OneFault, ByteExactUnderEachFaultAlone) {
         for (long d = -70000; d <= 70000; ++d) {
             long src = static_cast<long>(first) + d;
             if (src < 0 || src + 64 > static_cast<long>(t.data.size())) continue;
-            if (std::equal(t.received.begin() + static_cast<long>(first), t.received.begin() + static_cast<long>(first) + 64, t.data.begin() + src)) { shift = d; break; }
+            if (std::equal(t.received.begin() + static_cast<long>(first),
+                           t.received.begin() + static_cast<long>(first) + 64,
+                           t.data.begin() + src)) {
+                shift = d;
+                break;
+            }
         }
-        where = " bad run " + std::to_string(last - first) + " bytes, matches data shifted by " + std::to_string(shift);
+        where = " bad run " + std::to_string(last - first) + " bytes, matches data shifted by " +
+                std::to_string(shift);
     }
     EXPECT_EQ(first, t.data.size()) << "first mismatch at byte " << first << where;
 }

@@ -19,7 +19,10 @@ TEST(SynCookie, EncodesTheLargestMssNotAboveThePeers) {
     SynCookies c(kKey);
     const wire::SeqNumber peer(12345);
     for (auto [offered, expected] : {std::pair<std::uint16_t, std::uint16_t>{1460, 1460},
-                                     {1400, 1360}, {536, 536}, {100, 536}, {9000, 8960}}) {
+                                     {1400, 1360},
+                                     {536, 536},
+                                     {100, 536},
+                                     {9000, 8960}}) {
         auto iss = c.make(period(3), kTuple, peer, offered);
         EXPECT_EQ(c.check(period(3), kTuple, iss, peer), std::optional<std::uint16_t>(expected))
             << offered;

@@ -1,11 +1,12 @@
 // NewReno (RFC 5681, RFC 3465, RFC 6582) and CUBIC (RFC 9438) driven by simulated ACK clocks: `now`
 // advances by exact amounts, no real time is involved.
+#include "stack/tcp/congestion.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "stack/tcp/congestion.hpp"
 #include "stack/tcp/cubic.hpp"
 #include "stack/tcp/newreno.hpp"
 
@@ -38,7 +39,8 @@ TEST(NewRenoFactory, ParseAndNameAlgorithms) {
     EXPECT_EQ(to_string(CcAlgorithm::Cubic), "cubic");
     EXPECT_EQ(to_string(CcAlgorithm::NewReno), "newreno");
     EXPECT_EQ(make_congestion_control(CcAlgorithm::Cubic, kSmss)->algorithm(), CcAlgorithm::Cubic);
-    EXPECT_EQ(make_congestion_control(CcAlgorithm::NewReno, kSmss)->algorithm(), CcAlgorithm::NewReno);
+    EXPECT_EQ(make_congestion_control(CcAlgorithm::NewReno, kSmss)->algorithm(),
+              CcAlgorithm::NewReno);
 }
 
 TEST(NewReno, InitialWindowPerRfc6928) {
@@ -85,7 +87,8 @@ TEST(NewReno, CongestionAvoidanceWithDelayedAcksStillOneSmssPerRtt) {
     NewReno cc(kSmss);
     const Instant now;
     cc.on_congestion_event(now, 40 * kSmss);
-    for (int i = 0; i < 10; ++i) cc.on_ack(now, 2 * kSmss, 0, Duration::zero());  // 20 segments ACKed
+    for (int i = 0; i < 10; ++i)
+        cc.on_ack(now, 2 * kSmss, 0, Duration::zero());  // 20 segments ACKed
     EXPECT_EQ(cc.cwnd(), 21 * kSmss);
 }
 
@@ -245,7 +248,8 @@ TEST(Cubic, RtoResetsToOneSegmentAndRestartsEpochWithKZero) {  // RFC 9438 §4.8
     EXPECT_EQ(cc.cwnd(), kSmss);
     EXPECT_EQ(cc.ssthresh(), 70 * kSmss);
     EXPECT_FALSE(cc.in_epoch());
-    while (cc.cwnd() < cc.ssthresh()) cc.on_ack(now, kSmss, 0, Duration::millis(100));  // slow start
+    while (cc.cwnd() < cc.ssthresh())
+        cc.on_ack(now, kSmss, 0, Duration::millis(100));  // slow start
     now += Duration::millis(100);
     cc.on_ack(now, kSmss, 0, Duration::millis(100));
     EXPECT_TRUE(cc.in_epoch());

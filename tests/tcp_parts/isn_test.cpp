@@ -1,13 +1,14 @@
 // SipHash-2-4 against the reference vectors of the SipHash paper (Aumasson & Bernstein 2012, Appendix A
 // and the vector table of the reference code: key 00..0f, message 00 01 .. (len-1)), and the RFC 6528
 // ISN generator built on it.
+#include "stack/tcp/isn.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
-#include "stack/tcp/isn.hpp"
 #include "stack/tcp/siphash.hpp"
 
 namespace stack::tcp {
@@ -58,7 +59,8 @@ TEST(SipHash, KeyAndMessageSensitivity) {
     const std::uint64_t h = siphash24(k, m);
     k[15] ^= 1;
     EXPECT_NE(siphash24(k, m), h);
-    const std::array<std::uint8_t, 5> longer{1, 2, 3, 4, 0};  // trailing zero changes the length byte
+    const std::array<std::uint8_t, 5> longer{1, 2, 3, 4,
+                                             0};  // trailing zero changes the length byte
     EXPECT_NE(siphash24(reference_key(), longer), h);
 }
 
@@ -66,7 +68,8 @@ class IsnTest : public ::testing::Test {
 protected:
     static std::array<std::uint8_t, 16> secret(std::uint8_t seed) {
         std::array<std::uint8_t, 16> s{};
-        for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<std::uint8_t>(seed * 31 + i * 7);
+        for (std::size_t i = 0; i < s.size(); ++i)
+            s[i] = static_cast<std::uint8_t>(seed * 31 + i * 7);
         return s;
     }
     const wire::Ipv4Address local{198, 18, 0, 2};
@@ -78,7 +81,8 @@ TEST_F(IsnTest, IsnSameInputsSameIsn) {
     const Instant t = Instant::from_millis(1234);
     EXPECT_EQ(gen.generate(t, local, 80, remote, 40000), gen.generate(t, local, 80, remote, 40000));
     IsnGenerator same_secret{secret(1)};
-    EXPECT_EQ(same_secret.generate(t, local, 80, remote, 40000), gen.generate(t, local, 80, remote, 40000));
+    EXPECT_EQ(same_secret.generate(t, local, 80, remote, 40000),
+              gen.generate(t, local, 80, remote, 40000));
 }
 
 TEST_F(IsnTest, IsnAdvancesAt250kPerSecond) {  // RFC 6528 §3: M is a 4 us timer
@@ -106,7 +110,8 @@ TEST_F(IsnTest, IsnDiffersPerTupleAndSecret) {
     EXPECT_NE(IsnGenerator{secret(2)}.generate(t, local, 80, remote, 40000), base);
     // Offsets of nearby ports are spread over the space, not clustered.
     std::vector<std::uint32_t> offsets;
-    for (std::uint16_t p = 40000; p < 40064; ++p) offsets.push_back(gen.offset(local, 80, remote, p));
+    for (std::uint16_t p = 40000; p < 40064; ++p)
+        offsets.push_back(gen.offset(local, 80, remote, p));
     std::sort(offsets.begin(), offsets.end());
     EXPECT_EQ(std::adjacent_find(offsets.begin(), offsets.end()), offsets.end());
     EXPECT_GT(offsets.back() - offsets.front(), 0xc0000000u);

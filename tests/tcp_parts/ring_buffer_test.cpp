@@ -1,12 +1,12 @@
 // RingBuffer: wraparound at every start offset, partial writes/reads, zero-copy spans, and out-of-order
 // filling with write_at() + commit() as the TCP receiver uses it.
+#include "stack/base/ring_buffer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <numeric>
 #include <vector>
-
-#include "stack/base/ring_buffer.hpp"
 
 namespace stack {
 namespace {
@@ -75,7 +75,8 @@ TEST(RingBuffer, WraparoundAtEveryOffset) {
             EXPECT_EQ(concat(r.readable()), data) << "offset " << offset << " len " << len;
             // Spans: the second is used only when the data crosses the end of the storage.
             auto [a, b] = r.readable();
-            EXPECT_EQ(a.size(), len == 0 ? 0 : std::min(len, kCap - offset)) << offset << "/" << len;
+            EXPECT_EQ(a.size(), len == 0 ? 0 : std::min(len, kCap - offset))
+                << offset << "/" << len;
             EXPECT_EQ(b.size(), len - a.size());
             for (std::size_t p = 0; p <= len; ++p) {
                 std::vector<std::uint8_t> out(kCap, 0);
@@ -111,7 +112,7 @@ TEST(RingBuffer, ReadableOffsetAndMax) {
 TEST(RingBuffer, WritableAndCommitZeroCopy) {
     RingBuffer r(10);
     load_at(r, 7, seq_bytes(2));  // positions 7,8
-    auto [a, b] = r.writable();            // free: position 9 | 0..6
+    auto [a, b] = r.writable();   // free: position 9 | 0..6
     EXPECT_EQ(a.size(), 1u);
     EXPECT_EQ(b.size(), 7u);
     a[0] = 50;
@@ -169,7 +170,7 @@ TEST(RingBuffer, WriteOverwritesOutOfOrderBytesItCovers) {
     RingBuffer r(8);
     ASSERT_EQ(r.write_at(2, seq_bytes(2, 90)), 2u);
     ASSERT_EQ(r.write(seq_bytes(3)), 3u);  // covers offsets 0..2, overwriting the 90
-    r.commit(1);                          // offset 3 (the 91) becomes readable
+    r.commit(1);                           // offset 3 (the 91) becomes readable
     EXPECT_EQ(concat(r.readable()), (std::vector<std::uint8_t>{0, 1, 2, 91}));
 }
 

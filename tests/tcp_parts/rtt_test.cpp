@@ -1,7 +1,7 @@
 // RttEstimator against RFC 6298 sequences computed by hand (§2.1-§2.5, §5.5).
-#include <gtest/gtest.h>
-
 #include "stack/tcp/rtt.hpp"
+
+#include <gtest/gtest.h>
 
 namespace stack::tcp {
 namespace {

@@ -1,10 +1,10 @@
 // SackScoreboard: RFC 6675 Update(), IsLost(), SetPipe() and NextSeg() on hand-built scenarios, range
 // merging and the memory cap, and the D-SACK / below-snd_una filtering of RFC 2883.
+#include "stack/tcp/sack_scoreboard.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "stack/tcp/sack_scoreboard.hpp"
 
 namespace stack::tcp {
 namespace {
@@ -21,13 +21,15 @@ void ack(SackScoreboard& sb, std::uint32_t una, std::vector<SackBlock> blocks) {
     sb.on_ack(S(una), blocks);
 }
 
-std::vector<Range> ranges(const SackScoreboard& sb) { return {sb.ranges().begin(), sb.ranges().end()}; }
+std::vector<Range> ranges(const SackScoreboard& sb) {
+    return {sb.ranges().begin(), sb.ranges().end()};
+}
 
 TEST(SackScoreboard, RecordsAndMergesBlocks) {
     SackScoreboard sb;
     EXPECT_TRUE(sb.empty());
     ack(sb, 1000, {B(1200, 1300)});
-    ack(sb, 1000, {B(1300, 1400)});  // adjacent: merges
+    ack(sb, 1000, {B(1300, 1400)});                 // adjacent: merges
     ack(sb, 1000, {B(1600, 1700), B(1650, 1800)});  // overlapping in one ACK
     EXPECT_EQ(ranges(sb), (std::vector<Range>{{S(1200), S(1400)}, {S(1600), S(1800)}}));
     ack(sb, 1000, {B(1350, 1650)});  // bridges both
@@ -43,8 +45,9 @@ TEST(SackScoreboard, RecordsAndMergesBlocks) {
 TEST(SackScoreboard, InsertsBelowBetweenAndAbove) {
     SackScoreboard sb;
     ack(sb, 0, {B(500, 600), B(100, 200), B(300, 400), B(700, 800)});
-    EXPECT_EQ(ranges(sb), (std::vector<Range>{{S(100), S(200)}, {S(300), S(400)}, {S(500), S(600)},
-                                              {S(700), S(800)}}));
+    EXPECT_EQ(ranges(sb),
+              (std::vector<Range>{
+                  {S(100), S(200)}, {S(300), S(400)}, {S(500), S(600)}, {S(700), S(800)}}));
     ack(sb, 0, {B(150, 750)});  // swallows the middle ranges and extends into the outer ones
     EXPECT_EQ(ranges(sb), (std::vector<Range>{{S(100), S(800)}}));
 }
@@ -63,7 +66,7 @@ TEST(SackScoreboard, DiscardsBelowSndUnaAsItAdvances) {  // RFC 6675 Update()
 
 TEST(SackScoreboard, IgnoresBlocksBelowSndUnaAndDsack) {  // RFC 2883 §4
     SackScoreboard sb;
-    ack(sb, 1000, {B(800, 900)});  // old data
+    ack(sb, 1000, {B(800, 900)});   // old data
     ack(sb, 1000, {B(900, 1000)});  // D-SACK at or below the ACK
     EXPECT_TRUE(sb.empty());
     // D-SACK above the ACK: the first block lies inside the second, which alone is recorded.
@@ -150,7 +153,8 @@ protected:
 
 TEST_F(SackScenario, SackScenarioLossBoundary) {
     EXPECT_EQ(sb.loss_boundary(S(1000), kSmss), S(1400));
-    for (std::uint32_t seg : {0u, 1u, 3u}) EXPECT_TRUE(sb.is_lost(S(1000 + 100 * seg), S(1000), kSmss));
+    for (std::uint32_t seg : {0u, 1u, 3u})
+        EXPECT_TRUE(sb.is_lost(S(1000 + 100 * seg), S(1000), kSmss));
     for (std::uint32_t seg : {2u, 4u, 5u, 6u, 7u, 8u, 9u}) {
         EXPECT_FALSE(sb.is_lost(S(1000 + 100 * seg), S(1000), kSmss)) << seg;
     }

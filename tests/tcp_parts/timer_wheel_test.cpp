@@ -1,13 +1,13 @@
 // TimerWheel: exact firing (never early, never skipped), each id once, ordering, cancel/reschedule (also
 // from inside the callback), far-future deadlines, next_deadline(), and that advance() only touches
 // entries that are due (Stats counters).
+#include "stack/tcp/timer_wheel.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
-
-#include "stack/tcp/timer_wheel.hpp"
 
 namespace stack::tcp {
 namespace {
@@ -63,10 +63,10 @@ TEST(TimerWheel, CancelAndReschedule) {
 TEST(TimerWheel, NextDeadlineIsExact) {
     TimerWheel w(Duration::millis(1), 16, 8);
     EXPECT_EQ(w.next_deadline(), Instant::never());
-    w.schedule(0, at_us(123456789));       // far: a high level
-    w.schedule(1, at_us(2500));            // level 0
-    w.schedule(2, at_us(2100));            // same tick as 1
-    w.schedule(3, at_us(40000));           // level 1
+    w.schedule(0, at_us(123456789));  // far: a high level
+    w.schedule(1, at_us(2500));       // level 0
+    w.schedule(2, at_us(2100));       // same tick as 1
+    w.schedule(3, at_us(40000));      // level 1
     EXPECT_EQ(w.next_deadline(), at_us(2100));
     (void)advance(w, at_us(2200));
     EXPECT_EQ(w.next_deadline(), at_us(2500));
@@ -94,8 +94,8 @@ TEST(TimerWheel, RandomDeadlinesFireOnceInOrder) {
         std::vector<std::int64_t> deadline_us(kIds);
         for (std::uint32_t id = 0; id < kIds; ++id) {
             // Mostly within 20 s, some up to a day away.
-            deadline_us[id] = static_cast<std::int64_t>(rnd(8) == 0 ? rnd(86'400'000'000ull)
-                                                                    : rnd(20'000'000));
+            deadline_us[id] =
+                static_cast<std::int64_t>(rnd(8) == 0 ? rnd(86'400'000'000ull) : rnd(20'000'000));
             w.schedule(id, at_us(deadline_us[id]));
         }
         std::vector<int> fired(kIds, 0);

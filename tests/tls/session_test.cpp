@@ -81,9 +81,7 @@ struct Conn {
     std::unique_ptr<TlsSession> server, client;
 };
 
-TestPki& pki() {
-    return TestPki::get();
-}
+TestPki& pki() { return TestPki::get(); }
 
 TEST(TlsSession, HandshakeNegotiatesTls12EcdheAeadAndAlpn) {
     Conn c(pki().server_config({&pki().server}), pki().client_config());

@@ -66,7 +66,7 @@ void expect_bad(const std::string& req, int code) {
 }
 
 TEST(HttpParser, MalformedRequestsAre400) {
-    expect_bad("GET\r\n\r\n", 400);                                  // no target
+    expect_bad("GET\r\n\r\n", 400);                                   // no target
     expect_bad("GET /\r\nHost: x\r\n\r\n", 400);                      // no version
     expect_bad("GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400);            // double space
     expect_bad("GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400);       // four parts
@@ -87,8 +87,8 @@ TEST(HttpParser, UnsupportedVersionAndCodingAndSize) {
     expect_bad("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
     expect_bad("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501);
     const std::string big = "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(kMaxHeadBytes, 'a');
-    expect_bad(big, 431);                 // no end yet, already too long
-    expect_bad(big + "\r\n\r\n", 431);    // complete but too long
+    expect_bad(big, 431);               // no end yet, already too long
+    expect_bad(big + "\r\n\r\n", 431);  // complete but too long
 }
 
 TEST(HttpParser, OtherMethodsParseForA405) {

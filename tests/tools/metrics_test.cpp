@@ -29,10 +29,9 @@ TEST(Metrics, ParsesStatLinesAndIgnoresTheRest) {
 }
 
 TEST(Metrics, GaugesByName) {
-    for (const char* g :
-         {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
-          "tcp.state.established", "tcp.listeners", "svc.echo.7.active", "tls.sessions_current",
-          "tls.sessions_active"}) {
+    for (const char* g : {"ip.reasm_bytes_in_use", "ip.reasm_datagrams_in_flight", "tcp.mem_in_use",
+                          "tcp.state.established", "tcp.listeners", "svc.echo.7.active",
+                          "tls.sessions_current", "tls.sessions_active"}) {
         EXPECT_TRUE(is_gauge(g)) << g;
     }
     for (const char* c :

@@ -73,7 +73,12 @@ TEST(Ipv4Parse, EachRejectionReason) {
     };
     EXPECT_EQ(with([](auto& b) { b[0] = 0x65; }).error(), Ipv4Error::BadVersion);
     EXPECT_EQ(with([](auto& b) { b[0] = 0x44; }).error(), Ipv4Error::BadIhl);
-    EXPECT_EQ(with([](auto& b) { b[0] = 0x4f; b.resize(59); b[3] = 59; }).error(), Ipv4Error::BadIhl);
+    EXPECT_EQ(with([](auto& b) {
+                  b[0] = 0x4f;
+                  b.resize(59);
+                  b[3] = 59;
+              }).error(),
+              Ipv4Error::BadIhl);
     EXPECT_EQ(with([](auto& b) { b[3] = 19; }).error(), Ipv4Error::BadTotalLength);
     EXPECT_EQ(with([](auto& b) { b[3] = 61; }).error(), Ipv4Error::BadTotalLength);
     EXPECT_EQ(with([](auto& b) { b[8] = 63; }).error(), Ipv4Error::BadChecksum);
@@ -87,7 +92,8 @@ TEST(Ipv4Parse, EachRejectionReason) {
 }
 
 TEST(Ipv4Parse, TrimsLinkPaddingAndExposesOptions) {
-    auto b = from_hex("46000020000000004001000001020304050607080101010000000000");  // NOP NOP NOP EOL
+    auto b =
+        from_hex("46000020000000004001000001020304050607080101010000000000");  // NOP NOP NOP EOL
     store_be16(&b[10], checksum::compute(Bytes(b.data(), 24)));
     b.resize(b.size() + 5, 0xee);  // 4 payload bytes, then 5 bytes of padding
     auto p = Ipv4Packet::parse(b);

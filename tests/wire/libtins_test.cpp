@@ -37,7 +37,9 @@ using testing::Placed;
 constexpr int kIterations = 3000;
 
 // Tins::IPv4Address converts to/from uint32_t in network byte order.
-Ipv4Address our_addr(Tins::IPv4Address a) { return Ipv4Address(__builtin_bswap32(std::uint32_t(a))); }
+Ipv4Address our_addr(Tins::IPv4Address a) {
+    return Ipv4Address(__builtin_bswap32(std::uint32_t(a)));
+}
 
 std::vector<std::uint8_t> random_payload(std::mt19937& rng) {
     // Lengths 0..301, odd ones included.
@@ -100,8 +102,8 @@ TinsTcpCase random_tins_tcp(std::mt19937& rng) {
         tcp.sack_permitted();
     }
     if (rng() & 1) {
-        o.timestamps = TcpTimestamps{static_cast<std::uint32_t>(rng()),
-                                     static_cast<std::uint32_t>(rng())};
+        o.timestamps =
+            TcpTimestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
         tcp.timestamp(o.timestamps->tsval, o.timestamps->tsecr);
     }
     // libtins writes options back to back (NOP-padded at the end); keep the raw total within 40 bytes.
@@ -192,8 +194,8 @@ TEST(LibtinsFromOurs, TcpSegmentsDecodeWithEveryFieldAndOptionEqual) {
         if (rng() & 1) t.options.window_scale = static_cast<std::uint8_t>(rng() % 15);
         t.options.sack_permitted = rng() & 1;
         if (rng() & 1) {
-            t.options.timestamps = TcpTimestamps{static_cast<std::uint32_t>(rng()),
-                                                 static_cast<std::uint32_t>(rng())};
+            t.options.timestamps =
+                TcpTimestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
         }
         t.options.sack_count = static_cast<std::uint8_t>(rng() % 5);
         for (std::size_t k = 0; k < t.options.sack_count; ++k) {

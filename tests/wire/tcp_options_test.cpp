@@ -158,7 +158,8 @@ TEST(TcpOptionsEmit, FallsBackToCompactThenDropsSackBlocksThatDoNotFit) {
     o.timestamps = TcpTimestamps{1, 2};
     o.window_scale = 3;
     o.sack_count = 3;  // aligned: 12 + 4 + 28 = 44 > 40; compact: 10 + 3 + 26 = 39 -> 40
-    for (std::uint32_t i = 0; i < 4; ++i) o.sack_blocks[i] = {SeqNumber(i * 100), SeqNumber(i * 100 + 50)};
+    for (std::uint32_t i = 0; i < 4; ++i)
+        o.sack_blocks[i] = {SeqNumber(i * 100), SeqNumber(i * 100 + 50)};
     EXPECT_EQ(o.padded_len(), 40u);
     std::uint8_t out[40];
     o.emit(out);
@@ -179,8 +180,8 @@ TcpOptions random_options(std::mt19937& rng) {
     if (rng() & 1) o.window_scale = static_cast<std::uint8_t>(rng() % 15);
     o.sack_permitted = rng() & 1;
     if (rng() & 1) {
-        o.timestamps = TcpTimestamps{static_cast<std::uint32_t>(rng()),
-                                     static_cast<std::uint32_t>(rng())};
+        o.timestamps =
+            TcpTimestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
     }
     o.sack_count = static_cast<std::uint8_t>(rng() % 5);
     for (std::size_t i = 0; i < o.sack_count; ++i) {
@@ -248,7 +249,7 @@ TEST(TcpSeq, RandomPairsAgreeWithSignedDistance) {
         std::int32_t d = static_cast<std::int32_t>(rng() % 0x7fffffffu);
         SeqNumber b = a + static_cast<std::uint32_t>(d);
         ASSERT_EQ(b - a, d);
-        ASSERT_EQ(a < b, d > 0);
+        ASSERT_EQ(a<b, d> 0);
         ASSERT_EQ(b > a, d > 0);
         ASSERT_TRUE(a <= b);
     }

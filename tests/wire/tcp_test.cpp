@@ -84,8 +84,8 @@ TEST(TcpParse, EachRejectionReason) {
     auto p = TcpPacket::parse(b, kGoldenSrc, kGoldenDst, TcpPacket::Checksum::Skip);
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(TcpRepr::parse(*p).error(), TcpOptionError::BadKnownLength);
-    for (auto e : {TcpError::TooLong, TcpError::Truncated, TcpError::BadDataOffset,
-                   TcpError::BadChecksum}) {
+    for (auto e :
+         {TcpError::TooLong, TcpError::Truncated, TcpError::BadDataOffset, TcpError::BadChecksum}) {
         EXPECT_NE(to_string(e), "unknown");
     }
 }
@@ -122,8 +122,8 @@ TcpRepr random_segment(std::mt19937& rng, std::size_t payload_len) {
     if (rng() & 1) r.options.window_scale = static_cast<std::uint8_t>(rng() % 15);
     r.options.sack_permitted = rng() & 1;
     if (rng() & 1) {
-        r.options.timestamps = TcpTimestamps{static_cast<std::uint32_t>(rng()),
-                                             static_cast<std::uint32_t>(rng())};
+        r.options.timestamps =
+            TcpTimestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
     }
     r.options.sack_count = static_cast<std::uint8_t>(rng() % 5);
     for (std::size_t i = 0; i < r.options.sack_count; ++i) {
@@ -154,8 +154,8 @@ TEST(TcpRepr, RoundTripsAtOddAlignmentsAndOddLengths) {
         TcpRepr expect = r;
         expect.options.sack_count = back->options.sack_count;
         ASSERT_EQ(*back, expect);
-        ASSERT_TRUE(std::equal(p->payload().begin(), p->payload().end(), payload.begin(),
-                               payload.end()));
+        ASSERT_TRUE(
+            std::equal(p->payload().begin(), p->payload().end(), payload.begin(), payload.end()));
     }
 }
 

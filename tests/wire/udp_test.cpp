@@ -92,7 +92,8 @@ TEST(UdpRepr, ComputedZeroIsSentAsAllOnes) {
         store_be16(payload, static_cast<std::uint16_t>(v));
         std::uint8_t out[10];
         r.emit(out, kGoldenSrc, kGoldenDst, payload);
-        std::uint32_t pseudo = checksum::pseudo_header_v4(kGoldenSrc.value, kGoldenDst.value, 17, 10);
+        std::uint32_t pseudo =
+            checksum::pseudo_header_v4(kGoldenSrc.value, kGoldenDst.value, 17, 10);
         store_be16(out + 6, 0);
         if (checksum::finish(checksum::partial(out, pseudo)) != 0) continue;
         found = true;
@@ -119,8 +120,8 @@ TEST(UdpRepr, RoundTripsAtOddAlignmentsAndOddLengths) {
         auto p = UdpPacket::parse(placed.bytes(), src, dst);
         ASSERT_TRUE(p.ok()) << to_string(p.error());
         ASSERT_EQ(UdpRepr::parse(*p), r);
-        ASSERT_TRUE(std::equal(p->payload().begin(), p->payload().end(), payload.begin(),
-                               payload.end()));
+        ASSERT_TRUE(
+            std::equal(p->payload().begin(), p->payload().end(), payload.begin(), payload.end()));
         ASSERT_NE(p->checksum(), 0);
     }
 }

@@ -29,8 +29,8 @@ inline void PrintTo(TcpError e, std::ostream* os) { *os << to_string(e); }
 inline void PrintTo(TcpOptionError e, std::ostream* os) { *os << to_string(e); }
 
 inline void PrintTo(const TcpOptions& o, std::ostream* os) {
-    *os << "{mss " << (o.mss ? int{*o.mss} : -1) << " ws " << (o.window_scale ? int{*o.window_scale} : -1)
-        << " sackok " << o.sack_permitted << " ts ";
+    *os << "{mss " << (o.mss ? int{*o.mss} : -1) << " ws "
+        << (o.window_scale ? int{*o.window_scale} : -1) << " sackok " << o.sack_permitted << " ts ";
     if (o.timestamps) {
         *os << o.timestamps->tsval << "/" << o.timestamps->tsecr;
     } else {
@@ -77,8 +77,10 @@ inline std::vector<std::uint8_t> from_hex(std::string_view hex) {
 // A copy of `bytes` at `offset` (1..7 gives odd alignments) in a larger zero-filled buffer.
 class Placed {
 public:
-    Placed(Bytes bytes, std::size_t offset) : storage_(bytes.size() + offset + 16), offset_(offset) {
-        std::copy(bytes.begin(), bytes.end(), storage_.begin() + static_cast<std::ptrdiff_t>(offset));
+    Placed(Bytes bytes, std::size_t offset)
+        : storage_(bytes.size() + offset + 16), offset_(offset) {
+        std::copy(bytes.begin(), bytes.end(),
+                  storage_.begin() + static_cast<std::ptrdiff_t>(offset));
         size_ = bytes.size();
     }
     Bytes bytes() const { return Bytes(storage_.data() + offset_, size_); }

@@ -24,9 +24,7 @@ struct RequestServer::Client {
 };
 
 namespace {
-std::string errno_text(const std::string& what) {
-    return what + ": " + std::strerror(errno);
-}
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 }  // namespace
 
 stack::Result<std::unique_ptr<RequestServer>, std::string> RequestServer::listen_unix(
@@ -132,9 +130,7 @@ void RequestServer::close_listener() {
     if (!path_.empty()) unlink(path_.c_str());
 }
 
-std::size_t RequestServer::clients() const {
-    return clients_.size();
-}
+std::size_t RequestServer::clients() const { return clients_.size(); }
 
 void RequestServer::on_accept() {
     for (int i = 0; i < 16; ++i) {

@@ -13,15 +13,15 @@
 namespace tools {
 
 namespace {
-constexpr int kReadBatch = 64;      // packets read per readiness event before yielding to timers/output
-constexpr int kAppRounds = 4;       // app hook + poll repetitions per tick while the hook has work
+constexpr int kReadBatch = 64;  // packets read per readiness event before yielding to timers/output
+constexpr int kAppRounds = 4;   // app hook + poll repetitions per tick while the hook has work
 }  // namespace
 
 std::uint64_t random_seed(const std::string& prog) {
     std::uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
-        std::fprintf(stderr, "%s: warning: getrandom failed (%s), using a weak seed\n", prog.c_str(),
-                     std::strerror(errno));
+        std::fprintf(stderr, "%s: warning: getrandom failed (%s), using a weak seed\n",
+                     prog.c_str(), std::strerror(errno));
         seed = static_cast<std::uint64_t>(getpid()) ^
                static_cast<std::uint64_t>(drivers::EventLoop::now().as_micros());
     }
@@ -31,7 +31,8 @@ std::uint64_t random_seed(const std::string& prog) {
 std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string& prog) {
     std::array<std::uint8_t, 32> secret{};
     if (getrandom(secret.data(), secret.size(), 0) != static_cast<ssize_t>(secret.size())) {
-        std::fprintf(stderr, "%s: warning: getrandom failed (%s), TCP secrets derived from the seed\n",
+        std::fprintf(stderr,
+                     "%s: warning: getrandom failed (%s), TCP secrets derived from the seed\n",
                      prog.c_str(), std::strerror(errno));
         return std::nullopt;
     }
@@ -92,8 +93,12 @@ stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const Runti
 
 Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice tun,
                  drivers::EventLoop loop)
-    : options_(o), prog_(std::move(prog)), tun_(std::move(tun)), loop_(std::move(loop)),
-      rx_(65536), logger_(prog_, o.log_level) {
+    : options_(o),
+      prog_(std::move(prog)),
+      tun_(std::move(tun)),
+      loop_(std::move(loop)),
+      rx_(65536),
+      logger_(prog_, o.log_level) {
     stack::StackConfig config;
     config.addr = o.addr;
     config.mtu = static_cast<std::uint16_t>(o.mtu);
@@ -190,13 +195,14 @@ void Runtime::tick(stack::Instant now) {
     // A refused packet stays queued; wait for the device to become writable instead of spinning.
     if (stack_->has_pending_output() != want_write_) {
         want_write_ = stack_->has_pending_output();
-        (void)loop_.set_interest(tun_.fd(), want_write_ ? drivers::Interest::ReadWrite
-                                                        : drivers::Interest::Read);
+        (void)loop_.set_interest(
+            tun_.fd(), want_write_ ? drivers::Interest::ReadWrite : drivers::Interest::Read);
     }
 }
 
 bool Runtime::run() {
-    loop_.set_wakeup(drivers::EventLoop::now());  // the first tick runs at once (the app may connect)
+    loop_.set_wakeup(
+        drivers::EventLoop::now());  // the first tick runs at once (the app may connect)
     auto ran = loop_.run();
     if (!ran) {
         logger_.error("event loop: " + ran.error().message);

@@ -42,14 +42,14 @@
 namespace tools {
 
 struct RuntimeOptions {
-    std::string tun;                    // TUN device to create (must not exist)
-    stack::wire::Ipv4Cidr host_addr;    // kernel side of the TUN
-    stack::wire::Ipv4Address addr;      // the stack's own address
+    std::string tun;                  // TUN device to create (must not exist)
+    stack::wire::Ipv4Cidr host_addr;  // kernel side of the TUN
+    stack::wire::Ipv4Address addr;    // the stack's own address
     std::uint32_t mtu = 1500;
     std::uint32_t txqueuelen = 5000;
-    bool offload = false;               // IFF_VNET_HDR with checksum + TSO offloads from the kernel
+    bool offload = false;  // IFF_VNET_HDR with checksum + TSO offloads from the kernel
     std::uint32_t reasm_timeout_s = 30;
-    std::string pcap;                   // empty: no capture
+    std::string pcap;                            // empty: no capture
     std::optional<drivers::FaultConfig> impair;  // both directions (rx uses seed+1)
     stack::tcp::TcpConfig tcp;
     LogLevel log_level = LogLevel::Info;
@@ -130,7 +130,8 @@ private:
     bool fatal_ = false;
     Logger logger_;
     std::uint64_t seen_limit_drops_ = 0;
-    std::vector<std::uint64_t> seen_drops_;  // --log-level debug: last value of every *.drop.* counter
+    std::vector<std::uint64_t>
+        seen_drops_;  // --log-level debug: last value of every *.drop.* counter
     void log_drops(stack::Instant now);
 };
 

@@ -23,7 +23,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -53,13 +54,15 @@ std::string lower(std::string_view s) {
 std::optional<Resolve> parse_resolve(std::string_view text, std::string& error) {
     const std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos || colon == 0) {
-        error = "--resolve '" + std::string(text) + "': expected NAME:ADDRESS, e.g. example.test:198.18.0.1";
+        error = "--resolve '" + std::string(text) +
+                "': expected NAME:ADDRESS, e.g. example.test:198.18.0.1";
         return std::nullopt;
     }
     const std::string_view name = text.substr(0, colon);
     auto addr = stack::wire::Ipv4Address::parse(text.substr(colon + 1));
     if (!valid_dns_name(name) || !addr || stack::wire::Ipv4Address::parse(name)) {
-        error = "--resolve '" + std::string(text) + "': expected NAME:ADDRESS with a DNS name and an IPv4 address";
+        error = "--resolve '" + std::string(text) +
+                "': expected NAME:ADDRESS with a DNS name and an IPv4 address";
         return std::nullopt;
     }
     return Resolve{lower(name), *addr};
@@ -117,8 +120,9 @@ std::optional<Url> parse_url(std::string_view text, std::string& error,
         url.host_name = resolve->name;
         url.host_header = resolve->name;
     } else {
-        error = quoted + "the host must be an IPv4 address literal, or a name given with "
-                         "--resolve NAME:ADDRESS (no DNS, no IPv6 yet)";
+        error = quoted +
+                "the host must be an IPv4 address literal, or a name given with "
+                "--resolve NAME:ADDRESS (no DNS, no IPv6 yet)";
         return std::nullopt;
     }
     url.path = std::move(path);
@@ -128,7 +132,8 @@ std::optional<Url> parse_url(std::string_view text, std::string& error,
 
 std::string build_get(const Url& url) {
     return "GET " + url.path + " HTTP/1.1\r\nHost: " + url.host_header +
-           "\r\nUser-Agent: tunstack/" TUNSTACK_VERSION "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+           "\r\nUser-Agent: tunstack/" TUNSTACK_VERSION
+           "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
 }
 
 ResponseParser::Status ResponseParser::fail(std::string why) {
@@ -264,7 +269,8 @@ ResponseParser::Status ResponseParser::feed_body(std::string_view data) {
                     auto [p, e] = std::from_chars(line.data(), line.data() + line.size(), n, 16);
                     if (line.empty() || line.size() > 15 || e != std::errc() ||
                         p != line.data() + line.size()) {
-                        return fail("malformed chunk size '" + std::string(line.substr(0, 40)) + "'");
+                        return fail("malformed chunk size '" + std::string(line.substr(0, 40)) +
+                                    "'");
                     }
                     chunk_left_ = n;
                     chunk_state_ = n == 0 ? Chunk::Trailer : Chunk::Data;

@@ -19,7 +19,7 @@ struct Url {
     stack::wire::Ipv4Address host;  // where to connect
     std::string host_name;          // the URL's host when it is a name (SNI, certificate check)
     std::uint16_t port = 80;
-    std::string path = "/";  // origin-form target (path and query)
+    std::string path = "/";   // origin-form target (path and query)
     std::string host_header;  // "HOST" or "HOST:PORT" (the port only when not the scheme's default)
 };
 

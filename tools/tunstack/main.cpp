@@ -29,6 +29,7 @@
 // with an HTTP error status (>= 300) or a malformed response; 6 the server's certificate failed
 // verification (untrusted, expired, wrong name). Every failure is one line on stderr.
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -38,7 +39,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <net/if.h>
 #include <optional>
 #include <string>
 #include <variant>
@@ -96,23 +96,26 @@ class GetClient {
 public:
     GetClient(tools::Runtime& rt, tunstack::Url url, int out_fd, std::string out_path,
               double timeout_s, std::shared_ptr<const tls::ClientConfig> tls_config)
-        : rt_(rt), url_(std::move(url)), out_fd_(out_fd), out_path_(std::move(out_path)),
-          timeout_s_(timeout_s), tls_config_(std::move(tls_config)),
+        : rt_(rt),
+          url_(std::move(url)),
+          out_fd_(out_fd),
+          out_path_(std::move(out_path)),
+          timeout_s_(timeout_s),
+          tls_config_(std::move(tls_config)),
           parser_([this](std::string_view body) { write_body(body); }),
           request_(tunstack::build_get(url_)) {}
 
     int run() {
         start_ = drivers::EventLoop::now();
-        rt_.loop().add_timer(start_ + stack::Duration::micros(
-                                          static_cast<std::int64_t>(timeout_s_ * 1e6)),
-                             [this](stack::Instant) {
-                                 fail(kExitTimeout,
-                                      "timed out after " + format_secs(timeout_s_) + " s " +
-                                          (connected_ ? "receiving (" +
-                                                            std::to_string(parser_.body_bytes()) +
-                                                            " body bytes so far)"
-                                                      : "connecting to " + endpoint()));
-                             });
+        rt_.loop().add_timer(
+            start_ + stack::Duration::micros(static_cast<std::int64_t>(timeout_s_ * 1e6)),
+            [this](stack::Instant) {
+                fail(kExitTimeout,
+                     "timed out after " + format_secs(timeout_s_) + " s " +
+                         (connected_ ? "receiving (" + std::to_string(parser_.body_bytes()) +
+                                           " body bytes so far)"
+                                     : "connecting to " + endpoint()));
+            });
         rt_.on_app([this](stack::Instant now) { return step(now); });
         rt_.on_signal([this](int signo) {
             if (signo == SIGINT || signo == SIGTERM) {
@@ -167,7 +170,8 @@ private:
         }
         auto n = rt_.stack().tcp().send(now, h_, data);
         if (!n) {
-            fail(kExitConnection, "sending the request: " + std::string(stack::to_string(n.error())));
+            fail(kExitConnection,
+                 "sending the request: " + std::string(stack::to_string(n.error())));
             return std::nullopt;
         }
         return *n;
@@ -207,12 +211,14 @@ private:
         const double mbit = secs > 0 ? static_cast<double>(bytes) * 8 / secs / 1e6 : 0;
         std::string tls_note;
         if (tls_) {
-            tls_note = ", " + std::string(tls_->version()) + " " + std::string(tls_->ciphersuite()) +
-                       (tls_config_->verify() ? ", certificate verified" : ", NOT verified (--insecure)");
+            tls_note =
+                ", " + std::string(tls_->version()) + " " + std::string(tls_->ciphersuite()) +
+                (tls_config_->verify() ? ", certificate verified" : ", NOT verified (--insecure)");
         }
-        std::printf("tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from %s, HTTP %d%s, saved to %s\n",
-                    static_cast<unsigned long long>(bytes), secs, mbit, url_text().c_str(),
-                    parser_.status_code(), tls_note.c_str(), out_path_.c_str());
+        std::printf(
+            "tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from %s, HTTP %d%s, saved to %s\n",
+            static_cast<unsigned long long>(bytes), secs, mbit, url_text().c_str(),
+            parser_.status_code(), tls_note.c_str(), out_path_.c_str());
         std::fflush(stdout);
         rt_.stop();
     }
@@ -236,8 +242,8 @@ private:
         if (!h_.valid()) {
             auto h = tcp.connect(now, url_.host, url_.port);
             if (!h) {
-                fail(kExitConnection, "connect to " + endpoint() + ": " +
-                                          std::string(stack::to_string(h.error())));
+                fail(kExitConnection,
+                     "connect to " + endpoint() + ": " + std::string(stack::to_string(h.error())));
                 return false;
             }
             h_ = *h;
@@ -252,8 +258,8 @@ private:
                 const auto err = tcp.error(h_).value_or(stack::SocketError::Reset);
                 std::string what = std::string(stack::to_string(err));
                 if (err == stack::SocketError::TimedOut) {
-                    fail(kExitTimeout, (connected_ ? "connection to " : "connect to ") + endpoint() +
-                                           ": " + what);
+                    fail(kExitTimeout, (connected_ ? "connection to " : "connect to ") +
+                                           endpoint() + ": " + what);
                 } else {
                     fail(kExitConnection, (connected_ ? "connection to " : "connect to ") +
                                               endpoint() + ": " + what);
@@ -290,9 +296,9 @@ private:
         }
         // Send the request (small: one call normally takes it all).
         while (sent_ < request_.size()) {
-            auto n = io_send(now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(
-                                                   request_.data()) + sent_,
-                                               request_.size() - sent_));
+            auto n = io_send(
+                now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(request_.data()) + sent_,
+                                  request_.size() - sent_));
             if (!n) return false;
             if (*n == 0) break;
             sent_ += *n;
@@ -316,7 +322,8 @@ private:
     // Acts on the parser's state; false when the download ended (either way).
     bool check(stack::Instant now, tunstack::ResponseParser::Status st) {
         if (write_failed_) {
-            fail(kExitFailure, std::string("writing the output file: ") + std::strerror(write_errno_));
+            fail(kExitFailure,
+                 std::string("writing the output file: ") + std::strerror(write_errno_));
             return false;
         }
         if (st == tunstack::ResponseParser::Status::Error) {
@@ -369,7 +376,8 @@ int control_fail(int rc, const std::string& msg) {
 }
 
 // One request over the control socket; the reply's payload, or an exit code (message printed).
-std::variant<std::string, int> control_request(const ControlOptions& c, const std::string& command) {
+std::variant<std::string, int> control_request(const ControlOptions& c,
+                                               const std::string& command) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     if (c.control.empty() || c.control.size() >= sizeof sa.sun_path) {
@@ -391,17 +399,19 @@ std::variant<std::string, int> control_request(const ControlOptions& c, const st
     }
     const std::string req = command + "\n";
     if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-        return control_fail(kExitFailure, "control socket " + c.control + ": sending: " +
-                                              std::strerror(errno));
+        return control_fail(kExitFailure,
+                            "control socket " + c.control + ": sending: " + std::strerror(errno));
     }
     const stack::Instant deadline =
-        drivers::EventLoop::now() + stack::Duration::micros(static_cast<std::int64_t>(c.timeout_s * 1e6));
+        drivers::EventLoop::now() +
+        stack::Duration::micros(static_cast<std::int64_t>(c.timeout_s * 1e6));
     std::string reply;
     char buf[65536];
     while (true) {
         const std::int64_t left_ms = (deadline - drivers::EventLoop::now()).as_micros() / 1000;
         if (left_ms <= 0) {
-            return control_fail(kExitTimeout, "control socket " + c.control + ": no complete answer within " +
+            return control_fail(kExitTimeout, "control socket " + c.control +
+                                                  ": no complete answer within " +
                                                   std::to_string(c.timeout_s).substr(0, 5) + " s");
         }
         pollfd p{fd, POLLIN, 0};
@@ -413,8 +423,8 @@ std::variant<std::string, int> control_request(const ControlOptions& c, const st
         const ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return control_fail(kExitFailure, "control socket " + c.control + ": reading: " +
-                                                  std::strerror(errno));
+            return control_fail(
+                kExitFailure, "control socket " + c.control + ": reading: " + std::strerror(errno));
         }
         if (n == 0) break;
         reply.append(buf, static_cast<std::size_t>(n));
@@ -432,8 +442,8 @@ int run_stats(const ControlOptions& c) {
     auto r = control_request(c, "stats");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
     const auto samples = tools::parse_stat_lines(std::get<std::string>(r));
-    const std::string out = c.prometheus ? tools::format_prometheus(samples)
-                                         : tools::format_table(samples, c.nonzero);
+    const std::string out =
+        c.prometheus ? tools::format_prometheus(samples) : tools::format_table(samples, c.nonzero);
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -441,7 +451,8 @@ int run_stats(const ControlOptions& c) {
 int run_conns(const ControlOptions& c) {
     auto r = control_request(c, "conns");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
-    const std::string out = tools::control::format_conns(tools::control::parse_conns(std::get<std::string>(r)));
+    const std::string out =
+        tools::control::format_conns(tools::control::parse_conns(std::get<std::string>(r)));
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -464,8 +475,10 @@ int run_get(const GetOptions& g) {
     }
     auto cidr = stack::wire::Ipv4Cidr::parse(g.host_addr);
     if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
-        return usage_error("--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
-                           "198.18.0.1/24, got '" + g.host_addr + "'");
+        return usage_error(
+            "--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
+            "198.18.0.1/24, got '" +
+            g.host_addr + "'");
     }
     auto addr = stack::wire::Ipv4Address::parse(g.addr);
     if (!addr) return usage_error("--addr: expected an IPv4 address, got '" + g.addr + "'");
@@ -496,8 +509,8 @@ int run_get(const GetOptions& g) {
         to.alpn = {"http/1.1"};
         auto config = tls::ClientConfig::create(*rng, to);
         if (!config) {
-            std::fprintf(stderr, "tunstack: error: %s%s\n", g.cacert.empty() ? "" : "--cacert: ",
-                         config.error().c_str());
+            std::fprintf(stderr, "tunstack: error: %s%s\n",
+                         g.cacert.empty() ? "" : "--cacert: ", config.error().c_str());
             return kExitFailure;
         }
         tls_config = *config;
@@ -505,7 +518,8 @@ int run_get(const GetOptions& g) {
 
     const int out = open(g.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
-        std::fprintf(stderr, "tunstack: error: -o %s: %s\n", g.output.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "tunstack: error: -o %s: %s\n", g.output.c_str(),
+                     std::strerror(errno));
         return kExitFailure;
     }
     tools::RuntimeOptions ro;
@@ -538,14 +552,16 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     GetOptions g;
     CLI::App* get = app.add_subcommand(
-        "get", "download URL over HTTP/1.1 (or HTTPS) through this client's own stack on its own TUN "
-               "device");
+        "get",
+        "download URL over HTTP/1.1 (or HTTPS) through this client's own stack on its own TUN "
+        "device");
     get->add_option("URL", g.url,
                     "http[s]://HOST[:PORT][/PATH]; HOST an IPv4 literal or a --resolve'd name")
         ->required();
     get->add_option("-o,--output", g.output, "write the body to FILE")->required();
     get->add_option("--tun", g.tun, "TUN device to create (must not exist)")->required();
-    get->add_option("--host-addr", g.host_addr, "kernel-side address of the TUN, e.g. 198.18.0.1/24")
+    get->add_option("--host-addr", g.host_addr,
+                    "kernel-side address of the TUN, e.g. 198.18.0.1/24")
         ->required();
     get->add_option("--addr", g.addr, "this client's address in that subnet, e.g. 198.18.0.2")
         ->required();
@@ -563,19 +579,24 @@ int main(int argc, char** argv) {
     ControlOptions ctl;
     CLI::App* stats = app.add_subcommand(
         "stats", "print a running tunstackd's counters (table, or Prometheus text format)");
-    CLI::App* conns = app.add_subcommand(
-        "conns", "list a running tunstackd's TCP connections like `ss -tni`");
+    CLI::App* conns =
+        app.add_subcommand("conns", "list a running tunstackd's TCP connections like `ss -tni`");
     for (CLI::App* sub : {stats, conns}) {
         sub->add_option("--control", ctl.control, "tunstackd's control socket (its --control PATH)")
             ->capture_default_str();
         sub->add_option("--timeout", ctl.timeout_s, "give up after SECONDS")->capture_default_str();
     }
-    auto* prom = stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
-    stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")->excludes(prom);
+    auto* prom =
+        stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
+    stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
+        ->excludes(prom);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        const CLI::App* shown = get->parsed() ? get : stats->parsed() ? stats : conns->parsed() ? conns : &app;
+        const CLI::App* shown = get->parsed()     ? get
+                                : stats->parsed() ? stats
+                                : conns->parsed() ? conns
+                                                  : &app;
         std::fputs(shown->help().c_str(), stdout);
         return kExitOk;
     } catch (const CLI::CallForVersion&) {
@@ -585,7 +606,8 @@ int main(int argc, char** argv) {
         return usage_error(one_line(e.what()));
     }
     if (get->parsed()) return run_get(g);
-    if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600)) return usage_error("--timeout: expected seconds in (0, 3600]");
+    if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600))
+        return usage_error("--timeout: expected seconds in (0, 3600]");
     if (stats->parsed()) return run_stats(ctl);
     if (conns->parsed()) return run_conns(ctl);
     return usage_error("no subcommand (see tunstack --help)");

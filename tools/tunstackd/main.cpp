@@ -97,7 +97,8 @@ stack::Result<std::shared_ptr<const tls::ServerConfig>, std::string> generate_ce
     req.not_before = tls::x509_time(now - 3600);
     req.not_after = tls::x509_time(now + 365 * 86400);
     std::uint64_t serial = 0;
-    if (tls::Rng::random(t.rng.get(), reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 0) {
+    if (tls::Rng::random(t.rng.get(), reinterpret_cast<unsigned char*>(&serial), sizeof serial) !=
+        0) {
         return stack::Err(std::string("cannot draw a certificate serial number"));
     }
     req.serial = (serial >> 1) | 1;  // positive and non-zero (RFC 5280 §4.1.2.2)
@@ -114,7 +115,9 @@ stack::Result<std::shared_ptr<const tls::ServerConfig>, std::string> generate_ce
         const int e = errno;
         if (close(fd) != 0 || n != static_cast<ssize_t>(pem.size())) {
             return stack::Err("--cert-out " + o.cert_out + ": " +
-                              std::strerror(n < 0 ? e : errno != 0 ? errno : EIO));
+                              std::strerror(n < 0        ? e
+                                            : errno != 0 ? errno
+                                                         : EIO));
         }
         where = "written to " + o.cert_out;
     }
@@ -128,7 +131,8 @@ stack::Result<std::shared_ptr<const tls::ServerConfig>, std::string> generate_ce
     return std::shared_ptr<const tls::ServerConfig>(*config);
 }
 
-stack::Result<void, std::string> setup_tls(const tunstackd::Options& o, Tls& t, tools::Logger& log) {
+stack::Result<void, std::string> setup_tls(const tunstackd::Options& o, Tls& t,
+                                           tools::Logger& log) {
     auto rng = tls::Rng::create();
     if (!rng) return stack::Err("TLS: " + rng.error());
     t.rng = *rng;

@@ -3,13 +3,12 @@
 #include <net/if.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <set>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/tunstackd/privileges.hpp"
 
@@ -29,9 +28,12 @@ std::optional<std::size_t> parse_bytes(std::string_view text) {
     if (text.empty()) return std::nullopt;
     std::size_t mult = 1;
     switch (text.back()) {
-        case 'K': case 'k': mult = std::size_t{1} << 10; break;
-        case 'M': case 'm': mult = std::size_t{1} << 20; break;
-        case 'G': case 'g': mult = std::size_t{1} << 30; break;
+        case 'K':
+        case 'k': mult = std::size_t{1} << 10; break;
+        case 'M':
+        case 'm': mult = std::size_t{1} << 20; break;
+        case 'G':
+        case 'g': mult = std::size_t{1} << 30; break;
         default: break;
     }
     if (mult != 1) text.remove_suffix(1);
@@ -54,7 +56,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 runtime failure (device, privileges),\n"
         "2 bad command line. SIGUSR1 prints the counters to stderr as 'stat NAME VALUE' lines.\n"
         "SIGTERM/SIGINT drain (stop accepting, finish responses, FIN idle connections) for up to\n"
-        "--drain-timeout seconds, then reset what remains and exit 0; a second signal stops at once.\n"
+        "--drain-timeout seconds, then reset what remains and exit 0; a second signal stops at "
+        "once.\n"
         "As root it refuses to run unless --user NAME (drop to NAME after setup) or --stay-root.\n"
         "Services (--serve, repeatable): echo:PORT (RFC 862), discard:PORT (RFC 863),\n"
         "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR),\n"
@@ -67,17 +70,21 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     Options o;
     std::string host_addr_text, addr_text;
     app.add_option("--tun", o.tun, "TUN device to create (must not exist)")->required();
-    app.add_option("--host-addr", host_addr_text, "kernel-side address of the TUN, CIDR, e.g. 198.18.0.1/24")
+    app.add_option("--host-addr", host_addr_text,
+                   "kernel-side address of the TUN, CIDR, e.g. 198.18.0.1/24")
         ->required();
     app.add_option("--addr", addr_text, "the stack's own address in that subnet, e.g. 198.18.0.2")
         ->required();
     app.add_option("--mtu", o.mtu, "device and stack MTU (576..65535)")->capture_default_str();
     app.add_option("--pcap", o.pcap, "record every packet in and out to FILE (pcap, LINKTYPE_RAW)");
-    app.add_option("--reasm-timeout", o.reasm_timeout_s, "IPv4 reassembly timeout in seconds (1..120)")
+    app.add_option("--reasm-timeout", o.reasm_timeout_s,
+                   "IPv4 reassembly timeout in seconds (1..120)")
         ->capture_default_str();
-    app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")->capture_default_str();
+    app.add_option("--txqueuelen", o.txqueuelen, "TUN transmit queue length")
+        ->capture_default_str();
     std::string cc_text = "cubic";
-    app.add_option("--cc", cc_text, "TCP congestion control: cubic (RFC 9438) or newreno (RFC 5681/6582)")
+    app.add_option("--cc", cc_text,
+                   "TCP congestion control: cubic (RFC 9438) or newreno (RFC 5681/6582)")
         ->capture_default_str();
     app.add_flag("--offload", o.offload,
                  "vnet_hdr offloads: the kernel may send 64 KB TCP super-packets with partial "
@@ -96,7 +103,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "TLS certificate chain, PEM (repeatable, paired in order with --key; the first "
                    "pair is the default, others are chosen by SNI name)")
         ->allow_extra_args(false);
-    app.add_option("--key", o.keys, "private key (PEM, unencrypted) for the --cert at the same position")
+    app.add_option("--key", o.keys,
+                   "private key (PEM, unencrypted) for the --cert at the same position")
         ->allow_extra_args(false);
     app.add_option("--cert-out", o.cert_out,
                    "without --cert: write the generated self-signed certificate (PEM) to FILE");
@@ -107,16 +115,19 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "concurrent TLS sessions (each holds ~35 KB); more connections are reset "
                    "(1..100000)")
         ->capture_default_str();
-    app.add_option("--user", o.user,
-                   "after setup, drop to user NAME: its uid/gid only, no capabilities, no_new_privs");
+    app.add_option(
+        "--user", o.user,
+        "after setup, drop to user NAME: its uid/gid only, no capabilities, no_new_privs");
     app.add_flag("--stay-root", o.stay_root, "keep running as root (not recommended)");
     app.add_option("--control", o.control,
                    "Unix socket (mode 0600) for `tunstack stats|conns --control PATH`");
     std::string metrics_text, log_level_text = "info", mem_budget_text = "1G";
     std::string sndbuf_text = "512K", rcvbuf_text = "512K";
-    app.add_option("--metrics", metrics_text,
-                   "serve Prometheus metrics over HTTP on a kernel loopback socket, e.g. 127.0.0.1:9100");
-    app.add_option("--log-level", log_level_text, "error, warn, info or debug")->capture_default_str();
+    app.add_option(
+        "--metrics", metrics_text,
+        "serve Prometheus metrics over HTTP on a kernel loopback socket, e.g. 127.0.0.1:9100");
+    app.add_option("--log-level", log_level_text, "error, warn, info or debug")
+        ->capture_default_str();
     app.add_option("--drain-timeout", o.drain_timeout_s,
                    "seconds to let connections finish after SIGTERM/SIGINT (0..3600)")
         ->capture_default_str();
@@ -124,9 +135,11 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "TCP connections at most (not counting TIME-WAIT); further SYNs are dropped "
                    "(0: no limit below the socket table's 4096)")
         ->capture_default_str();
-    app.add_option("--sndbuf", sndbuf_text, "send buffer per connection, bytes (K/M suffixes), 4K..64M")
+    app.add_option("--sndbuf", sndbuf_text,
+                   "send buffer per connection, bytes (K/M suffixes), 4K..64M")
         ->capture_default_str();
-    app.add_option("--rcvbuf", rcvbuf_text, "receive buffer per connection, bytes (K/M suffixes), 4K..64M")
+    app.add_option("--rcvbuf", rcvbuf_text,
+                   "receive buffer per connection, bytes (K/M suffixes), 4K..64M")
         ->capture_default_str();
     app.add_option("--mem-budget", mem_budget_text,
                    "bytes all connection buffers may reserve together; further SYNs are dropped "
@@ -149,11 +162,14 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         return UsageError{"--log-level: unknown level '" + log_level_text +
                           "' (error, warn, info or debug)"};
     }
-    if (!o.user.empty() && o.stay_root) return UsageError{"--user and --stay-root exclude each other"};
-    if (!o.user.empty() && !user_exists(o.user)) return UsageError{"--user " + o.user + ": no such user"};
+    if (!o.user.empty() && o.stay_root)
+        return UsageError{"--user and --stay-root exclude each other"};
+    if (!o.user.empty() && !user_exists(o.user))
+        return UsageError{"--user " + o.user + ": no such user"};
     if (app.count("--metrics") > 0) {
         const std::size_t colon = metrics_text.rfind(':');
-        auto a = stack::wire::Ipv4Address::parse(metrics_text.substr(0, colon == std::string::npos ? 0 : colon));
+        auto a = stack::wire::Ipv4Address::parse(
+            metrics_text.substr(0, colon == std::string::npos ? 0 : colon));
         unsigned long port = 0;
         bool port_ok = false;
         if (colon != std::string::npos && colon + 1 < metrics_text.size()) {
@@ -162,7 +178,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
             port_ok = *end == '\0' && port >= 1 && port <= 65535;
         }
         if (!a || !port_ok) {
-            return UsageError{"--metrics '" + metrics_text + "': expected ADDR:PORT, e.g. 127.0.0.1:9100"};
+            return UsageError{"--metrics '" + metrics_text +
+                              "': expected ADDR:PORT, e.g. 127.0.0.1:9100"};
         }
         if ((a->value >> 24) != 127) {
             return UsageError{"--metrics '" + metrics_text +
@@ -178,7 +195,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         return UsageError{"--max-connections: " + std::to_string(o.max_connections) +
                           " is above the socket table's 4096"};
     }
-    auto buf = [](const std::string& flag, const std::string& text, std::size_t& out) -> std::optional<UsageError> {
+    auto buf = [](const std::string& flag, const std::string& text,
+                  std::size_t& out) -> std::optional<UsageError> {
         auto v = parse_bytes(text);
         if (!v || *v < 4096 || *v > (std::size_t{64} << 20)) {
             return UsageError{flag + " '" + text + "': expected bytes in 4K..64M"};
@@ -191,7 +209,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (auto v = parse_bytes(mem_budget_text)) {
         o.mem_budget = *v;
     } else {
-        return UsageError{"--mem-budget '" + mem_budget_text + "': expected bytes, e.g. 256M or 1G"};
+        return UsageError{"--mem-budget '" + mem_budget_text +
+                          "': expected bytes, e.g. 256M or 1G"};
     }
     if (o.mem_budget != 0 && o.mem_budget < o.sndbuf + o.rcvbuf) {
         return UsageError{"--mem-budget " + mem_budget_text +
@@ -204,8 +223,10 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     }
     auto cidr = stack::wire::Ipv4Cidr::parse(host_addr_text);
     if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
-        return UsageError{"--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
-                          "198.18.0.1/24, got '" + host_addr_text + "'"};
+        return UsageError{
+            "--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
+            "198.18.0.1/24, got '" +
+            host_addr_text + "'"};
     }
     o.host_addr = *cidr;
     auto addr = stack::wire::Ipv4Address::parse(addr_text);
@@ -270,7 +291,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                           " needs a TLS service (--serve https:PORT or tls-echo:PORT)"};
     }
     if (!o.certs.empty() && !o.cert_out.empty()) {
-        return UsageError{"--cert-out saves the generated certificate; it cannot be used with --cert"};
+        return UsageError{
+            "--cert-out saves the generated certificate; it cannot be used with --cert"};
     }
     if (o.tls_handshake_timeout_s < 1 || o.tls_handshake_timeout_s > 300) {
         return UsageError{"--tls-handshake-timeout: " + std::to_string(o.tls_handshake_timeout_s) +

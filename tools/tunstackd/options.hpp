@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "drivers/fault_injector.hpp"
-#include "tools/tunstackd/services/services.hpp"
-
 #include "stack/tcp/congestion.hpp"
-#include "tools/common/log.hpp"
 #include "stack/wire/address.hpp"
+#include "tools/common/log.hpp"
+#include "tools/tunstackd/services/services.hpp"
 
 namespace tunstackd {
 
@@ -54,17 +53,18 @@ struct Options {
     }
 
     // Operations (README "Running as a service").
-    std::string user;          // --user: drop to this user after setup ("" = no drop)
-    bool stay_root = false;    // --stay-root: keep root on purpose
-    std::string control;       // --control: Unix socket path for `tunstack stats|conns`
+    std::string user;        // --user: drop to this user after setup ("" = no drop)
+    bool stay_root = false;  // --stay-root: keep root on purpose
+    std::string control;     // --control: Unix socket path for `tunstack stats|conns`
     std::optional<stack::wire::Ipv4Address> metrics_addr;  // --metrics ADDR:PORT (loopback only)
     std::uint16_t metrics_port = 0;
     tools::LogLevel log_level = tools::LogLevel::Info;
-    double drain_timeout_s = 5;         // --drain-timeout
-    std::size_t max_connections = 0;    // --max-connections (0: only the socket table's 4096)
-    std::size_t sndbuf = 512 * 1024;    // --sndbuf, per connection
-    std::size_t rcvbuf = 512 * 1024;    // --rcvbuf, per connection
-    std::size_t mem_budget = std::size_t{1} << 30;  // --mem-budget: all connection buffers (0: none)
+    double drain_timeout_s = 5;       // --drain-timeout
+    std::size_t max_connections = 0;  // --max-connections (0: only the socket table's 4096)
+    std::size_t sndbuf = 512 * 1024;  // --sndbuf, per connection
+    std::size_t rcvbuf = 512 * 1024;  // --rcvbuf, per connection
+    std::size_t mem_budget = std::size_t{1}
+                             << 30;  // --mem-budget: all connection buffers (0: none)
 };
 
 // "64K", "1M", "2G", "4096" → bytes (K/M/G are powers of 1024); nullopt if malformed or > 2^40.

@@ -10,11 +10,22 @@ namespace {
 bool is_tchar(char c) {
     if (std::isalnum(static_cast<unsigned char>(c))) return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-        case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~': return true;
+        default: return false;
     }
 }
 
@@ -140,10 +151,12 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
             if (value.empty() || value.size() > 15) return bad(400, "bad Content-Length");
             std::size_t n = 0;
             for (char c : value) {
-                if (!std::isdigit(static_cast<unsigned char>(c))) return bad(400, "bad Content-Length");
+                if (!std::isdigit(static_cast<unsigned char>(c)))
+                    return bad(400, "bad Content-Length");
                 n = n * 10 + static_cast<std::size_t>(c - '0');
             }
-            if (have_length && n != req.content_length) return bad(400, "conflicting Content-Length");
+            if (have_length && n != req.content_length)
+                return bad(400, "conflicting Content-Length");
             have_length = true;
             req.content_length = n;
         } else if (iequals(name, "transfer-encoding")) {
@@ -225,12 +238,18 @@ std::string_view content_type_for(std::string_view path) {
         std::string_view ext, type;
     };
     static constexpr Entry kTypes[] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"txt", "text/plain; charset=utf-8"}, {"css", "text/css"},
-        {"js", "text/javascript"},            {"json", "application/json"},
-        {"png", "image/png"},                 {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
-        {"svg", "image/svg+xml"},             {"pdf", "application/pdf"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"css", "text/css"},
+        {"js", "text/javascript"},
+        {"json", "application/json"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},
+        {"pdf", "application/pdf"},
     };
     for (const Entry& e : kTypes) {
         if (iequals(ext, e.ext)) return e.type;

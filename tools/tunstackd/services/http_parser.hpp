@@ -16,12 +16,12 @@
 namespace tunstackd::http {
 
 struct Request {
-    std::string method;  // as sent (case-sensitive token)
-    std::string target;  // request-target as sent
-    int version_minor = 1;        // HTTP/1.<minor>
-    bool keep_alive = true;       // after Connection: and the version's default
+    std::string method;      // as sent (case-sensitive token)
+    std::string target;      // request-target as sent
+    int version_minor = 1;   // HTTP/1.<minor>
+    bool keep_alive = true;  // after Connection: and the version's default
     std::size_t content_length = 0;
-    std::size_t head_bytes = 0;   // request line + headers + empty line
+    std::size_t head_bytes = 0;  // request line + headers + empty line
     std::size_t total_bytes() const { return head_bytes + content_length; }
 };
 

@@ -33,7 +33,8 @@ constexpr std::size_t kMaxInput = http::kMaxHeadBytes + 1024;
 // Opens `rel` under `dir_fd` without leaving the root; -1 with errno on failure.
 int open_beneath(int dir_fd, const std::string& rel, const std::string& root) {
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
+    how.flags =
+        O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block us
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     const long fd = syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);
     if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
@@ -125,9 +126,9 @@ private:
     // Sends what it can of the current response; false when blocked (wait for writable).
     bool write_response(stack::Instant now) {
         if (head_off_ < head_.size()) {
-            head_off_ += send(now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(head_.data()) +
-                                                    head_off_,
-                                                head_.size() - head_off_));
+            head_off_ += send(
+                now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(head_.data()) + head_off_,
+                                  head_.size() - head_off_));
             return head_off_ == head_.size() && !done_;
         }
         if (file_ >= 0) {
@@ -138,9 +139,10 @@ private:
             }
             if (file_off_ < file_end_) {
                 if (chunk_.empty()) chunk_.resize(kChunk);
-                const std::size_t want =
-                    static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, file_end_ - file_off_));
-                const ssize_t got = pread(file_, chunk_.data(), want, static_cast<off_t>(file_off_));
+                const std::size_t want = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(kChunk, file_end_ - file_off_));
+                const ssize_t got =
+                    pread(file_, chunk_.data(), want, static_cast<off_t>(file_off_));
                 if (got <= 0) {
                     // The file shrank or failed under us: the promised length cannot be met.
                     abort(now);

@@ -220,7 +220,8 @@ public:
     }
 
 private:
-    std::array<std::uint8_t, 16384> scratch_{};  // write-only: received bytes land here and are dropped
+    std::array<std::uint8_t, 16384>
+        scratch_{};  // write-only: received bytes land here and are dropped
 };
 
 // RFC 863: everything received is thrown away; the connection ends when the peer's does.
@@ -313,7 +314,8 @@ void ServiceHost::replace_tls_config(std::shared_ptr<const tls::ServerConfig> co
 
 stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpec>& specs) {
     for (const ServiceSpec& spec : specs) {
-        const std::string label = std::string(to_string(spec.kind)) + ":" + std::to_string(spec.port);
+        const std::string label =
+            std::string(to_string(spec.kind)) + ":" + std::to_string(spec.port);
         if (is_tls(spec.kind)) {
             if (!tls_config_) return stack::Err("--serve " + label + ": no TLS configuration");
             serves_tls_ = true;
@@ -365,10 +367,9 @@ std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHan
     if (s && is_tls(l.spec.kind)) {
         TlsChannelOptions o;
         o.handshake_timeout = tls_options_.handshake_timeout;
-        s->use_channel(make_tls_channel(tcp_, h, now, tls_config_, tls_counters_, o,
-                                        [this](const std::string& line) {
-                                            log_limited(now_, line);
-                                        }));
+        s->use_channel(
+            make_tls_channel(tcp_, h, now, tls_config_, tls_counters_, o,
+                             [this](const std::string& line) { log_limited(now_, line); }));
     }
     return s;
 }
@@ -466,7 +467,8 @@ bool ServiceHost::handle_events(stack::Instant now) {
                 auto h = tcp_.accept(l.handle);
                 if (!h) break;
                 ++l.counters.accepted;
-                if (is_tls(l.spec.kind) && tls_counters_.sessions_active >= tls_options_.max_sessions) {
+                if (is_tls(l.spec.kind) &&
+                    tls_counters_.sessions_active >= tls_options_.max_sessions) {
                     // Each TLS session holds ~35 KB of mbedTLS buffers: refuse rather than grow.
                     (void)tcp_.abort(now, *h);
                     ++tls_counters_.sessions_rejected;
@@ -479,8 +481,8 @@ bool ServiceHost::handle_events(stack::Instant now) {
                 Session& s = *session;
                 sessions_[sk] = std::move(session);
                 session_owner_[sk] = &l;
-                s.handle(now, stack::kEventConnected | stack::kEventReadable |
-                                  stack::kEventWritable);
+                s.handle(now,
+                         stack::kEventConnected | stack::kEventReadable | stack::kEventWritable);
                 settle(sk, s);
             }
             continue;

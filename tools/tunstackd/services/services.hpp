@@ -35,15 +35,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <functional>
-#include <set>
 
 #include "stack/base/result.hpp"
 #include "stack/base/time.hpp"
@@ -57,9 +56,13 @@ namespace tunstackd {
 enum class ServiceKind : std::uint8_t { Echo, Discard, Chargen, Http, Https, TlsEcho };
 
 // https and tls-echo.
-constexpr bool is_tls(ServiceKind k) { return k == ServiceKind::Https || k == ServiceKind::TlsEcho; }
+constexpr bool is_tls(ServiceKind k) {
+    return k == ServiceKind::Https || k == ServiceKind::TlsEcho;
+}
 // http and https (they need --www).
-constexpr bool serves_files(ServiceKind k) { return k == ServiceKind::Http || k == ServiceKind::Https; }
+constexpr bool serves_files(ServiceKind k) {
+    return k == ServiceKind::Http || k == ServiceKind::Https;
+}
 
 struct ServiceSpec {
     ServiceKind kind = ServiceKind::Echo;
@@ -72,9 +75,9 @@ std::string_view to_string(ServiceKind kind);
 
 struct ServiceCounters {
     std::uint64_t accepted = 0;
-    std::uint64_t active = 0;     // gauge
-    std::uint64_t closed = 0;     // finished normally
-    std::uint64_t errors = 0;     // reset, timed out
+    std::uint64_t active = 0;  // gauge
+    std::uint64_t closed = 0;  // finished normally
+    std::uint64_t errors = 0;  // reset, timed out
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;  // handed to send()
     // http only
