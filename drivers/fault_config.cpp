@@ -98,8 +98,9 @@ stack::Result<FaultConfig, Error> FaultConfig::parse(std::string_view spec) {
     while (true) {
         std::size_t comma = spec.find(',');
         std::string_view item = trim(spec.substr(0, comma));
-        if (item.empty())
+        if (item.empty()) {
             return stack::Err{Error::invalid("fault spec: empty item (stray comma?)")};
+        }
         std::size_t eq = item.find('=');
         if (eq == std::string_view::npos) {
             return stack::Err{Error::invalid("fault spec: missing '=' in '" + std::string(item) +

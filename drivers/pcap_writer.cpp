@@ -12,7 +12,7 @@
 namespace drivers {
 namespace {
 
-constexpr std::size_t kBufferSize = 64 * 1024;
+constexpr std::size_t kBufferSize = std::size_t{64} * 1024;
 
 // The pcap file header (24 bytes) and record header (16 bytes), in native byte order. Written field
 // by field into the buffer: no struct layout assumptions.
@@ -29,8 +29,9 @@ struct FileHeader {
 }  // namespace
 
 stack::Result<PcapWriter, Error> PcapWriter::open(const std::string& path, std::uint32_t snaplen) {
-    if (snaplen == 0)
+    if (snaplen == 0) {
         return stack::Err{Error::invalid("pcap " + path + ": snap length must be > 0")};
+    }
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return stack::Err{Error::system(errno, "cannot open pcap file " + path)};
     PcapWriter w(fd, path, snaplen);

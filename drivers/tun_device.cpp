@@ -146,7 +146,7 @@ stack::Result<std::size_t, Error> TunDevice::read(stack::MutBytes buf) {
 }
 
 bool TunDevice::transmit(stack::Bytes packet) {
-    static const VirtioNetHdr kPlain{};  // complete checksums, no segmentation
+    static constexpr VirtioNetHdr kPlain{};  // complete checksums, no segmentation
     iovec iov[2] = {{const_cast<VirtioNetHdr*>(&kPlain), sizeof kPlain},
                     {const_cast<std::uint8_t*>(packet.data()), packet.size()}};
     for (int attempt = 0; attempt < 4; ++attempt) {

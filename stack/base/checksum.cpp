@@ -43,8 +43,9 @@ std::uint32_t partial(Bytes data, std::uint32_t initial) {
         p += 2;
         n -= 2;
     }
-    if (n == 1)
+    if (n == 1) {
         a3 += *p;  // the low byte in native (little-endian) order is the first byte on the wire
+    }
     // Fold each accumulator separately so the additions cannot overflow.
     std::uint64_t sum = std::uint64_t{fold(a0)} + fold(a1) + fold(a2) + fold(a3);
     std::uint16_t native = fold(sum);
@@ -55,8 +56,9 @@ std::uint32_t partial(Bytes data, std::uint32_t initial) {
 std::uint16_t reference_compute(Bytes data) {
     std::uint64_t sum = 0;
     std::size_t i = 0;
-    for (; i + 1 < data.size(); i += 2)
+    for (; i + 1 < data.size(); i += 2) {
         sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
+    }
     if (i < data.size()) sum += static_cast<std::uint32_t>(data[i] << 8);
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<std::uint16_t>(~sum);

@@ -8,7 +8,6 @@
 
 namespace stack::tcp {
 
-using wire::SeqNumber;
 using wire::TcpFlag;
 
 namespace {

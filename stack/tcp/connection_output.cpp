@@ -178,8 +178,9 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     if (len == 0 && !with_fin) return true;
     if (!send_segment(now, seq, len, flags)) return false;
     count_retransmit(cause);
-    if (rtt_timing_ && seq <= rtt_seq_)
+    if (rtt_timing_ && seq <= rtt_seq_) {
         rtt_timing_ = false;  // Karn: no sample from a retransmission
+    }
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;

@@ -39,8 +39,9 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats
       wheel_(Duration::millis(1), 4096, config.max_sockets),
       events_(config.max_sockets) {
     free_slots_.reserve(config.max_sockets);
-    for (std::size_t i = config.max_sockets; i-- > 0;)
+    for (std::size_t i = config.max_sockets; i-- > 0;) {
         free_slots_.push_back(static_cast<std::uint32_t>(i));
+    }
     conns_.reserve(config.max_sockets);
     dirty_.reserve(config.max_sockets);
     to_free_.reserve(config.max_sockets);
@@ -229,8 +230,9 @@ std::size_t TcpLayer::abort_all(Instant now) {
     for (auto& s : slots_) {
         if (s.kind != Slot::Kind::Connection || !s.conn) continue;
         const TcpState st = s.conn->state();
-        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2)
+        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2) {
             continue;
+        }
         s.conn->abort(now);  // an unaccepted one leaves its listener's queues in on_closed()
         ++n;
     }
@@ -344,8 +346,9 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
 
 Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                                   const wire::TcpPacket& seg) {
-    if (!admit(/*count_drop=*/true))
+    if (!admit(/*count_drop=*/true)) {
         return nullptr;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
+    }
     auto index = allocate_slot();
     if (!index) {
         ++stats_.tcp_drop_no_memory;

@@ -168,8 +168,9 @@ void TimerWheel::advance(Instant now, function_ref<void(std::uint32_t)> fn) {
         // Everything in the current tick's slot is due unless this is the last tick.
         const std::uint32_t slot0 = static_cast<std::uint32_t>(cur_ % n);
         if (heads_[slot0] != kNil) process_slot(slot0, now_us, fn);
-        if (cur_ >= nt)
+        if (cur_ >= nt) {
             break;  // also when time has not reached cur_ (past deadlines were placed here)
+        }
         std::int64_t next = nt;
         if (group_count_[0] > 0) {
             next = cur_ + 1;
@@ -190,8 +191,9 @@ void TimerWheel::advance(Instant now, function_ref<void(std::uint32_t)> fn) {
 
 Instant TimerWheel::min_in(std::uint32_t list) const {
     std::int64_t best = Instant::never().as_micros();
-    for (std::uint32_t id = heads_[list]; id != kNil; id = next_[id])
+    for (std::uint32_t id = heads_[list]; id != kNil; id = next_[id]) {
         best = std::min(best, deadline_us_[id]);
+    }
     return Instant::from_micros(best);
 }
 

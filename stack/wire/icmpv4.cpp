@@ -16,8 +16,9 @@ std::string_view to_string(Icmpv4Error e) {
 
 Result<Icmpv4Packet, Icmpv4Error> Icmpv4Packet::parse(Bytes buffer, Checksum check) {
     if (buffer.size() < kIcmpv4HeaderLen) return Err{Icmpv4Error::Truncated};
-    if (check == Checksum::Verify && !checksum::verify(buffer))
+    if (check == Checksum::Verify && !checksum::verify(buffer)) {
         return Err{Icmpv4Error::BadChecksum};
+    }
     return Icmpv4Packet(buffer);
 }
 

@@ -107,10 +107,11 @@ std::size_t round4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
 std::size_t aligned_len(const TcpOptions& o, std::size_t sacks) {
     std::size_t n = 0;
     if (o.mss) n += 4;
-    if (o.timestamps)
+    if (o.timestamps) {
         n += 12;  // [04 02 | 01 01] 08 0a tsval tsecr
-    else if (o.sack_permitted)
-        n += 4;                         // 01 01 04 02
+    } else if (o.sack_permitted) {
+        n += 4;  // 01 01 04 02
+    }
     if (o.window_scale) n += 4;         // 01 03 03 s
     if (sacks > 0) n += 4 + 8 * sacks;  // 01 01 05 len blocks
     return n;
