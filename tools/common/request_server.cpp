@@ -166,8 +166,9 @@ void RequestServer::on_client(Client& c, drivers::IoEvents ev) {
             const ssize_t n = read(c.fd, buf, sizeof buf);
             if (n > 0) {
                 c.in.append(buf, static_cast<std::size_t>(n));
-                if (c.in.find(terminator_) != std::string::npos || c.in.size() >= max_request_)
+                if (c.in.find(terminator_) != std::string::npos || c.in.size() >= max_request_) {
                     break;
+                }
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

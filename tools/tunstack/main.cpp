@@ -39,6 +39,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <variant>
@@ -546,7 +547,8 @@ int run_get(const GetOptions& g) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int main_impl(int argc, char** argv) {
     CLI::App app{kDescription, "tunstack"};
     app.set_version_flag("--version", std::string("tunstack ") + TUNSTACK_VERSION);
     app.require_subcommand(1);
@@ -606,9 +608,22 @@ int main(int argc, char** argv) {
         return usage_error(one_line(e.what()));
     }
     if (get->parsed()) return run_get(g);
-    if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600))
+    if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600)) {
         return usage_error("--timeout: expected seconds in (0, 3600]");
+    }
     if (stats->parsed()) return run_stats(ctl);
     if (conns->parsed()) return run_conns(ctl);
     return usage_error("no subcommand (see tunstack --help)");
+}
+}  // namespace
+
+// Nothing below main_impl is expected to throw; a std::bad_alloc (or a library exception) still ends
+// with one line and exit 1 rather than std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return main_impl(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tunstack: error: %s\n", e.what());
+        return 1;
+    }
 }

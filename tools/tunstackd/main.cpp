@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -95,7 +96,7 @@ stack::Result<std::shared_ptr<const tls::ServerConfig>, std::string> generate_ce
     req.common_name = o.addr.to_string();
     req.ipv4s = {o.addr.value};
     req.not_before = tls::x509_time(now - 3600);
-    req.not_after = tls::x509_time(now + 365 * 86400);
+    req.not_after = tls::x509_time(now + std::int64_t{365} * 86400);
     std::uint64_t serial = 0;
     if (tls::Rng::random(t.rng.get(), reinterpret_cast<unsigned char*>(&serial), sizeof serial) !=
         0) {
@@ -190,8 +191,9 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
                           const tunstackd::ServiceHost& services) {
     namespace ctl = tools::control;
     const std::size_t nl = request.find('\n');
-    if (nl == std::string::npos)
+    if (nl == std::string::npos) {
         return ctl::error_reply("request too long or not ended by a newline");
+    }
     std::string cmd = request.substr(0, nl);
     if (!cmd.empty() && cmd.back() == '\r') cmd.pop_back();
     if (cmd == "ping") return ctl::ok_reply("");
@@ -458,7 +460,8 @@ int run(const tunstackd::Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int main_impl(int argc, char** argv) {
     auto outcome = tunstackd::parse_options(argc, argv);
     if (auto* text = std::get_if<tunstackd::ShowText>(&outcome)) {
         std::fputs(text->text.c_str(), stdout);
@@ -469,4 +472,16 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
     return run(std::get<tunstackd::Options>(outcome));
+}
+}  // namespace
+
+// Nothing below main_impl is expected to throw; a std::bad_alloc (or a library exception) still ends
+// with one line and exit 1 rather than std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return main_impl(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tunstackd: error: %s\n", e.what());
+        return 1;
+    }
 }

@@ -162,10 +162,12 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         return UsageError{"--log-level: unknown level '" + log_level_text +
                           "' (error, warn, info or debug)"};
     }
-    if (!o.user.empty() && o.stay_root)
+    if (!o.user.empty() && o.stay_root) {
         return UsageError{"--user and --stay-root exclude each other"};
-    if (!o.user.empty() && !user_exists(o.user))
+    }
+    if (!o.user.empty() && !user_exists(o.user)) {
         return UsageError{"--user " + o.user + ": no such user"};
+    }
     if (app.count("--metrics") > 0) {
         const std::size_t colon = metrics_text.rfind(':');
         auto a = stack::wire::Ipv4Address::parse(

@@ -66,8 +66,9 @@ stack::Result<void, std::string> drop_privileges(const std::string& user) {
     const bool cleared = cap_clear(caps) == 0 && cap_set_proc(caps) == 0;
     cap_free(caps);
     if (!cleared) return stack::Err(fail(user, "clearing the capability sets"));
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         return stack::Err(fail(user, "PR_SET_NO_NEW_PRIVS"));
+    }
 
     // Verify, rather than trust, that nothing is left.
     if (setuid(0) == 0 || seteuid(0) == 0) {
@@ -84,8 +85,9 @@ stack::Result<void, std::string> drop_privileges(const std::string& user) {
     const bool none = now != nullptr && empty != nullptr && cap_compare(now, empty) == 0;
     if (now != nullptr) cap_free(now);
     if (empty != nullptr) cap_free(empty);
-    if (!none)
+    if (!none) {
         return stack::Err(std::string("--user " + user + ": capabilities remain after dropping"));
+    }
     return stack::Ok{};
 }
 

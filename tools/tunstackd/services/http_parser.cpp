@@ -151,12 +151,14 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
             if (value.empty() || value.size() > 15) return bad(400, "bad Content-Length");
             std::size_t n = 0;
             for (char c : value) {
-                if (!std::isdigit(static_cast<unsigned char>(c)))
+                if (!std::isdigit(static_cast<unsigned char>(c))) {
                     return bad(400, "bad Content-Length");
+                }
                 n = n * 10 + static_cast<std::size_t>(c - '0');
             }
-            if (have_length && n != req.content_length)
+            if (have_length && n != req.content_length) {
                 return bad(400, "conflicting Content-Length");
+            }
             have_length = true;
             req.content_length = n;
         } else if (iequals(name, "transfer-encoding")) {

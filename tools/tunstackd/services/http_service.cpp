@@ -27,7 +27,7 @@ namespace tunstackd {
 
 namespace {
 
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 constexpr std::size_t kMaxInput = http::kMaxHeadBytes + 1024;
 
 // Opens `rel` under `dir_fd` without leaving the root; -1 with errno on failure.
