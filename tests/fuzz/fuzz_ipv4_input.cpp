@@ -21,17 +21,10 @@
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
 #include "stack/wire/udp.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace stack {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
 
 const wire::Ipv4Address kOurAddr(198, 18, 0, 2);
 

@@ -15,19 +15,12 @@
 #include <memory>
 #include <vector>
 
+#include "tests/fuzz/fuzz_check.hpp"
 #include "tls/certgen.hpp"
 #include "tls/config.hpp"
 #include "tls/session.hpp"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
 
 std::shared_ptr<tls::ServerConfig> make_config() {
     auto rng = tls::Rng::create();

@@ -14,17 +14,10 @@
 #include "stack/wire/tcp.hpp"
 #include "stack/wire/tcp_options.hpp"
 #include "stack/wire/udp.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace stack::wire {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
 
 // `inner` lies within `outer` (an empty span anywhere in or just past it counts).
 bool within(Bytes inner, Bytes outer) {
