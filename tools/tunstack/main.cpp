@@ -42,6 +42,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "tls/config.hpp"
@@ -592,6 +593,18 @@ int main_impl(int argc, char** argv) {
         stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
     stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
         ->excludes(prom);
+    // The program's own options (--help, --version) take no value, so the first word that is not
+    // an option must be the subcommand: name it when it is unknown (CLI11 would only say that a
+    // subcommand is required).
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (!arg.empty() && arg.front() == '-') continue;
+        if (arg != "get" && arg != "stats" && arg != "conns") {
+            return usage_error("unknown subcommand '" + std::string(arg) +
+                               "' (get, stats or conns; see tunstack --help)");
+        }
+        break;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -599,7 +612,8 @@ int main_impl(int argc, char** argv) {
                                 : stats->parsed() ? stats
                                 : conns->parsed() ? conns
                                                   : &app;
-        std::fputs(shown->help().c_str(), stdout);
+        // A subcommand's usage line names the program too ("Usage: tunstack get ...").
+        std::fputs(shown->help(shown == &app ? "" : "tunstack").c_str(), stdout);
         return kExitOk;
     } catch (const CLI::CallForVersion&) {
         std::printf("tunstack %s\n", TUNSTACK_VERSION);
