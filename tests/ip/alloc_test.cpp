@@ -1,9 +1,5 @@
 // The fast path allocates nothing (DESIGN.md §3.7): after warm-up, answering pings (ingress + poll)
-// makes zero heap allocations.
-//
-// This file replaces the global operator new/delete for the whole unit_tests binary. The replacements
-// forward to malloc/free (so behaviour is unchanged everywhere) and only count while `g_counting` is set,
-// which happens only inside AllocationCounter's scope, on the thread that set it.
+// makes zero heap allocations. The counter is tests/support/alloc_counter.hpp.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -12,56 +8,13 @@
 #include <vector>
 
 #include "stack/stack.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/support/ip_packets.hpp"
-
-namespace {
-// Thread-local: other threads (there are none in these tests, but gtest may grow some) never count.
-thread_local bool g_counting = false;          // NOLINT(*-avoid-non-const-global-variables)
-thread_local std::uint64_t g_allocations = 0;  // NOLINT(*-avoid-non-const-global-variables)
-
-void* counted_alloc(std::size_t n) {
-    if (g_counting) ++g_allocations;
-    if (n == 0) n = 1;
-    void* p = std::malloc(n);
-    if (p == nullptr) throw std::bad_alloc();
-    return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    if (g_counting) ++g_allocations;
-    return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    if (g_counting) ++g_allocations;
-    return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace stack::testing {
 namespace {
 
-class AllocationCounter {
-public:
-    AllocationCounter() {
-        g_allocations = 0;
-        g_counting = true;
-    }
-    ~AllocationCounter() { g_counting = false; }
-    AllocationCounter(const AllocationCounter&) = delete;
-    AllocationCounter& operator=(const AllocationCounter&) = delete;
-    std::uint64_t stop() {
-        g_counting = false;
-        return g_allocations;
-    }
-};
+using tunstack_test::AllocationCounter;
 
 // A sink that copies into a fixed buffer: no allocation of its own.
 class FixedSink : public PacketSink {
