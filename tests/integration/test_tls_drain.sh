@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The SIGTERM drain over TLS: an idle tls-echo session is ended with close_notify before FIN (the
-# client sees a clean TLS close, not a truncation or a reset), and an https download in progress
-# (`curl --limit-rate`) finishes byte-exact and closes cleanly (curl would fail on a missing
-# close_notify) within --drain-timeout; the daemon exits 0 with tls.close_notify_sent counted.
+# client sees a clean TLS close, not a truncation or a reset), and two https downloads in progress
+# finish byte-exact within --drain-timeout: `curl --limit-rate` (a real client; with Content-Length
+# it stops reading at the body's end, so it does not prove the close_notify) and tls_client.py
+# `download`, which after the body reads on and passes only on close_notify (a bare FIN is an
+# error there: tls_client.py's tls_recv). The daemon exits 0 with tls.close_notify_sent counted.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -27,13 +29,18 @@ IDLE=$!
 TS_PIDS+=("$IDLE")
 wait_for 10 test -e "$TS_TMP/idle.ready" || ts_fail "the idle TLS client did not get its echo: $(cat "$TS_TMP/idle.out")"
 
+timeout 60 ip netns exec "$TS_NS" "$PY" "$CLIENT" download "$TS_ADDR" 443 "$PKI/ca.pem" /big.bin \
+    "$TS_TMP/py.bin" "$RATE" >"$TS_TMP/py.out" 2>&1 &
+PYDL=$!
+TS_PIDS+=("$PYDL")
 timeout 60 ip netns exec "$TS_NS" curl -sS --fail --cacert "$PKI/ca.pem" --limit-rate "$RATE" \
     -o "$TS_TMP/got.bin" "https://$TS_ADDR/big.bin" 2>"$TS_TMP/curl.err" &
 CURL=$!
 TS_PIDS+=("$CURL")
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-wait_for 10 eval '(($(size_of "$TS_TMP/got.bin") > 300000))' || ts_fail "the https download did not start"
-echo "  SIGTERM with $(size_of "$TS_TMP/got.bin") of $SIZE bytes downloaded over https, one idle TLS session"
+wait_for 10 eval '(($(size_of "$TS_TMP/got.bin") > 300000))' || ts_fail "the curl https download did not start"
+wait_for 10 eval '(($(size_of "$TS_TMP/py.bin") > 300000))' || ts_fail "the python https download did not start: $(cat "$TS_TMP/py.out")"
+echo "  SIGTERM with $(size_of "$TS_TMP/got.bin") and $(size_of "$TS_TMP/py.bin") of $SIZE bytes downloaded over https (curl, python), one idle TLS session"
 kill -TERM "$TS_DAEMON_PID"
 
 wait "$IDLE" || ts_fail "$(cat "$TS_TMP/idle.out")"
@@ -43,7 +50,12 @@ wait "$CURL" || ts_fail "the https download failed during the drain: $(cat "$TS_
 ts_forget_pid "$CURL"
 got=$(sha256sum <"$TS_TMP/got.bin" | cut -d' ' -f1)
 [[ $got == "$want" ]] || ts_fail "the download is not byte-exact ($(size_of "$TS_TMP/got.bin") bytes)"
-echo "  the https download finished byte-exact and closed cleanly during the drain"
+echo "  the curl download finished byte-exact during the drain"
+wait "$PYDL" || ts_fail "$(cat "$TS_TMP/py.out")"
+ts_forget_pid "$PYDL"
+got=$(sha256sum <"$TS_TMP/py.bin" | cut -d' ' -f1)
+[[ $got == "$want" ]] || ts_fail "the python download is not byte-exact ($(size_of "$TS_TMP/py.bin") bytes)"
+echo "  $(cat "$TS_TMP/py.out") (byte-exact)"
 
 wait_for 15 eval '! ts_alive "$TS_DAEMON_PID"' || ts_fail "tunstackd did not exit after the drain"
 wait "$TS_DAEMON_PID"
@@ -51,5 +63,5 @@ rc=$?
 ts_forget_pid "$TS_DAEMON_PID"
 ((rc == 0)) || ts_fail "tunstackd exit status $rc"
 sent=$(grep -oE 'stat tls.close_notify_sent [0-9]+' "$TS_DAEMON_LOG" | tail -n 1 | awk '{print $3}')
-((${sent:-0} >= 2)) || ts_fail "tls.close_notify_sent = ${sent:-none} at exit, expected >= 2"
-ts_pass "drain over TLS: idle session ended with close_notify, https download completed byte-exact, exit 0"
+((${sent:-0} >= 3)) || ts_fail "tls.close_notify_sent = ${sent:-none} at exit, expected >= 3"
+ts_pass "drain over TLS: idle session ended with close_notify, https downloads completed byte-exact (python's with close_notify), exit 0"

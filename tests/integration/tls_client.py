@@ -15,6 +15,15 @@
   tls_client.py idle HOST PORT CAFILE READY    TLS echo connection: echoes once, creates READY, then waits
                                                (up to 60 s) for the server to end it; passes only on a
                                                close_notify (not a bare FIN, not a reset)
+  tls_client.py download HOST PORT CAFILE PATH OUT RATE
+                                               HTTPS GET of PATH (keep-alive), the body written to OUT
+                                               as it arrives, read at about RATE bytes/s; then reads on
+                                               (up to 60 s) until the server ends the session: passes
+                                               only on a complete body followed by close_notify
+
+Every verified connection clears OP_IGNORE_UNEXPECTED_EOF and reads with suppress_ragged_eofs=False:
+a FIN without close_notify raises an error (tls_recv: RaggedEof) instead of reading as a clean end
+(b""), so "closed with close_notify" is really checked.
 
 Prints one result line; exit 0 on success, 1 on a failed check (the line says which).
 """
@@ -96,13 +105,34 @@ def stall(host, port, limit):
     print("ok stall: closed (%s) after %d ms" % (how, ms))
 
 
+class RaggedEof(Exception):
+    """The peer's FIN arrived without close_notify (a truncation in TLS terms)."""
+
+
+def tls_recv(s, n):
+    # OpenSSL 3 without IGNORE_UNEXPECTED_EOF reports a bare FIN as SSLError
+    # UNEXPECTED_EOF_WHILE_READING (Python 3.11 does not make it an SSLEOFError); older ones as EOF.
+    try:
+        return s.recv(n)
+    except ssl.SSLEOFError as e:
+        raise RaggedEof() from e
+    except ssl.SSLError as e:
+        if getattr(e, "reason", "") == "UNEXPECTED_EOF_WHILE_READING":
+            raise RaggedEof() from e
+        raise
+
+
 def tls_connect(host, port, cafile):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cafile)
     ctx.check_hostname = False  # the address is checked by the CA-issued IP SAN below
     ctx.verify_mode = ssl.CERT_REQUIRED
+    # A bare FIN must not pass for close_notify. Two defaults hide it: Python sets OpenSSL 3's
+    # SSL_OP_IGNORE_UNEXPECTED_EOF on every context (the FIN then reads as a clean end), and
+    # suppress_ragged_eofs=True turns an SSLEOFError into b"" (older OpenSSL reports the FIN so).
+    ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
     raw = socket.create_connection((host, port), 10)
-    s = ctx.wrap_socket(raw)
+    s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
     s.settimeout(30)
     return s
 
@@ -169,8 +199,8 @@ def idle(host, port, cafile, ready):
     open(ready, "w").close()
     s.settimeout(60)
     try:
-        rest = s.recv(4096)
-    except ssl.SSLEOFError:
+        rest = tls_recv(s, 4096)
+    except RaggedEof:
         fail("idle: the server closed without close_notify")
     except ConnectionResetError:
         fail("idle: the server reset the connection")
@@ -179,6 +209,59 @@ def idle(host, port, cafile, ready):
     if rest != b"":
         fail("idle: unexpected data %r" % rest[:40])
     print("ok idle: the server ended the session with close_notify")
+
+
+def download(host, port, cafile, path, out, rate):
+    s = tls_connect(host, port, cafile)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(16384)
+        if not b:
+            fail("download: the session ended inside the response header")
+        head += b
+    head, body = head.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/1.1 200"):
+        fail("download: status %r" % lines[0])
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    if length is None:
+        fail("download: no Content-Length")
+    t0 = time.monotonic()
+    got = len(body)
+    with open(out, "wb") as f:
+        f.write(body)
+        f.flush()
+        try:
+            while got < length:
+                b = tls_recv(s, min(16384, length - got))
+                if not b:
+                    fail("download: close_notify after %d of %d body bytes" % (got, length))
+                f.write(b)
+                f.flush()
+                got += len(b)
+                # Pacing only (so that the download is still running when the test acts).
+                ahead = got / rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+        except RaggedEof:
+            fail("download: FIN without close_notify after %d of %d body bytes" % (got, length))
+    s.settimeout(60)
+    try:
+        rest = tls_recv(s, 4096)
+    except RaggedEof:
+        fail("download: the server closed without close_notify after the body")
+    except ConnectionResetError:
+        fail("download: the server reset the connection after the body")
+    except socket.timeout:
+        fail("download: the server did not end the session within 60 s")
+    if rest != b"":
+        fail("download: unexpected data after the body %r" % rest[:40])
+    print("ok download: %d body bytes, then close_notify" % got)
 
 
 def main():
@@ -196,6 +279,8 @@ def main():
         echo(host, port, sys.argv[4], int(sys.argv[5]))
     elif mode == "idle":
         idle(host, port, sys.argv[4], sys.argv[5])
+    elif mode == "download":
+        download(host, port, sys.argv[4], sys.argv[5], sys.argv[6], float(sys.argv[7]))
     elif mode == "hold":
         hold(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:
