@@ -6,7 +6,9 @@
 # (-sess_out/-sess_in: "Reused"); SNI picks the certificate by name; ALPN says http/1.1;
 # renegotiation is refused. Then misbehaving peers (garbage, a truncated ClientHello, clients that
 # stall mid-handshake) each end only their own connection (an alert where TLS allows one) while
-# other clients are served, and the counters name each failure.
+# other clients are served: when the echo and the https GET have succeeded, the three stalled
+# handshakes are still open (their clients waiting, tls.sessions_active >= 3, no timeout counted);
+# then --tls-handshake-timeout (8 s) closes them, and the counters name each failure.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -22,7 +24,9 @@ ts_tls_cert "$PKI" ec ca "IP:$TS_ADDR,DNS:tunstack.test"
 ts_tls_cert "$PKI" rsa ca "IP:$TS_ADDR,DNS:tunstack.test" 30 rsa
 ts_tls_cert "$PKI" other ca "DNS:other.test"
 
-ts_daemon_start --serve tls-echo:7 --serve https:443 --www "$WWW" --tls-handshake-timeout 2 \
+# The handshake timeout leaves ample time to serve others while three handshakes stall (below).
+HS_TIMEOUT=8
+ts_daemon_start --serve tls-echo:7 --serve https:443 --www "$WWW" --tls-handshake-timeout "$HS_TIMEOUT" \
     --cert "$PKI/ec.pem" --key "$PKI/ec.key" --cert "$PKI/rsa.pem" --key "$PKI/rsa.key" \
     --cert "$PKI/other.pem" --key "$PKI/other.key"
 
@@ -126,10 +130,13 @@ echo "  ALPN http/1.1; renegotiation refused (no_renegotiation)"
 ts_stats "$TS_TMP/before"
 stall_pids=()
 for i in 1 2 3; do
-    timeout 30 ip netns exec "$TS_NS" "$PY" "$CLIENT" stall "$TS_ADDR" 7 15 >"$TS_TMP/stall$i.out" 2>&1 &
+    timeout 40 ip netns exec "$TS_NS" "$PY" "$CLIENT" stall "$TS_ADDR" 7 30 >"$TS_TMP/stall$i.out" 2>&1 &
     TS_PIDS+=($!)
     stall_pids+=($!)
 done
+# The three sessions exist (sessions_active counts TLS sessions from accept on) before the others come.
+wait_for 10 eval '(( $(ts_ns_t 5 ss -tnH state established dst "$TS_ADDR" dport = :7 | wc -l) >= 3 ))' ||
+    ts_fail "the three stalling clients did not connect"
 ts_ns_t 30 "$PY" "$CLIENT" garbage "$TS_ADDR" 7 >"$TS_TMP/g.out" 2>&1 || ts_fail "$(cat "$TS_TMP/g.out")"
 echo "  $(cat "$TS_TMP/g.out")"
 ts_ns_t 30 "$PY" "$CLIENT" truncated "$TS_ADDR" 443 >"$TS_TMP/t.out" 2>&1 || ts_fail "$(cat "$TS_TMP/t.out")"
@@ -139,6 +146,20 @@ ts_ns_t 60 "$PY" "$CLIENT" echo "$TS_ADDR" 7 "$PKI/ca.pem" 2000000 >"$TS_TMP/e.o
 echo "  while 3 clients stall: $(cat "$TS_TMP/e.out")"
 body=$(ts_ns_t 30 curl -sS --fail --cacert "$PKI/ca.pem" "https://$TS_ADDR/") || ts_fail "curl failed while clients stall"
 [[ $body == "hello over tls" ]] || ts_fail "curl body '$body'"
+# ... and the stalled handshakes were still open all along: their clients are still waiting, the
+# daemon still holds their sessions, and no handshake has timed out yet.
+ts_stats "$TS_TMP/mid"
+d_timeout=$(ts_delta "$TS_TMP/before" "$TS_TMP/mid" tls.handshake_failed.timeout)
+active=$(ts_stat "$TS_TMP/mid" tls.sessions_active)
+waiting=0
+for p in "${stall_pids[@]}"; do ts_alive "$p" && waiting=$((waiting + 1)); done
+((waiting == 3 && active >= 3 && d_timeout == 0)) ||
+    ts_fail "when the others were served: $waiting of 3 stalled clients still waiting, tls.sessions_active $active (want >= 3), handshake_failed.timeout +$d_timeout (want 0): $(cat "$TS_TMP"/stall*.out)"
+echo "  when the echo and the GET were done: 3 stalled clients still waiting, tls.sessions_active $active, no timeout yet"
+# Then the timeout ends them.
+stalled_gone() { local p; for p in "${stall_pids[@]}"; do ! ts_alive "$p" || return 1; done; }
+wait_for $((HS_TIMEOUT + 10)) stalled_gone ||
+    ts_fail "the stalled handshakes were not closed within $((HS_TIMEOUT + 10)) s"
 for i in 1 2 3; do
     wait "${stall_pids[$((i - 1))]}" || ts_fail "stalled client $i: $(cat "$TS_TMP/stall$i.out")"
     ts_forget_pid "${stall_pids[$((i - 1))]}"
@@ -152,7 +173,7 @@ d_closed=$(ts_delta "$TS_TMP/before" "$TS_TMP/after" tls.handshake_failed.peer_c
     ts_fail "handshake_failed: timeout +$d_timeout (want 3), bad_handshake +$d_bad (want 1), peer_closed +$d_closed (want 1)"
 active=$(ts_stat "$TS_TMP/after" tls.sessions_active)
 ((active == 0)) || ts_fail "tls.sessions_active = $active after every client left"
-grep -q 'TLS handshake failed: handshake timed out (no complete handshake within 2 s)' "$TS_DAEMON_LOG" || ts_fail "no log line for the timeout"
+grep -q "TLS handshake failed: handshake timed out (no complete handshake within $HS_TIMEOUT s)" "$TS_DAEMON_LOG" || ts_fail "no log line for the timeout"
 echo "  counters: handshake_failed.timeout +3, bad_handshake +1, peer_closed +1; sessions_active 0"
 
 ts_daemon_stop
