@@ -1,11 +1,13 @@
-// The stack's socket API types: handles, events and errors. The operations are methods of stack::Stack
-// (stack/stack.hpp); this header holds what the application sees.
+// The stack's socket API types: handles, events and errors. The TCP operations (listen, accept,
+// connect, send, recv, shutdown, close, abort, ...) are methods of stack::tcp::TcpLayer
+// (stack/tcp/tcp.hpp), reached through Stack::tcp() (stack/stack.hpp); this header holds what
+// the application sees.
 //
 // Sockets are handles (slab index + generation) into a table the stack owns: a handle to a freed
 // socket fails cleanly with SocketError::InvalidHandle, never touches another socket. Everything is
 // non-blocking and event-driven: operations return what they could do now (send() returns the bytes
 // taken, possibly 0 under backpressure) and the stack reports readiness through events drained with
-// Stack::next_event() after ingress()/poll().
+// Stack::tcp().next_event() after ingress()/poll().
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 # prometheus_client parser, and the same over --metrics HTTP); `tunstack conns` lists a connection
 # the test holds open, with its 4-tuple and state; the control socket is 0600; unknown command,
 # missing socket, permission denied and a silent peer give one-line errors and documented exit codes;
+# --metrics serves the same exposition on / as on /metrics and 404 elsewhere;
 # --log-level debug logs dropped packets, rate-limited per reason.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
@@ -76,7 +77,10 @@ ts_ns curl -sS --max-time 5 http://127.0.0.1:9100/metrics -o "$TS_TMP/http.prom"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$TS_TMP/http.hdr" || ts_fail "--metrics: wrong Content-Type"
 code=$(ts_ns curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:9100/nothing)
 [[ $code == 404 ]] || ts_fail "--metrics /nothing answered $code, expected 404"
-timeout 20 "$PY" - "$TS_TMP/after.prom" "$TS_TMP/http.prom" <<'PY' || ts_fail "Prometheus exposition rejected (above)"
+# README: / serves the same exposition as /metrics.
+code=$(ts_ns curl -s --max-time 5 -o "$TS_TMP/root.prom" -w '%{http_code}' http://127.0.0.1:9100/)
+[[ $code == 200 ]] || ts_fail "--metrics / answered $code, expected 200"
+timeout 20 "$PY" - "$TS_TMP/after.prom" "$TS_TMP/http.prom" "$TS_TMP/root.prom" <<'PY' || ts_fail "Prometheus exposition rejected (above)"
 import sys
 from prometheus_client.parser import text_string_to_metric_families
 fams = []
@@ -89,7 +93,8 @@ for path in sys.argv[1:]:
     assert f["tunstack_svc_active"] == "gauge"
     fams.append(f)
     print(f"  {path.rsplit('/', 1)[1]}: {len(f)} families parsed by prometheus_client")
-assert fams[0] == fams[1], set(fams[0].items()) ^ set(fams[1].items())
+for f in fams[1:]:
+    assert fams[0] == f, set(fams[0].items()) ^ set(f.items())
 PY
 
 # ---- --log-level debug logs every drop, rate-limited per reason ----
