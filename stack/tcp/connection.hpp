@@ -131,6 +131,8 @@ private:
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
     SendResult send_new_data(Instant now, std::uint32_t usable, bool override_sws = false);
+    std::uint32_t max_tso_payload() const;
+    std::uint32_t tso_length(std::uint32_t avail, std::uint32_t usable) const;
     std::uint32_t send_window_room() const;
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);
