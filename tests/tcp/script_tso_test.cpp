@@ -298,6 +298,23 @@ TEST(TcpScriptTso, WholeSuperSegmentLostRecoversByRtoWithMssRetransmissions_Rfc6
     EXPECT_EQ(s.stack().stats().tcp_retransmit_rto, 10u);  // the ten lost segments, one each
 }
 
+// PacketSink contract for super-packets: one the device refuses stays queued, in order, for the next
+// poll.
+TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
+    Script s(with_tso);
+    auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
+    ASSERT_TRUE(s.tcp().set_nodelay(c, true));
+    ASSERT_TRUE(s.tcp().send(s.now(), c, Bytes(bytes(5000))).ok());
+    stack::testing::CaptureSink full(0);
+    s.stack().poll(s.now(), full);
+    EXPECT_EQ(full.offers, 1u);
+    EXPECT_TRUE(s.stack().has_pending_output());
+    s.poll();
+    s.expect({.seq = 1, .len = 5000, .gso_size = kMss});
+    s.expect_nothing();
+    EXPECT_FALSE(s.stack().has_pending_output());
+}
+
 TEST(TcpScriptTso, FullChecksumWhenNotPartial) {
     Script s([](stack::StackConfig& c) {
         c.tso_max_size = 65535;
