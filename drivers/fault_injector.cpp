@@ -104,8 +104,8 @@ std::size_t DelayLine::pop_due(stack::Instant now, stack::function_ref<void(stac
     return pop_due(now, [&](stack::Bytes p, const stack::GsoInfo*) { fn(p); });
 }
 
-std::size_t DelayLine::pop_due(
-    stack::Instant now, stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn) {
+std::size_t DelayLine::pop_due(stack::Instant now,
+                               stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn) {
     const std::uint64_t limit = next_seq_;
     std::size_t n = 0;
     // Bounded by the number of entries present at the start (each iteration removes one of them).

@@ -21,7 +21,8 @@ std::size_t segment_tcp4(stack::Bytes packet, const stack::GsoInfo& gso, stack::
                          stack::function_ref<void(stack::Bytes)> fn) {
     constexpr std::uint8_t kFin = 0x01, kPsh = 0x08, kCwr = 0x80;
     const std::size_t hdr_len = gso.hdr_len;
-    if (packet.size() < 20 || (packet[0] >> 4) != 4 || packet[9] != 6 || gso.gso_size == 0) return 0;
+    if (packet.size() < 20 || (packet[0] >> 4) != 4 || packet[9] != 6 || gso.gso_size == 0)
+        return 0;
     const std::size_t ihl = std::size_t{packet[0] & 0x0fu} * 4;
     if (ihl < 20 || gso.csum_start != ihl || packet.size() < ihl + 20) return 0;
     const std::size_t thl = (std::size_t{packet[ihl + 12]} >> 4) * 4;
@@ -56,11 +57,10 @@ std::size_t segment_tcp4(stack::Bytes packet, const stack::GsoInfo& gso, stack::
         tcp[13] = f;
         const std::size_t tcp_len = thl + len;
         stack::store_be16(tcp + 16, 0);
-        const std::uint32_t pseudo = stack::checksum::pseudo_header_v4(
-            src, dst, 6, static_cast<std::uint16_t>(tcp_len));
-        stack::store_be16(tcp + 16,
-                          stack::checksum::finish(stack::checksum::partial(
-                              stack::Bytes(tcp, tcp_len), pseudo)));
+        const std::uint32_t pseudo =
+            stack::checksum::pseudo_header_v4(src, dst, 6, static_cast<std::uint16_t>(tcp_len));
+        stack::store_be16(tcp + 16, stack::checksum::finish(stack::checksum::partial(
+                                        stack::Bytes(tcp, tcp_len), pseudo)));
         fn(stack::Bytes(out, hdr_len + len));
     }
     return count;

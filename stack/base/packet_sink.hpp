@@ -21,9 +21,10 @@ namespace stack {
 // by the payload before it, FIN and PSH only on the last segment, CWR only on the first, and its own
 // TCP checksum. Invariant: hdr_len + gso_size <= the MTU, and the payload exceeds gso_size.
 struct GsoInfo {
-    std::uint16_t gso_size = 0;     // TCP payload bytes per segment (the last may carry fewer)
-    std::uint16_t hdr_len = 0;      // IPv4 + TCP header bytes, repeated in every segment
-    std::uint16_t csum_start = 0;   // where the TCP checksum's coverage starts (the IPv4 header length)
+    std::uint16_t gso_size = 0;  // TCP payload bytes per segment (the last may carry fewer)
+    std::uint16_t hdr_len = 0;   // IPv4 + TCP header bytes, repeated in every segment
+    std::uint16_t csum_start =
+        0;  // where the TCP checksum's coverage starts (the IPv4 header length)
     std::uint16_t csum_offset = 0;  // the checksum field, from csum_start (16 for TCP)
     // True: the TCP checksum field holds only the pseudo-header sum (folded, not complemented, over
     // the super-packet's TCP length), virtio's NEEDS_CSUM. False: it holds the full checksum of the

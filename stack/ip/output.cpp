@@ -14,10 +14,9 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 Ipv4Output::Ipv4Output(const OutputConfig& config, TxQueue& queue, Stats& stats)
     : config_(config), queue_(queue), stats_(stats) {
     STACK_ASSERT(config_.mtu >= 68 && config_.mtu <= queue_.frame_size());  // RFC 791: 68 minimum
-    STACK_ASSERT(config_.tso_max_size == 0 ||
-                 (config_.tso_max_size > config_.mtu &&
-                  config_.tso_max_size <= wire::kIpv4MaxPacketLen &&
-                  config_.tso_max_size <= queue_.large_frame_size()));
+    STACK_ASSERT(config_.tso_max_size == 0 || (config_.tso_max_size > config_.mtu &&
+                                               config_.tso_max_size <= wire::kIpv4MaxPacketLen &&
+                                               config_.tso_max_size <= queue_.large_frame_size()));
     std::uint64_t state = config_.seed;
     key_ = splitmix64(state);
     for (auto& id : idents_) id = static_cast<std::uint16_t>(splitmix64(state));

@@ -39,10 +39,11 @@ struct OutputConfig {
 
 // What the transport layer says about a super-packet (send_gso fills in the IPv4 part of GsoInfo).
 struct GsoRequest {
-    std::uint16_t gso_size = 0;           // transport payload bytes per segment
-    std::uint16_t transport_hdr_len = 0;  // the transport header (with options) at the payload's start
-    std::uint16_t csum_offset = 0;        // the checksum field within the transport header
-    bool csum_partial = false;            // GsoInfo::csum_partial
+    std::uint16_t gso_size = 0;  // transport payload bytes per segment
+    std::uint16_t transport_hdr_len =
+        0;                          // the transport header (with options) at the payload's start
+    std::uint16_t csum_offset = 0;  // the checksum field within the transport header
+    bool csum_partial = false;      // GsoInfo::csum_partial
 };
 
 class Ipv4Output {
@@ -68,8 +69,7 @@ public:
 
 private:
     // The next ID for (dst, protocol), reserving `count` consecutive IDs.
-    std::uint16_t next_ident(wire::Ipv4Address dst, std::uint8_t protocol,
-                             std::uint16_t count = 1);
+    std::uint16_t next_ident(wire::Ipv4Address dst, std::uint8_t protocol, std::uint16_t count = 1);
 
     OutputConfig config_;
     TxQueue& queue_;

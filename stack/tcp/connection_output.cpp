@@ -97,8 +97,7 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
             // for SACK blocks, so it carries only those that fit, the most recent first (RFC 2018
             // §3 allows fewer); pure ACKs carry them all.
             // A super-segment (TSO) repeats its header in every segment of smss_ bytes.
-            const std::size_t room =
-                layer_.mtu() - wire::kIpv4MinHeaderLen - std::min(len, smss_);
+            const std::size_t room = layer_.mtu() - wire::kIpv4MinHeaderLen - std::min(len, smss_);
             while (r.options.sack_count > 0 && r.header_len() > room) --r.options.sack_count;
         }
     }
@@ -205,8 +204,8 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
 std::uint32_t Connection::max_tso_payload() const {
     const std::uint32_t max = layer_.tso_max_size();
     if (max == 0) return 0;
-    const std::uint32_t room = max - static_cast<std::uint32_t>(wire::kIpv4MinHeaderLen +
-                                                                wire::kTcpMaxHeaderLen);
+    const std::uint32_t room =
+        max - static_cast<std::uint32_t>(wire::kIpv4MinHeaderLen + wire::kTcpMaxHeaderLen);
     return room / smss_ * smss_;
 }
 

@@ -3,14 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "drivers/gso.hpp"
 #include "stack/base/checksum.hpp"
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
 #include "tests/support/super_packet.hpp"
-
-#include <string>
-#include <vector>
 
 namespace {
 
@@ -296,8 +296,7 @@ TEST(FaultInjectorTest, CorruptingASuperPacketCompletesItsPartialChecksumFirst) 
         EXPECT_EQ(bits, 1);
         auto ip = stack::wire::Ipv4Packet::parse(sink.packets[0]);
         const bool tcp_ok =
-            ip.ok() &&
-            stack::wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst()).ok();
+            ip.ok() && stack::wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst()).ok();
         EXPECT_FALSE(ip.ok() && tcp_ok);
     }
 }

@@ -29,8 +29,9 @@ Super make_super(std::size_t payload, std::uint16_t mss, stack::wire::TcpFlags f
 std::vector<std::vector<std::uint8_t>> cut(const Super& s, std::size_t scratch_size = 65536) {
     std::vector<std::vector<std::uint8_t>> out;
     std::vector<std::uint8_t> scratch(scratch_size);
-    const std::size_t n = drivers::segment_tcp4(stack::Bytes(s.bytes), s.gso, stack::MutBytes(scratch),
-                                                [&](stack::Bytes b) { out.emplace_back(b.begin(), b.end()); });
+    const std::size_t n =
+        drivers::segment_tcp4(stack::Bytes(s.bytes), s.gso, stack::MutBytes(scratch),
+                              [&](stack::Bytes b) { out.emplace_back(b.begin(), b.end()); });
     EXPECT_EQ(n, out.size());
     return out;
 }
@@ -44,7 +45,7 @@ TEST(GsoTest, EverySegmentHasItsLengthIdSequenceFlagsAndChecksums) {
     for (std::size_t i = 0; i < segs.size(); ++i) {
         SCOPED_TRACE(i);
         auto ip = stack::wire::Ipv4Packet::parse(segs[i]);
-        ASSERT_TRUE(ip.ok());  // header checksum verified
+        ASSERT_TRUE(ip.ok());                                            // header checksum verified
         EXPECT_EQ(ip->ident(), static_cast<std::uint16_t>(0xfffe + i));  // wraps past 0xffff
         EXPECT_TRUE(ip->dont_frag());
         auto tcp = stack::wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst());
@@ -81,8 +82,8 @@ TEST(GsoTest, MetadataThatDoesNotDescribeThePacketIsRefused) {
     auto refused = [](Super s, std::size_t scratch = 65536) {
         std::vector<std::uint8_t> buf(scratch);
         int calls = 0;
-        const std::size_t n = drivers::segment_tcp4(stack::Bytes(s.bytes), s.gso, stack::MutBytes(buf),
-                                                    [&](stack::Bytes) { ++calls; });
+        const std::size_t n = drivers::segment_tcp4(
+            stack::Bytes(s.bytes), s.gso, stack::MutBytes(buf), [&](stack::Bytes) { ++calls; });
         return n == 0 && calls == 0;
     };
     EXPECT_FALSE(refused(good));

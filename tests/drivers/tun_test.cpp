@@ -32,9 +32,9 @@
 namespace {
 
 using drivers::ErrorKind;
+using drivers::TunDevice;
 using netns_child::fail;
 using netns_child::run_in_netns;
-using drivers::TunDevice;
 using stack::wire::Ipv4Address;
 
 constexpr const char* kTunName = "tsdrv0";

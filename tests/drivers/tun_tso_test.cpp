@@ -78,7 +78,7 @@ long kernel_tcp_counter(const std::string& name) {
 }
 
 struct SendCase {
-    bool partial = true;  // StackConfig::tso_partial_checksum
+    bool partial = true;   // StackConfig::tso_partial_checksum
     bool corrupt = false;  // wrap the TUN in a FaultyDevice corrupting 3% of what we send
 };
 
@@ -120,7 +120,8 @@ void send_child(SendCase cfg) {
     constexpr std::size_t kTotal = 8 << 20;
     std::vector<std::uint8_t> data(kTotal), got;
     got.reserve(kTotal);
-    for (std::size_t i = 0; i < kTotal; ++i) data[i] = static_cast<std::uint8_t>(i * 13 + (i >> 11));
+    for (std::size_t i = 0; i < kTotal; ++i)
+        data[i] = static_cast<std::uint8_t>(i * 13 + (i >> 11));
     std::size_t sent = 0;
     stack::SocketHandle conn;
     std::vector<std::uint8_t> rx(65536 + 64), chunk(1 << 18);

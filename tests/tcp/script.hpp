@@ -445,8 +445,8 @@ private:
         }
         std::vector<std::uint8_t> scratch(65536);
         std::size_t carried = 0, index = 0;
-        const std::size_t n = drivers::segment_tcp4(
-            Bytes(p), gso, stack::MutBytes(scratch), [&](Bytes seg) {
+        const std::size_t n =
+            drivers::segment_tcp4(Bytes(p), gso, stack::MutBytes(scratch), [&](Bytes seg) {
                 EXPECT_LE(seg.size(), mtu) << "segment " << index;
                 auto sip = stack::wire::Ipv4Packet::parse(seg);
                 EXPECT_TRUE(sip.ok()) << "segment " << index;

@@ -63,9 +63,9 @@ TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     const std::size_t total = 400'000;
     s.send(c, bytes(total));
-    std::uint32_t next = 1;      // our next sequence (relative)
-    std::uint32_t acked = 1;     // what the peer has acknowledged
-    std::uint16_t next_id = 0;   // the IP ID the next packet must carry
+    std::uint32_t next = 1;     // our next sequence (relative)
+    std::uint32_t acked = 1;    // what the peer has acknowledged
+    std::uint16_t next_id = 0;  // the IP ID the next packet must carry
     bool first = true;
     std::size_t rounds = 0;
     std::int64_t t = 100;
