@@ -86,6 +86,31 @@ TEST(TcpScriptRtx, KarnNoRttSampleFromRetransmittedSegment_Rfc6298S3) {
     EXPECT_NE(s.tcp().info(c)->srtt, Duration::millis(100));
 }
 
+// RTTM (RFC 7323 §4.1-4.2): with timestamps, every ACK that echoes one of our TSvals is an RTT sample,
+// retransmissions included: the echoed TSval says which transmission is being acknowledged, so Karn's
+// ambiguity does not arise. Here the ACK of the retransmission (40 ms after it) echoes the
+// retransmission's TSval: SRTT = 7/8 * 100 + 1/8 * 40 = 92.5 ms, RTTVAR = 3/4 * 50 + 1/4 * 60 = 52.5 ms.
+TEST(TcpScriptRtx, TimestampEchoGivesRttSampleEvenForRetransmission_Rfc7323S4) {
+    Script s;
+    auto c = open_with_rtt(s, Duration::millis(100), {.tsval = 5000});
+    ASSERT_TRUE(s.tcp().info(c)->timestamps);
+    EXPECT_EQ(s.tcp().info(c)->srtt, Duration::millis(100));  // the handshake's TSecr sample
+    s.advance_to(at(1000ms));
+    s.send(c, bytes(100));
+    Out first = s.expect({.at = at(1000ms), .seq = 1, .len = 100});
+    s.advance_to(at(1300ms));
+    Out again = s.expect({.at = at(1300ms), .seq = 1, .len = 100});
+    ASSERT_NE(again.ts_val(), first.ts_val());
+    s.inject(at(1340ms), ack(1001, 101).with_ts(5010, again.ts_val()));
+    EXPECT_EQ(s.tcp().info(c)->srtt, Duration::micros(92'500));
+    EXPECT_EQ(s.tcp().info(c)->rttvar, Duration::micros(52'500));
+    // An ACK echoing TSecr 0 (RFC 7323 §3.2: not a valid echo) gives no sample.
+    s.send(c, bytes(100, 2));
+    s.expect({.seq = 101});
+    s.inject(at(1500ms), ack(1001, 201).with_ts(5020, 0));
+    EXPECT_EQ(s.tcp().info(c)->srtt, Duration::micros(92'500));
+}
+
 TEST(TcpScriptRtx, UserTimeoutAbortsWithRstAndTimedOut_Rfc9293S383) {
     Script s;
     auto c = open_with_rtt(s, Duration::millis(100));

@@ -14,7 +14,8 @@
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
 #   ts_rss_kb                  the daemon's VmRSS in kB
 #   ts_prom FILE NAME          value of the Prometheus sample NAME (with labels, as printed) in FILE
-#   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1
+#   ts_pass MSG / ts_fail MSG  print "PASS: test: MSG" / "FAIL: test: MSG" and exit 0 / 1; ts_pass first
+#                              stops a running daemon (SIGTERM) and fails unless it exits 0
 #   ts_tls_ca DIR NAME         a test CA (ECDSA P-256, openssl): DIR/NAME.pem, DIR/NAME.key
 #   ts_tls_cert DIR NAME CA SAN [DAYS] [ec|rsa]
 #                              a server certificate DIR/NAME.pem + .key signed by DIR/CA, with
@@ -142,6 +143,12 @@ ts_daemon_log_tail() {
 }
 
 ts_pass() {
+    # A passing test also ends with a clean daemon: SIGTERM, exit 0. Under the sanitizers this is
+    # where a leak (or any late report) shows.
+    if [[ -n $TS_DAEMON_PID ]] && ts_alive "$TS_DAEMON_PID"; then
+        ts_daemon_stop TERM || ts_fail "tunstackd did not stop on SIGTERM at the end of the test"
+        [[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited with status $TS_DAEMON_RC at the end of the test"
+    fi
     echo "PASS: $TS_TEST: $*"
     exit 0
 }
