@@ -8,7 +8,8 @@
 #   3. --pcap records the super-packets as written (tshark sees TCP packets from the stack longer
 #      than the 1500-byte MTU);
 #   4. under --impair (super-packets dropped, duplicated, reordered, delayed and corrupted whole) a
-#      20 MB echo is still byte-exact.
+#      20 MB echo is still byte-exact;
+#   5. --offload with --mtu 65535 (no super-packet can be larger) starts and echoes.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -80,4 +81,10 @@ echo "  impairment: tx dropped $(ts_stat "$TS_TMP/s4" impair.tx.dropped), corrup
     ts_fail "the fault injector dropped or corrupted nothing: impairment not applied?"
 ts_daemon_stop TERM || ts_fail "tunstackd did not stop"
 [[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited $TS_DAEMON_RC"
+# 5. --offload with the largest MTU (no room left for a super-packet: TSO stays off) still serves.
+ts_daemon_start --offload --mtu 65535 --serve echo:7
+out=$(ts_ns_t 60 /usr/bin/python3 "$TS_ROOT/tests/integration/tcp_client.py" echo "$TS_ADDR" 7 2000000 13)
+[[ $out == OK* ]] || ts_fail "echo with --offload --mtu 65535: $out"
+ts_daemon_stop TERM || ts_fail "tunstackd did not stop"
+[[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd --offload --mtu 65535 exited $TS_DAEMON_RC"
 ts_pass "50 MB echoed and 50 MB downloaded byte-exact with offloads ($gso super-packets in, $tx_gso out for the download), super-packets in the pcap, 20 MB echo under --impair"

@@ -106,8 +106,11 @@ Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice t
     config.tcp_secret = random_tcp_secret(prog_);
     config.reassembly.timeout = stack::Duration::seconds(o.reasm_timeout_s);
     config.tcp = o.tcp;
-    // --offload: the device takes TCP super-packets (virtio_net_hdr GSO) up to the IPv4 maximum.
-    if (o.offload) config.tso_max_size = stack::wire::kIpv4MaxPacketLen;
+    // --offload: the device takes TCP super-packets (virtio_net_hdr GSO) up to the IPv4 maximum,
+    // unless the MTU already reaches it.
+    if (o.offload && o.mtu < stack::wire::kIpv4MaxPacketLen) {
+        config.tso_max_size = stack::wire::kIpv4MaxPacketLen;
+    }
     stack_ = std::make_unique<stack::Stack>(config);
 }
 
