@@ -109,6 +109,7 @@ public:
     std::uint32_t listener = ~std::uint32_t{0};
 
 private:
+    static constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
     void init_send_space(Instant now, SeqNumber iss);

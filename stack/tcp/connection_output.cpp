@@ -200,10 +200,16 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
 }
 
 // The most payload one super-segment may carry: whole MSS-sized segments within the device's TSO
-// limit, leaving room for the IPv4 header and the largest TCP header. 0 without TSO.
+// limit, leaving room for the IPv4 header and the largest TCP header. 0 without TSO, and 0 when even
+// one segment with its headers (timestamps included; SACK blocks are trimmed to fit) exceeds the MTU,
+// as it can with a tiny MTU and the minimum SMSS: the device could not cut such a super-packet into
+// segments that fit.
 std::uint32_t Connection::max_tso_payload() const {
     const std::uint32_t max = layer_.tso_max_size();
     if (max == 0) return 0;
+    const std::uint32_t headers = static_cast<std::uint32_t>(
+        wire::kIpv4MinHeaderLen + wire::kTcpMinHeaderLen + (ts_ok_ ? kTimestampOptionLen : 0));
+    if (headers + smss_ > layer_.mtu()) return 0;
     const std::uint32_t room =
         max - static_cast<std::uint32_t>(wire::kIpv4MinHeaderLen + wire::kTcpMaxHeaderLen);
     return room / smss_ * smss_;

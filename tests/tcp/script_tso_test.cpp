@@ -315,6 +315,25 @@ TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
     EXPECT_FALSE(s.stack().has_pending_output());
 }
 
+// With an MTU so small that the minimum SMSS (64) plus headers exceeds it, no segment fits whatever
+// TSO does (the per-segment sender's are dropped as too big for DF): TSO must not build a
+// super-packet whose segments cannot fit either (it used to hit the output layer's assertion).
+TEST(TcpScriptTso, NoSuperSegmentWhenASegmentCannotFitTheMtu) {
+    for (bool tso : {false, true}) {
+        SCOPED_TRACE(tso);
+        Script s([&](stack::StackConfig& c) {
+            c.mtu = 100;
+            if (tso) c.tso_max_size = 65535;
+        });
+        auto c = open_with_rtt(s, Duration::millis(100), {.mss = 1460, .tsval = 1});
+        (void)s.tcp().send(s.now(), c, Bytes(bytes(5000)));
+        s.poll();
+        s.expect_nothing();
+        EXPECT_EQ(s.stack().stats().tcp_tx_tso_packets, 0u);
+        EXPECT_GT(s.stack().stats().ip_tx_drop_df, 0u);
+    }
+}
+
 TEST(TcpScriptTso, FullChecksumWhenNotPartial) {
     Script s([](stack::StackConfig& c) {
         c.tso_max_size = 65535;
