@@ -14,6 +14,8 @@ bad() {
 }
 
 # expect_error LABEL REGEX ARGS... — non-zero exit, exactly one stderr line matching REGEX (case-insens.)
+# expect_exit RC LABEL REGEX ARGS... — the same with exactly exit status RC
+want_rc=""
 expect_error() {
     local label=$1 re=$2 rc=0 n
     shift 2
@@ -24,6 +26,8 @@ expect_error() {
         bad "$label: still running after 10 s (killed by timeout)"
     elif ((rc == 0)); then
         bad "$label: exit 0, expected non-zero"
+    elif [[ -n $want_rc && $rc != "$want_rc" ]]; then
+        bad "$label: exit $rc, expected $want_rc: $(head -c 300 "$TS_TMP/err" | tr '\n' '|')"
     elif ((n != 1)); then
         bad "$label: exit $rc but $n lines on stderr, expected 1: $(head -c 300 "$TS_TMP/err" | tr '\n' '|')"
     elif ! grep -qiE -- "$re" "$TS_TMP/err"; then
@@ -31,6 +35,13 @@ expect_error() {
     else
         ok "$label: exit $rc: $(cat "$TS_TMP/err")"
     fi
+}
+
+expect_exit() {
+    want_rc=$1
+    shift
+    expect_error "$@"
+    want_rc=""
 }
 
 D=$TUNSTACKD
@@ -51,7 +62,12 @@ expect_error "bad --metrics (no port)" 'metrics' "$D" --tun tcli0 "${base[@]}" -
 expect_error "bad --sndbuf" 'sndbuf' "$D" --tun tcli0 "${base[@]}" --sndbuf 12Q
 expect_error "bad --mem-budget" 'mem-budget' "$D" --tun tcli0 "${base[@]}" --mem-budget lots
 expect_error "bad --drain-timeout" 'drain-timeout' "$D" --tun tcli0 "${base[@]}" --drain-timeout -1
-expect_error "unknown --user" 'no-such-user-x|no such user' "$D" --tun tcli0 "${base[@]}" --user no-such-user-x
+expect_exit 2 "unknown --user" 'no-such-user-x|no such user' "$D" --tun tcli0 "${base[@]}" --user no-such-user-x
+# --user of a uid-0 account drops nothing: refused on the command line (exit 2) like an unknown
+# user, before anything is created (the --pcap file, opened first at start, must not appear).
+expect_exit 2 "--user root" 'user root.*uid 0' "$D" --tun tcli0 "${base[@]}" --user root \
+    --pcap "$TS_TMP/user-root.pcap"
+[[ ! -e $TS_TMP/user-root.pcap ]] || bad "--user root: the start went as far as creating the --pcap file"
 expect_error "--user with --stay-root" 'user.*stay-root' "$D" --tun tcli0 "${base[@]}" --user nobody --stay-root
 # Root without --user or --stay-root: refused before anything is created.
 expect_error "root without --user/--stay-root" 'refusing to run as root.*--user.*--stay-root' \
@@ -80,6 +96,22 @@ fi
 cp "$D" "$TS_TMP/tunstackd" && chmod 755 "$TS_TMP/tunstackd"
 expect_error "unprivileged (uid 65534)" 'permission|privilege|CAP_NET_ADMIN|not permitted|root' \
     setpriv --reuid=65534 --regid=65534 --clear-groups "$TS_TMP/tunstackd" --tun tcli1 "${base[@]}"
+
+# The client's command line (no device is created for any of these).
+C=$TUNSTACK
+[[ -x $C ]] || ts_fail "tunstack not built: $C"
+expect_exit 2 "tunstack: unknown subcommand" "unknown subcommand 'bogus'" "$C" bogus
+expect_exit 2 "tunstack: no subcommand" 'subcommand' "$C"
+expect_exit 2 "tunstack get: IPv6 literal" 'IPv6' "$C" get 'http://[::1]/' -o "$TS_TMP/x" \
+    --tun tcli0 "${base[@]}"
+[[ ! -e $TS_TMP/x ]] || bad "tunstack get with a bad URL created its output file"
+for sub in get stats conns; do
+    if ts_ns_t 10 "$C" "$sub" --help >"$TS_TMP/out" 2>&1 && grep -q "^Usage: tunstack $sub " "$TS_TMP/out"; then
+        ok "tunstack $sub --help: exit 0, $(grep '^Usage:' "$TS_TMP/out")"
+    else
+        bad "tunstack $sub --help: no 'Usage: tunstack $sub' line: $(grep -m1 'Usage' "$TS_TMP/out")"
+    fi
+done
 
 # --help and --version succeed and print to stdout.
 if ts_ns_t 10 "$D" --help >"$TS_TMP/out" 2>&1 && grep -q -- '--tun' "$TS_TMP/out"; then

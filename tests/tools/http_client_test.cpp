@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 namespace tunstack {
 namespace {
@@ -38,6 +39,31 @@ TEST(TunstackUrl, AcceptsIpv4LiteralHttpAndHttps) {
         err.clear();
         EXPECT_FALSE(parse_url(bad, err)) << bad;
         EXPECT_NE(err.find("bad URL"), std::string::npos) << bad;
+    }
+}
+
+// Each rejection names its own problem: an IPv6 literal is not a bad port (its colons are not a
+// port separator), a bad port is not a bad host.
+TEST(TunstackUrl, ErrorsNameTheProblem) {
+    const struct {
+        const char* url;
+        const char* says;
+    } cases[] = {
+        {"http://[::1]/", "IPv6 address literals are not supported"},
+        {"https://[2001:db8::1]:8443/x", "IPv6 address literals are not supported"},
+        {"http://[::1", "IPv6 address literals are not supported"},
+        {"http://198.18.0.1:0/", "port must be 1..65535"},
+        {"http://198.18.0.1:x/", "port must be 1..65535"},
+        {"http://example.com/", "IPv4 address literal"},
+        {"ftp://198.18.0.1/", "only http:// and https://"},
+    };
+    for (const auto& c : cases) {
+        std::string err;
+        EXPECT_FALSE(parse_url(c.url, err)) << c.url;
+        EXPECT_NE(err.find(c.says), std::string::npos) << c.url << " -> " << err;
+        if (std::string_view(c.says).find("port") == std::string_view::npos) {
+            EXPECT_EQ(err.find("port must"), std::string::npos) << c.url << " -> " << err;
+        }
     }
 }
 

@@ -195,5 +195,36 @@ TEST(Logger, RateLimitsPerKindWithATokenBucket) {
     EXPECT_EQ(log.suppressed_total(), 98u);
 }
 
+// What the daemon's debug log relies on (test_ops_stats.sh checks only wall-clock-free facts): the
+// first message of a kind after suppressions carries their count, once; the bucket refills at
+// per_sec up to burst, in injected time.
+TEST(Logger, SuppressedCountRidesOnTheNextPrintedMessage) {
+    Logger log("t", LogLevel::Debug);
+    log.set_rate(/*per_sec=*/1, /*burst=*/2);
+    const stack::Instant t0 = stack::Instant::from_millis(5000);
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(log.limited(t0, LogLevel::Debug, "k", "a"));
+    EXPECT_TRUE(log.limited(t0, LogLevel::Debug, "k", "b"));
+    for (int i = 0; i < 7; ++i) EXPECT_FALSE(log.limited(t0, LogLevel::Debug, "k", "c"));
+    // 999 ms: not yet a whole token.
+    EXPECT_FALSE(log.limited(t0 + stack::Duration::millis(999), LogLevel::Debug, "k", "d"));
+    EXPECT_TRUE(log.limited(t0 + stack::Duration::millis(1500), LogLevel::Debug, "k", "e"));
+    EXPECT_FALSE(log.limited(t0 + stack::Duration::millis(1500), LogLevel::Debug, "k", "f"));
+    // A long pause refills only up to the burst.
+    const stack::Instant t1 = t0 + stack::Duration::seconds(100);
+    EXPECT_TRUE(log.limited(t1, LogLevel::Debug, "k", "g"));
+    EXPECT_TRUE(log.limited(t1, LogLevel::Debug, "k", "h"));
+    EXPECT_FALSE(log.limited(t1, LogLevel::Debug, "k", "i"));
+    EXPECT_TRUE(log.limited(t1 + stack::Duration::seconds(1), LogLevel::Debug, "k", "j"));
+    EXPECT_EQ(testing::internal::GetCapturedStderr(),
+              "t: debug: a\n"
+              "t: debug: b\n"
+              "t: debug: e (8 similar messages suppressed)\n"
+              "t: debug: g (1 similar message suppressed)\n"
+              "t: debug: h\n"
+              "t: debug: j (1 similar message suppressed)\n");
+    EXPECT_EQ(log.suppressed_total(), 10u);
+}
+
 }  // namespace
 }  // namespace tools

@@ -99,6 +99,11 @@ std::optional<Url> parse_url(std::string_view text, std::string& error,
         error = quoted + "user information in URLs is not supported";
         return std::nullopt;
     }
+    // RFC 3986 §3.2.2: an IPv6 literal is bracketed; its colons must not be read as a port.
+    if (!authority.empty() && authority.front() == '[') {
+        error = quoted + "IPv6 address literals are not supported (IPv4 only)";
+        return std::nullopt;
+    }
     std::string_view host = authority;
     const std::uint16_t default_port = url.port;
     if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {

@@ -1,7 +1,7 @@
 // tunstack: the client and operations CLI. Subcommands:
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
-//                [--cacert FILE] [--insecure] [--resolve NAME:ADDR]
+//                [--cacert FILE] [--insecure] [--resolve NAME:ADDR] [--stats]
 //   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
 //   tunstack conns [--control PATH] [--timeout S]
 //
@@ -14,8 +14,10 @@
 // `get` runs its own stack on its own TUN device (tools/common/runtime.hpp): the kernel side of the
 // device is the server (e.g. `python3 -m http.server` bound to the --host-addr address), and the
 // stack, answering as --addr, opens the connection actively through the TUN and downloads URL with
-// HTTP/1.1 (Content-Length, chunked or close-delimited bodies) into FILE. On success it prints one
-// line to stdout: bytes, seconds, throughput.
+// HTTP/1.1 (Content-Length, chunked or close-delimited bodies) into FILE. The body is written to a
+// temporary file next to FILE that replaces it only when the download succeeded, so a failure
+// leaves an existing FILE as it was (output_file.hpp). On success it prints one line to stdout:
+// bytes, seconds, throughput. --stats prints the client stack's counters to stderr at exit.
 //
 // https:// URLs run TLS 1.2 (tls/) over that same connection: the server's certificate is verified
 // against --cacert (default: the system CA bundle) and must name the URL's host (its IP address
@@ -42,6 +44,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "tls/config.hpp"
@@ -51,6 +54,7 @@
 #include "tools/common/metrics.hpp"
 #include "tools/common/runtime.hpp"
 #include "tools/tunstack/http_client.hpp"
+#include "tools/tunstack/output_file.hpp"
 
 namespace {
 
@@ -76,6 +80,7 @@ struct GetOptions {
     std::string url, output, tun, host_addr, addr, pcap;
     std::string cacert, resolve;
     bool insecure = false;
+    bool stats = false;
     std::uint32_t mtu = 1500;
     double timeout_s = 30;
 };
@@ -216,14 +221,19 @@ private:
                 ", " + std::string(tls_->version()) + " " + std::string(tls_->ciphersuite()) +
                 (tls_config_->verify() ? ", certificate verified" : ", NOT verified (--insecure)");
         }
-        std::printf(
-            "tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from %s, HTTP %d%s, saved to %s\n",
-            static_cast<unsigned long long>(bytes), secs, mbit, url_text().c_str(),
-            parser_.status_code(), tls_note.c_str(), out_path_.c_str());
-        std::fflush(stdout);
+        char line[160];
+        std::snprintf(line, sizeof line, "tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from ",
+                      static_cast<unsigned long long>(bytes), secs, mbit);
+        summary_ = line + url_text() + ", HTTP " + std::to_string(parser_.status_code()) +
+                   tls_note + ", saved to " + out_path_;
         rt_.stop();
     }
 
+public:
+    // The success line, printed by the caller once the file is in place.
+    const std::string& summary() const { return summary_; }
+
+private:
     void write_body(std::string_view body) {
         while (!body.empty() && !write_failed_) {
             const ssize_t n = write(out_fd_, body.data(), body.size());
@@ -315,7 +325,15 @@ private:
             if (!check(now, st)) return false;
         }
         if (at_end()) {
-            if (!check(now, parser_.finish())) return false;
+            // The server closed. A response it cut short is a connection failure (exit 3), not a
+            // malformed one: what arrived was well-formed, only the rest never came.
+            if (parser_.finish() == tunstack::ResponseParser::Status::Error && !write_failed_) {
+                fail(kExitConnection,
+                     "connection to " + endpoint() +
+                         " closed before the response was complete: " + parser_.error());
+                return false;
+            }
+            if (!check(now, parser_.status())) return false;
         }
         return any;
     }
@@ -360,6 +378,7 @@ private:
     bool write_failed_ = false;
     int write_errno_ = 0;
     int rc_ = kExitOk;
+    std::string summary_;
     stack::Instant start_;
     std::uint8_t buf_[65536];
 };
@@ -517,10 +536,11 @@ int run_get(const GetOptions& g) {
         tls_config = *config;
     }
 
-    const int out = open(g.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0) {
-        std::fprintf(stderr, "tunstack: error: -o %s: %s\n", g.output.c_str(),
-                     std::strerror(errno));
+    // The body goes to a temporary file that replaces -o FILE only once the download succeeded: a
+    // failure of any kind leaves an existing FILE as it was (tools/tunstack/output_file.hpp).
+    auto out = tunstack::OutputFile::open(g.output);
+    if (!out) {
+        std::fprintf(stderr, "tunstack: error: %s\n", out.error().c_str());
         return kExitFailure;
     }
     tools::RuntimeOptions ro;
@@ -531,16 +551,28 @@ int run_get(const GetOptions& g) {
     ro.pcap = g.pcap;
     auto created = tools::Runtime::create(ro, "tunstack");
     if (!created) {
-        close(out);
+        out->discard();
         std::fprintf(stderr, "tunstack: error: %s\n", created.error().c_str());
         return kExitFailure;
     }
-    int rc = GetClient(**created, *url, out, g.output, g.timeout_s, tls_config).run();
+    GetClient client(**created, *url, out->fd(), g.output, g.timeout_s, tls_config);
+    int rc = client.run();
     if (!(*created)->flush_pcap() && rc == kExitOk) rc = kExitFailure;
-    if (close(out) != 0 && rc == kExitOk) {
-        std::fprintf(stderr, "tunstack: error: closing -o %s: %s\n", g.output.c_str(),
-                     std::strerror(errno));
-        rc = kExitFailure;
+    if (rc == kExitOk) {
+        if (auto c = out->commit(); !c) {
+            std::fprintf(stderr, "tunstack: error: %s\n", c.error().c_str());
+            rc = kExitFailure;
+        } else {
+            std::printf("%s\n", client.summary().c_str());
+            if (std::fflush(stdout) != 0) rc = kExitFailure;
+        }
+    } else {
+        out->discard();
+    }
+    if (g.stats) {
+        std::string dump;
+        (*created)->append_stats(dump);
+        std::fputs(dump.c_str(), stderr);
     }
     return rc;
 }
@@ -575,6 +607,9 @@ int main_impl(int argc, char** argv) {
                     std::string("https: trust the CA certificates in FILE (PEM) instead of ") +
                         tls::kSystemCaFile);
     get->add_flag("--insecure", g.insecure, "https: do not verify the server's certificate at all");
+    get->add_flag("--stats", g.stats,
+                  "at exit, print this client's stack counters to stderr as 'stat NAME VALUE' "
+                  "lines (as tunstackd's dump)");
     get->add_option("--resolve", g.resolve,
                     "NAME:ADDRESS: connect to ADDRESS for URLs with host NAME (sent as SNI and "
                     "checked against the certificate)");
@@ -592,6 +627,18 @@ int main_impl(int argc, char** argv) {
         stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
     stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
         ->excludes(prom);
+    // The program's own options (--help, --version) take no value, so the first word that is not
+    // an option must be the subcommand: name it when it is unknown (CLI11 would only say that a
+    // subcommand is required).
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (!arg.empty() && arg.front() == '-') continue;
+        if (arg != "get" && arg != "stats" && arg != "conns") {
+            return usage_error("unknown subcommand '" + std::string(arg) +
+                               "' (get, stats or conns; see tunstack --help)");
+        }
+        break;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -599,7 +646,8 @@ int main_impl(int argc, char** argv) {
                                 : stats->parsed() ? stats
                                 : conns->parsed() ? conns
                                                   : &app;
-        std::fputs(shown->help().c_str(), stdout);
+        // A subcommand's usage line names the program too ("Usage: tunstack get ...").
+        std::fputs(shown->help(shown == &app ? "" : "tunstack").c_str(), stdout);
         return kExitOk;
     } catch (const CLI::CallForVersion&) {
         std::printf("tunstack %s\n", TUNSTACK_VERSION);

@@ -166,8 +166,15 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (!o.user.empty() && o.stay_root) {
         return UsageError{"--user and --stay-root exclude each other"};
     }
-    if (!o.user.empty() && !user_exists(o.user)) {
-        return UsageError{"--user " + o.user + ": no such user"};
+    if (!o.user.empty()) {
+        const auto uid = user_uid(o.user);
+        if (!uid) return UsageError{"--user " + o.user + ": no such user"};
+        // Dropping to uid 0 would keep root: refused here, before any device is created.
+        if (*uid == 0) {
+            return UsageError{"--user " + o.user +
+                              ": is root (uid 0), which drops nothing; name an unprivileged "
+                              "user, or use --stay-root"};
+        }
     }
     if (app.count("--metrics") > 0) {
         const std::size_t colon = metrics_text.rfind(':');

@@ -30,10 +30,11 @@ bool lookup(const std::string& user, uid_t& uid, gid_t& gid) {
 }
 }  // namespace
 
-bool user_exists(const std::string& user) {
-    uid_t uid;
-    gid_t gid;
-    return lookup(user, uid, gid);
+std::optional<uid_t> user_uid(const std::string& user) {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    if (!lookup(user, uid, gid)) return std::nullopt;
+    return uid;
 }
 
 stack::Result<void, std::string> drop_privileges(const std::string& user) {
@@ -42,6 +43,8 @@ stack::Result<void, std::string> drop_privileges(const std::string& user) {
     if (!lookup(user, uid, gid)) {
         return stack::Err(std::string("--user " + user + ": no such user"));
     }
+    // The command line already refuses a uid-0 user (exit 2); checked again since the account
+    // database may have changed between the two lookups.
     if (uid == 0) return stack::Err(std::string("--user " + user + ": is root (uid 0)"));
 
     // Bounding set first: dropping from it needs CAP_SETPCAP, which goes with the uid change.

@@ -16,6 +16,9 @@
 // closed at exit, whoever closes it.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "stack/base/result.hpp"
@@ -26,7 +29,8 @@ namespace tunstackd {
 // permitted").
 stack::Result<void, std::string> drop_privileges(const std::string& user);
 
-// Checks that `user` exists (for the command line, before anything is created).
-bool user_exists(const std::string& user);
+// The uid of `user`, nullopt if there is no such user (for the command line, before anything is
+// created: an unknown user and a uid-0 user are both usage errors).
+std::optional<uid_t> user_uid(const std::string& user);
 
 }  // namespace tunstackd
