@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "drivers/gso.hpp"
 #include "stack/base/assert.hpp"
 
 namespace drivers {
@@ -64,7 +65,8 @@ bool DelayLine::later(const Entry& a, const Entry& b) {
     return a.seq > b.seq;
 }
 
-bool DelayLine::push(stack::Instant due, bool in_order, stack::Bytes data, std::size_t flip_bit) {
+bool DelayLine::push(stack::Instant due, bool in_order, stack::Bytes data, std::size_t flip_bit,
+                     const stack::GsoInfo* gso) {
     if (heap_.size() >= capacity_) return false;
     if (in_order) {
         due = std::max(due, last_in_order_due_);
@@ -80,15 +82,30 @@ bool DelayLine::push(stack::Instant due, bool in_order, stack::Bytes data, std::
     }
     std::vector<std::uint8_t>& buf = buffers_[index];
     buf.assign(data.begin(), data.end());
+    Entry entry{due, next_seq_++, index};
+    if (gso != nullptr) {
+        entry.has_gso = true;
+        entry.gso = *gso;
+    }
     if (flip_bit != FaultPlan::kNoFlip && flip_bit / 8 < buf.size()) {
+        if (entry.has_gso && entry.gso.csum_partial &&
+            complete_partial_checksum(stack::MutBytes(buf), entry.gso.csum_start,
+                                      entry.gso.csum_offset)) {
+            entry.gso.csum_partial = false;
+        }
         buf[flip_bit / 8] = static_cast<std::uint8_t>(buf[flip_bit / 8] ^ (1u << (flip_bit % 8)));
     }
-    heap_.push_back(Entry{due, next_seq_++, index});
+    heap_.push_back(entry);
     std::push_heap(heap_.begin(), heap_.end(), later);
     return true;
 }
 
 std::size_t DelayLine::pop_due(stack::Instant now, stack::function_ref<void(stack::Bytes)> fn) {
+    return pop_due(now, [&](stack::Bytes p, const stack::GsoInfo*) { fn(p); });
+}
+
+std::size_t DelayLine::pop_due(stack::Instant now,
+                               stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn) {
     const std::uint64_t limit = next_seq_;
     std::size_t n = 0;
     // Bounded by the number of entries present at the start (each iteration removes one of them).
@@ -99,7 +116,7 @@ std::size_t DelayLine::pop_due(stack::Instant now, stack::function_ref<void(stac
         // The inner vector's storage stays put even if fn() pushes and buffers_ reallocates; the
         // buffer returns to the pool only after fn() is done with it.
         const std::vector<std::uint8_t>& buf = buffers_[e.buffer];
-        fn(stack::Bytes(buf.data(), buf.size()));
+        fn(stack::Bytes(buf.data(), buf.size()), e.has_gso ? &e.gso : nullptr);
         free_buffers_.push_back(e.buffer);
         ++n;
     }
@@ -113,20 +130,22 @@ stack::Instant DelayLine::next_due() const {
 // ------------------------------------------------------------------------------------------------
 // FaultyChannel
 
-void FaultyChannel::enqueue(stack::Instant now, stack::Bytes packet, const FaultPlan& plan) {
+void FaultyChannel::enqueue(stack::Instant now, stack::Bytes packet, const FaultPlan& plan,
+                            const stack::GsoInfo* gso) {
     for (std::size_t i = 0; i < plan.copies; ++i) {
         const FaultPlan::Copy& c = plan.copy[i];
-        if (!line_.push(now + c.delay, c.in_order, packet, c.flip_bit)) {
+        if (!line_.push(now + c.delay, c.in_order, packet, c.flip_bit, gso)) {
             ++injector_.counters().overflowed;
         }
     }
 }
 
-void FaultyChannel::offer(stack::Instant now, stack::Bytes packet) {
-    enqueue(now, packet, injector_.decide(packet.size()));
+void FaultyChannel::offer(stack::Instant now, stack::Bytes packet, const stack::GsoInfo* gso) {
+    enqueue(now, packet, injector_.decide(packet.size()), gso);
 }
 
-bool FaultyChannel::offer_or_pass(stack::Instant now, stack::Bytes packet) {
+bool FaultyChannel::offer_or_pass(stack::Instant now, stack::Bytes packet,
+                                  const stack::GsoInfo* gso) {
     FaultPlan plan = injector_.decide(packet.size());
     const FaultPlan::Copy& c = plan.copy[0];
     if (plan.copies == 1 && line_.empty() && c.delay == stack::Duration::zero() &&
@@ -134,11 +153,18 @@ bool FaultyChannel::offer_or_pass(stack::Instant now, stack::Bytes packet) {
         ++injector_.counters().delivered;
         return true;
     }
-    enqueue(now, packet, plan);
+    enqueue(now, packet, plan, gso);
     return false;
 }
 
 std::size_t FaultyChannel::drain(stack::Instant now, stack::function_ref<void(stack::Bytes)> fn) {
+    std::size_t n = line_.pop_due(now, fn);
+    injector_.counters().delivered += n;
+    return n;
+}
+
+std::size_t FaultyChannel::drain(
+    stack::Instant now, stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn) {
     std::size_t n = line_.pop_due(now, fn);
     injector_.counters().delivered += n;
     return n;
@@ -150,13 +176,20 @@ std::size_t FaultyChannel::drain(stack::Instant now, stack::function_ref<void(st
 void FaultyDevice::set_now(stack::Instant now) { now_ = std::max(now_, now); }
 
 void FaultyDevice::flush_tx(stack::Instant now) {
-    tx_.drain(now, [this](stack::Bytes p) {
-        if (!inner_.transmit(p)) ++inner_refused_;
+    tx_.drain(now, [this](stack::Bytes p, const stack::GsoInfo* gso) {
+        const bool taken = gso != nullptr ? inner_.transmit_gso(p, *gso) : inner_.transmit(p);
+        if (!taken) ++inner_refused_;
     });
 }
 
 bool FaultyDevice::transmit(stack::Bytes packet) {
     if (tx_.offer_or_pass(now_, packet)) return inner_.transmit(packet);
+    flush_tx(now_);
+    return true;
+}
+
+bool FaultyDevice::transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) {
+    if (tx_.offer_or_pass(now_, packet, &gso)) return inner_.transmit_gso(packet, gso);
     flush_tx(now_);
     return true;
 }

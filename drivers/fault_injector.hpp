@@ -16,6 +16,11 @@
 //  - Corruption flips exactly one bit of one copy. Duplication delivers the packet twice.
 //  - A channel holds at most `capacity` packets; more are dropped and counted as overflowed.
 //  - Time is data: channels never read a clock; they are told `now`.
+//  - A TCP super-packet (TSO, PacketSink::transmit_gso) is one packet to the injector: it is dropped,
+//    duplicated, delayed or reordered whole and keeps its GsoInfo. If it is corrupted and its TCP
+//    checksum is partial, the checksum is completed first and the copy goes on as not partial, so
+//    that the receiver can detect the flipped bit, as it would in a corrupted segment on a wire
+//    (a partial checksum is trusted by the kernel and would deliver the damage).
 #pragma once
 
 #include <array>
@@ -107,12 +112,17 @@ public:
     explicit DelayLine(std::size_t capacity) : capacity_(capacity) {}
 
     // Copies `data` in, due at `due` (pushed later for an in-order packet so that it never becomes
-    // due before an earlier in-order one), flipping `flip_bit` if set. False if full.
+    // due before an earlier in-order one), flipping `flip_bit` if set. `gso` (may be null) is kept
+    // with a super-packet; flipping a bit of one with a partial checksum completes the checksum
+    // first (see the header comment). False if full.
     bool push(stack::Instant due, bool in_order, stack::Bytes data,
-              std::size_t flip_bit = FaultPlan::kNoFlip);
+              std::size_t flip_bit = FaultPlan::kNoFlip, const stack::GsoInfo* gso = nullptr);
     // Hands every packet due by `now` to `fn`, earliest first. Packets pushed by `fn` itself wait
     // for the next call, which bounds the work. Returns the number handed out.
     std::size_t pop_due(stack::Instant now, stack::function_ref<void(stack::Bytes)> fn);
+    // The same, with each packet's GsoInfo (null for a plain packet).
+    std::size_t pop_due(stack::Instant now,
+                        stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn);
 
     stack::Instant next_due() const;
     std::size_t size() const { return heap_.size(); }
@@ -123,6 +133,8 @@ private:
         stack::Instant due;
         std::uint64_t seq;
         std::uint32_t buffer;
+        bool has_gso = false;
+        stack::GsoInfo gso;
     };
     static bool later(const Entry& a, const Entry& b);
 
@@ -139,15 +151,20 @@ class FaultyChannel {
 public:
     explicit FaultyChannel(const FaultConfig& config) : injector_(config), line_(config.capacity) {}
 
-    // Applies the faults to `packet` offered at `now` and queues the surviving copies.
-    void offer(stack::Instant now, stack::Bytes packet);
+    // Applies the faults to `packet` offered at `now` and queues the surviving copies. `gso`: the
+    // packet is a TCP super-packet (kept with its copies), or null.
+    void offer(stack::Instant now, stack::Bytes packet, const stack::GsoInfo* gso = nullptr);
     // True (and the packet untouched) when the plan for it is exactly one clean, undelayed copy and
     // nothing is queued: the caller may then pass it straight through. Otherwise the packet has
     // been queued (or dropped) as offer() does. Lets FaultyDevice keep the inner sink's
     // backpressure.
-    bool offer_or_pass(stack::Instant now, stack::Bytes packet);
+    bool offer_or_pass(stack::Instant now, stack::Bytes packet,
+                       const stack::GsoInfo* gso = nullptr);
     // Hands out everything due by `now`.
     std::size_t drain(stack::Instant now, stack::function_ref<void(stack::Bytes)> fn);
+    // The same, with each packet's GsoInfo (null for a plain packet).
+    std::size_t drain(stack::Instant now,
+                      stack::function_ref<void(stack::Bytes, const stack::GsoInfo*)> fn);
 
     stack::Instant next_due() const { return line_.next_due(); }
     std::size_t queued() const { return line_.size(); }
@@ -155,7 +172,8 @@ public:
     const FaultConfig& config() const { return injector_.config(); }
 
 private:
-    void enqueue(stack::Instant now, stack::Bytes packet, const FaultPlan& plan);
+    void enqueue(stack::Instant now, stack::Bytes packet, const FaultPlan& plan,
+                 const stack::GsoInfo* gso);
 
     FaultInjector injector_;
     DelayLine line_;
@@ -175,6 +193,9 @@ public:
     // Same return contract as the inner sink when the packet passes straight through; true
     // otherwise.
     bool transmit(stack::Bytes packet) override;
+    // A TCP super-packet: impaired as one packet (see the header comment), then handed to the inner
+    // sink's transmit_gso.
+    bool transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) override;
     // A packet read from the real device at `now`: whatever is due immediately goes to `deliver`.
     void receive(stack::Instant now, stack::Bytes packet,
                  stack::function_ref<void(stack::Bytes)> deliver);

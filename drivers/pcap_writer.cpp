@@ -147,4 +147,11 @@ bool PcapTap::transmit(stack::Bytes packet) {
     return true;
 }
 
+bool PcapTap::transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) {
+    const timeval ts = clock_();
+    if (!inner_.transmit_gso(packet, gso)) return false;
+    (void)writer_.record(ts, packet);
+    return true;
+}
+
 }  // namespace drivers

@@ -81,6 +81,8 @@ private:
 
 // Records every packet the inner sink accepts (stamped with `clock()`, taken before the hand-over),
 // so a packet refused and retried is recorded once. Write errors stay in the writer (see error()).
+// A TCP super-packet (TSO) is recorded as it is handed to the device, one record larger than the MTU
+// (with a partial TCP checksum if it has one), as tcpdump on a Linux TSO device shows it.
 class PcapTap : public stack::PacketSink {
 public:
     using Clock = std::function<timeval()>;
@@ -88,6 +90,7 @@ public:
         : inner_(inner), writer_(writer), clock_(std::move(clock)) {}
 
     bool transmit(stack::Bytes packet) override;
+    bool transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) override;
 
 private:
     stack::PacketSink& inner_;

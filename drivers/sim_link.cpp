@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "drivers/gso.hpp"
 #include "stack/base/assert.hpp"
 
 namespace drivers {
@@ -24,7 +25,8 @@ SimLink::SimLink(const FaultConfig& config) : SimLink(config, reversed(config)) 
 
 SimLink::SimLink(const FaultConfig& zero_to_one, const FaultConfig& one_to_zero)
     : channels_{FaultyChannel(zero_to_one), FaultyChannel(one_to_zero)},
-      ends_{End(*this, 0), End(*this, 1)} {}
+      ends_{End(*this, 0), End(*this, 1)},
+      scratch_(65536) {}
 
 std::size_t SimLink::index(int side) {
     STACK_ASSERT(side == 0 || side == 1);
@@ -35,6 +37,15 @@ stack::PacketSink& SimLink::side(int i) { return ends_[index(i)]; }
 
 bool SimLink::End::transmit(stack::Bytes packet) {
     link_.channels_[index(from_)].offer(link_.now_, packet);
+    return true;
+}
+
+bool SimLink::End::transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) {
+    FaultyChannel& channel = link_.channels_[index(from_)];
+    const std::size_t n =
+        segment_tcp4(packet, gso, stack::MutBytes(link_.scratch_),
+                     [&](stack::Bytes segment) { channel.offer(link_.now_, segment); });
+    STACK_ASSERT(n == gso.segments);  // the stack's metadata must describe its packet
     return true;
 }
 

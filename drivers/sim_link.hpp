@@ -6,6 +6,10 @@
 // asks next_delivery() when to step again. Packets transmitted between calls are stamped with the
 // latest `now` the link was given (deliver() or set_now()).
 //
+// A TCP super-packet (transmit_gso, from a stack with TSO) is cut into its segments as a TSO device
+// would (drivers/gso.hpp) and each segment travels on its own: faults hit segments, not the whole
+// super-packet, and the receiving stack sees what a wire would carry.
+//
 // Invariants: deterministic for a given pair of seeds and sequence of calls; time never goes
 // backwards (an older `now` is ignored); transmit() always takes the packet (a full link drops it
 // and counts an overflow, as a full router queue would); deliver() hands out only packets
@@ -15,6 +19,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "drivers/fault_injector.hpp"
 #include "stack/base/function_ref.hpp"
@@ -60,6 +66,7 @@ private:
     public:
         End(SimLink& link, int from) : link_(link), from_(from) {}
         bool transmit(stack::Bytes packet) override;
+        bool transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) override;
 
     private:
         SimLink& link_;
@@ -73,6 +80,7 @@ private:
     std::array<FaultyChannel, 2> channels_;
     std::array<End, 2> ends_;
     stack::Instant now_;
+    std::vector<std::uint8_t> scratch_;  // one segment being cut from a super-packet
 };
 
 }  // namespace drivers

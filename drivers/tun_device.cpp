@@ -11,7 +11,7 @@
 #include <cstring>
 #include <utility>
 
-#include "stack/base/checksum.hpp"
+#include "stack/base/assert.hpp"
 
 namespace drivers {
 
@@ -81,16 +81,6 @@ stack::Result<TunDevice, Error> TunDevice::open(std::string_view name, const Tun
     return TunDevice(fd, std::move(actual), ifindex, options.vnet_hdr);
 }
 
-bool complete_partial_checksum(stack::MutBytes packet, std::size_t csum_start,
-                               std::size_t csum_offset) {
-    if (csum_start >= packet.size() || csum_offset + 2 > packet.size() - csum_start) return false;
-    std::uint8_t* field = packet.data() + csum_start + csum_offset;
-    // The field holds the pseudo-header sum and is included in the sum, as virtio defines it.
-    const std::uint32_t sum = stack::checksum::partial(packet.subspan(csum_start));
-    stack::store_be16(field, stack::checksum::finish(sum));
-    return true;
-}
-
 TunDevice::TunDevice(TunDevice&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       name_(std::move(other.name_)),
@@ -147,7 +137,29 @@ stack::Result<std::size_t, Error> TunDevice::read(stack::MutBytes buf) {
 
 bool TunDevice::transmit(stack::Bytes packet) {
     static constexpr VirtioNetHdr kPlain{};  // complete checksums, no segmentation
-    iovec iov[2] = {{const_cast<VirtioNetHdr*>(&kPlain), sizeof kPlain},
+    return write_packet(kPlain, packet);
+}
+
+bool TunDevice::transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) {
+    STACK_ASSERT(vnet_hdr_);
+    VirtioNetHdr hdr;
+    hdr.flags = gso.csum_partial ? VirtioNetHdr::kNeedsCsum : 0;
+    hdr.gso_type = VirtioNetHdr::kGsoTcpV4;
+    hdr.hdr_len = gso.hdr_len;
+    hdr.gso_size = gso.gso_size;
+    hdr.csum_start = gso.csum_partial ? gso.csum_start : 0;
+    hdr.csum_offset = gso.csum_partial ? gso.csum_offset : 0;
+    const std::uint64_t before = stats_.tx_packets;
+    if (!write_packet(hdr, packet)) return false;
+    if (stats_.tx_packets != before) {
+        ++stats_.tx_gso;
+        stats_.tx_gso_segments += gso.segments;
+    }
+    return true;
+}
+
+bool TunDevice::write_packet(const VirtioNetHdr& hdr, stack::Bytes packet) {
+    iovec iov[2] = {{const_cast<VirtioNetHdr*>(&hdr), sizeof hdr},
                     {const_cast<std::uint8_t*>(packet.data()), packet.size()}};
     for (int attempt = 0; attempt < 4; ++attempt) {
         ssize_t n = vnet_hdr_ ? ::writev(fd_, iov, 2) : ::write(fd_, packet.data(), packet.size());

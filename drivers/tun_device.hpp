@@ -10,8 +10,11 @@
 //    kernel may hand us TCP super-packets (TSO, up to 64 KB) with partial checksums (NEEDS_CSUM).
 //    read() strips the header and completes such checksums, so the stack above always sees plain,
 //    fully checksummed IPv4 packets (possibly larger than the MTU); transmit() prefixes a zero
-//    header (our packets are complete). The header struct is our own: <linux/virtio_net.h> does not
-//    compile as C++.
+//    header (our packets are complete), transmit_gso() a header asking the kernel to segment a TCP
+//    super-packet (TSO: gso_type TCPV4, gso_size, hdr_len, and NEEDS_CSUM with csum_start/offset when
+//    its checksum is partial). The kernel delivers such a packet locally as one (as GRO does) or
+//    segments it (GSO) when it forwards it. The header struct is our own: <linux/virtio_net.h> does
+//    not compile as C++.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "drivers/error.hpp"
+#include "drivers/gso.hpp"
 #include "stack/base/bytes.hpp"
 #include "stack/base/packet_sink.hpp"
 #include "stack/base/result.hpp"
@@ -47,12 +51,6 @@ struct VirtioNetHdr {
 };
 static_assert(sizeof(VirtioNetHdr) == 10);
 
-// Completes a partial checksum as virtio asks: the 16-bit field at csum_start + csum_offset holds the
-// pseudo-header sum; the one's-complement sum from csum_start to the end replaces it. Returns false
-// (and leaves the packet alone) if the offsets do not fit the packet.
-bool complete_partial_checksum(stack::MutBytes packet, std::size_t csum_start,
-                               std::size_t csum_offset);
-
 // The TUNSETIFF flags for `options`.
 short tun_flags(const TunOptions& options);
 
@@ -64,6 +62,8 @@ struct TunStats {
     std::uint64_t rx_gso = 0;             // super-packets (vnet_hdr gso_type != NONE)
     std::uint64_t rx_csum_completed = 0;  // NEEDS_CSUM packets whose checksum read() completed
     std::uint64_t rx_bad_vnet = 0;        // a vnet header whose checksum offsets did not fit
+    std::uint64_t tx_gso = 0;             // TCP super-packets written (transmit_gso), in tx_packets
+    std::uint64_t tx_gso_segments = 0;    // the segments they make
     int last_tx_errno = 0;
 };
 
@@ -91,6 +91,9 @@ public:
     // errors (e.g. a malformed packet, EINVAL) drop the packet, count it in stats() and return
     // true, because retrying them could never succeed.
     bool transmit(stack::Bytes packet) override;
+    // Writes one TCP super-packet for the kernel to segment (needs vnet_hdr: a broken invariant
+    // otherwise). Same return contract as transmit().
+    bool transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) override;
 
     int fd() const { return fd_; }
     const std::string& name() const { return name_; }
@@ -102,6 +105,7 @@ private:
     TunDevice(int fd, std::string name, unsigned ifindex, bool vnet_hdr)
         : fd_(fd), name_(std::move(name)), ifindex_(ifindex), vnet_hdr_(vnet_hdr) {}
     void close_fd();
+    bool write_packet(const VirtioNetHdr& hdr, stack::Bytes packet);
 
     int fd_ = -1;
     std::string name_;

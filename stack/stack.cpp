@@ -8,8 +8,11 @@ namespace stack {
 
 Stack::Stack(const StackConfig& config)
     : config_(config),
-      tx_(config.tx_queue_frames, config.mtu),
-      output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed}, tx_, stats_),
+      tx_(config.tx_queue_frames, config.mtu, config.tso_max_size > 0 ? config.tso_frames : 0,
+          config.tso_max_size),
+      output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed,
+                               config.tso_max_size, config.tso_partial_checksum},
+              tx_, stats_),
       reassembler_(config.reassembly, stats_),
       icmp_(config.icmp, output_, stats_),
       tcp_(config.tcp, output_, stats_, config.seed, config.tcp_secret) {}
@@ -102,7 +105,8 @@ void Stack::poll(Instant now, PacketSink& sink) {
     for (int round = 0; round < 64; ++round) {
         while (!tx_.empty()) {
             Bytes packet = tx_.front();
-            if (!sink.transmit(packet)) return;
+            const GsoInfo* gso = tx_.front_gso();
+            if (!(gso != nullptr ? sink.transmit_gso(packet, *gso) : sink.transmit(packet))) return;
             ++stats_.ip_tx_packets;
             stats_.ip_tx_bytes += packet.size();
             tx_.pop();

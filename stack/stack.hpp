@@ -12,6 +12,10 @@
 // State lives in the instance; two Stacks in one process share nothing. Output is built into
 // preallocated frames (ip::TxQueue), so steady-state ingress/poll allocate nothing (fragment reassembly
 // excepted: its buffers are bounded by ReassemblyConfig).
+//
+// With TSO (StackConfig::tso_max_size) poll() hands TCP super-packets to PacketSink::transmit_gso, in
+// order with the plain packets; ip.tx_packets and ip.tx_bytes count them as the one packet handed
+// over, tcp.tx_segments and tcp.tx_bytes as the segments they become.
 #pragma once
 
 #include <array>
@@ -42,6 +46,16 @@ struct StackConfig {
     // derived from `seed`, which is deterministic but only as strong as 64 bits.
     std::optional<std::array<std::uint8_t, 32>> tcp_secret;
     std::size_t tx_queue_frames = 1024;
+    // TCP segmentation offload, for a sink that implements PacketSink::transmit_gso (the TUN device
+    // with vnet_hdr). 0: off, every packet at most the MTU (the default). Else the largest TCP
+    // super-packet (IPv4 total length, mtu < tso_max_size <= 65535) TCP may emit: a segment carrying
+    // several MSS worth of new data, which the device cuts into MSS-sized segments. `tso_frames`
+    // large frames of tso_max_size bytes are preallocated for them (used only when TSO is on).
+    std::uint32_t tso_max_size = 0;
+    std::size_t tso_frames = 32;
+    // Super-packets leave the TCP checksum partial (the pseudo-header sum, virtio NEEDS_CSUM: the
+    // device or the kernel completes each segment's), or false: fully computed over the super-packet.
+    bool tso_partial_checksum = true;
     ip::ReassemblyConfig reassembly;
     ip::IcmpConfig icmp;
     tcp::TcpConfig tcp;

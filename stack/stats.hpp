@@ -8,7 +8,9 @@
 //
 // Byte counters per layer: ip.{rx,tx}_bytes whole packets; icmp.{rx,tx}_bytes ICMP messages (header
 // included); udp.rx_bytes UDP datagrams (header included); tcp.{rx,tx}_bytes TCP segments (header
-// included), tcp.{rx,tx}_payload_bytes the data in them (retransmissions included on tx).
+// included), tcp.{rx,tx}_payload_bytes the data in them (retransmissions included on tx). With TSO,
+// tcp.tx_tso_packets counts the super-packets handed to the device; tcp.tx_segments and tcp.tx_bytes
+// count the segments the device cuts them into (each with its copy of the header).
 // tcp.retransmits is the total; tcp.retransmit.CAUSE splits it by what triggered each retransmitted
 // segment: rto (the retransmission timer, RFC 6298, incl. the go-back-N resend after it), fast (the
 // first retransmission on entering loss recovery, RFC 5681 §3.2), sack (further holes during SACK
@@ -86,6 +88,7 @@ namespace stack {
     X(tcp_tx_bytes, "tcp.tx_bytes")                                 \
     X(tcp_rx_payload_bytes, "tcp.rx_payload_bytes")                 \
     X(tcp_tx_payload_bytes, "tcp.tx_payload_bytes")                 \
+    X(tcp_tx_tso_packets, "tcp.tx_tso_packets")                     \
     X(tcp_active_opens, "tcp.active_opens")                         \
     X(tcp_passive_opens, "tcp.passive_opens")                       \
     X(tcp_established, "tcp.established")                           \

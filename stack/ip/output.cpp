@@ -14,16 +14,22 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 Ipv4Output::Ipv4Output(const OutputConfig& config, TxQueue& queue, Stats& stats)
     : config_(config), queue_(queue), stats_(stats) {
     STACK_ASSERT(config_.mtu >= 68 && config_.mtu <= queue_.frame_size());  // RFC 791: 68 minimum
+    STACK_ASSERT(config_.tso_max_size == 0 || (config_.tso_max_size > config_.mtu &&
+                                               config_.tso_max_size <= wire::kIpv4MaxPacketLen &&
+                                               config_.tso_max_size <= queue_.large_frame_size()));
     std::uint64_t state = config_.seed;
     key_ = splitmix64(state);
     for (auto& id : idents_) id = static_cast<std::uint16_t>(splitmix64(state));
 }
 
-std::uint16_t Ipv4Output::next_ident(wire::Ipv4Address dst, std::uint8_t protocol) {
+std::uint16_t Ipv4Output::next_ident(wire::Ipv4Address dst, std::uint8_t protocol,
+                                     std::uint16_t count) {
     std::uint64_t h = (std::uint64_t{dst.value} << 8 | protocol) ^ key_;
     std::uint64_t state = h;
     std::size_t bucket = splitmix64(state) & 0xff;
-    return idents_[bucket]++;
+    const std::uint16_t id = idents_[bucket];
+    idents_[bucket] = static_cast<std::uint16_t>(id + count);
+    return id;
 }
 
 bool Ipv4Output::send(wire::Ipv4Address dst, wire::IpProtocol protocol,
@@ -84,6 +90,47 @@ bool Ipv4Output::send(wire::Ipv4Address dst, wire::IpProtocol protocol,
         ++stats_.ip_frag_ok;
         stats_.ip_tx_fragments += frags;
     }
+    return true;
+}
+
+bool Ipv4Output::send_gso(wire::Ipv4Address dst, wire::IpProtocol protocol,
+                          std::initializer_list<Bytes> parts, const GsoRequest& request) {
+    std::size_t total = 0;
+    for (Bytes p : parts) total += p.size();
+    const std::size_t hlen = wire::Ipv4Repr::header_len();
+    STACK_ASSERT(config_.tso_max_size > 0 && hlen + total <= config_.tso_max_size);
+    STACK_ASSERT(request.gso_size > 0 &&
+                 hlen + request.transport_hdr_len + request.gso_size <= config_.mtu &&
+                 total > std::size_t{request.transport_hdr_len} + request.gso_size);
+    if (!queue_.can_acquire_large()) {
+        ++stats_.ip_tx_drop_queue_full;
+        return false;
+    }
+    const std::size_t payload = total - request.transport_hdr_len;
+    GsoInfo gso;
+    gso.gso_size = request.gso_size;
+    gso.hdr_len = static_cast<std::uint16_t>(hlen + request.transport_hdr_len);
+    gso.csum_start = static_cast<std::uint16_t>(hlen);
+    gso.csum_offset = request.csum_offset;
+    gso.csum_partial = request.csum_partial;
+    gso.segments = static_cast<std::uint16_t>((payload + request.gso_size - 1) / request.gso_size);
+
+    wire::Ipv4Repr repr;
+    repr.src = config_.addr;
+    repr.dst = dst;
+    repr.protocol = static_cast<std::uint8_t>(protocol);
+    repr.ttl = config_.ttl;
+    repr.dont_frag = true;
+    repr.ident = next_ident(dst, repr.protocol, gso.segments);
+    repr.payload_len = static_cast<std::uint16_t>(total);
+    MutBytes frame = queue_.acquire_large();
+    repr.emit(frame);
+    std::size_t filled = hlen;
+    for (Bytes p : parts) {
+        if (!p.empty()) std::memcpy(frame.data() + filled, p.data(), p.size());
+        filled += p.size();
+    }
+    queue_.commit_large(filled, gso);
     return true;
 }
 

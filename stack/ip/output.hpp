@@ -8,6 +8,11 @@
 //
 // IDs (RFC 6864): one of 256 counters chosen by a keyed hash of (dst, protocol), each starting at a
 // random value, so IDs are unique per flow for fragmentation and not a global, observable sequence.
+//
+// TCP segmentation offload (tso_max_size > 0): send_gso() queues one TCP super-packet, a single IPv4
+// datagram larger than the MTU (never fragmented: DF) that the device cuts into segments of at most the
+// MTU. It takes as many consecutive IDs as it makes segments: the device numbers the segments' IDs
+// from the super-packet's (Linux does, without SKB_GSO_TCP_FIXEDID), so IDs stay unique per flow.
 #pragma once
 
 #include <array>
@@ -26,6 +31,19 @@ struct OutputConfig {
     std::uint16_t mtu = 1500;
     std::uint8_t ttl = 64;
     std::uint64_t seed = 0;
+    // 0: no TSO. Else the largest super-packet send_gso() may queue (IPv4 total length, <= 65535);
+    // the TxQueue's large frames must hold it.
+    std::uint32_t tso_max_size = 0;
+    bool tso_partial_checksum = true;  // super-packets carry partial TCP checksums (NEEDS_CSUM)
+};
+
+// What the transport layer says about a super-packet (send_gso fills in the IPv4 part of GsoInfo).
+struct GsoRequest {
+    std::uint16_t gso_size = 0;  // transport payload bytes per segment
+    std::uint16_t transport_hdr_len =
+        0;                          // the transport header (with options) at the payload's start
+    std::uint16_t csum_offset = 0;  // the checksum field within the transport header
+    bool csum_partial = false;      // GsoInfo::csum_partial
 };
 
 class Ipv4Output {
@@ -37,11 +55,21 @@ public:
     bool send(wire::Ipv4Address dst, wire::IpProtocol protocol, std::initializer_list<Bytes> parts,
               bool dont_frag = false);
 
+    // Queues one TCP/IPv4 super-packet (DF set) whose payload is the concatenation of `parts`: the
+    // transport header, then more than gso_size payload bytes. Preconditions: TSO configured,
+    // transport_hdr_len + gso_size fits the MTU with the IPv4 header, the packet fits tso_max_size.
+    // Returns false (and counts ip.tx_drop.queue_full) when no large frame is free.
+    bool send_gso(wire::Ipv4Address dst, wire::IpProtocol protocol,
+                  std::initializer_list<Bytes> parts, const GsoRequest& request);
+
     std::uint16_t mtu() const { return config_.mtu; }
+    std::uint32_t tso_max_size() const { return config_.tso_max_size; }
+    bool tso_partial_checksum() const { return config_.tso_partial_checksum; }
     wire::Ipv4Address addr() const { return config_.addr; }
 
 private:
-    std::uint16_t next_ident(wire::Ipv4Address dst, std::uint8_t protocol);
+    // The next ID for (dst, protocol), reserving `count` consecutive IDs.
+    std::uint16_t next_ident(wire::Ipv4Address dst, std::uint8_t protocol, std::uint16_t count = 1);
 
     OutputConfig config_;
     TxQueue& queue_;

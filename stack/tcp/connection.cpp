@@ -11,8 +11,7 @@ namespace stack::tcp {
 using wire::TcpFlag;
 
 namespace {
-constexpr std::uint32_t kTcpIpHeaders = 40;        // IPv4 + TCP without options
-constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
+constexpr std::uint32_t kTcpIpHeaders = 40;  // IPv4 + TCP without options
 constexpr std::uint32_t kMinMss = 64;
 constexpr std::int64_t kPawsIdleLimitUs =
     std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5

@@ -109,6 +109,7 @@ public:
     std::uint32_t listener = ~std::uint32_t{0};
 
 private:
+    static constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
     void init_send_space(Instant now, SeqNumber iss);
@@ -131,6 +132,8 @@ private:
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
     SendResult send_new_data(Instant now, std::uint32_t usable, bool override_sws = false);
+    std::uint32_t max_tso_payload() const;
+    std::uint32_t tso_length(std::uint32_t avail, std::uint32_t usable) const;
     std::uint32_t send_window_room() const;
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);

@@ -96,7 +96,8 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
             // The segment must fit the MTU (DF is set): a full-sized data segment has no room left
             // for SACK blocks, so it carries only those that fit, the most recent first (RFC 2018
             // §3 allows fewer); pure ACKs carry them all.
-            const std::size_t room = layer_.mtu() - wire::kIpv4MinHeaderLen - len;
+            // A super-segment (TSO) repeats its header in every segment of smss_ bytes.
+            const std::size_t room = layer_.mtu() - wire::kIpv4MinHeaderLen - std::min(len, smss_);
             while (r.options.sack_count > 0 && r.header_len() > room) --r.options.sack_count;
         }
     }
@@ -112,11 +113,22 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     store_be16(header + 16, 0);
     std::uint32_t sum = checksum::pseudo_header_v4(local_.addr.value, remote_.addr.value, 6,
                                                    static_cast<std::uint16_t>(hlen + len));
-    sum = checksum::combine(sum, checksum::partial(Bytes(header, hlen)), 0);
-    sum = checksum::combine(sum, checksum::partial(p1), hlen);
-    sum = checksum::combine(sum, checksum::partial(p2), hlen + p1.size());
-    store_be16(header + 16, checksum::finish(sum));
-    if (!layer_.emit(*this, Bytes(header, hlen), p1, p2)) return false;
+    // A super-segment (more than one MSS: only with TSO, see tso_length()) leaves the device the
+    // checksums of its segments; with a partial checksum the field holds only the pseudo-header sum
+    // over the super-segment's length (virtio NEEDS_CSUM, as Linux's own TSO output does).
+    const bool tso = len > smss_;
+    const bool partial = tso && layer_.tso_partial_checksum();
+    if (partial) {
+        store_be16(header + 16, checksum::fold(sum));
+    } else {
+        sum = checksum::combine(sum, checksum::partial(Bytes(header, hlen)), 0);
+        sum = checksum::combine(sum, checksum::partial(p1), hlen);
+        sum = checksum::combine(sum, checksum::partial(p2), hlen + p1.size());
+        store_be16(header + 16, checksum::finish(sum));
+    }
+    const bool emitted = tso ? layer_.emit_gso(*this, Bytes(header, hlen), p1, p2, smss_, partial)
+                             : layer_.emit(*this, Bytes(header, hlen), p1, p2);
+    if (!emitted) return false;
     if (flags.ack()) {
         last_ack_sent_ = rcv_nxt_;
         ack_now_ = false;
@@ -187,7 +199,47 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     return true;
 }
 
-// Sends one segment of new data if the windows and Nagle allow it. Returns Sent, Idle, or Blocked.
+// The most payload one super-segment may carry: whole MSS-sized segments within the device's TSO
+// limit, leaving room for the IPv4 header and the largest TCP header. 0 without TSO, and 0 when even
+// one segment with its headers (timestamps included; SACK blocks are trimmed to fit) exceeds the MTU,
+// as it can with a tiny MTU and the minimum SMSS: the device could not cut such a super-packet into
+// segments that fit.
+std::uint32_t Connection::max_tso_payload() const {
+    const std::uint32_t max = layer_.tso_max_size();
+    if (max == 0) return 0;
+    const std::uint32_t headers = static_cast<std::uint32_t>(
+        wire::kIpv4MinHeaderLen + wire::kTcpMinHeaderLen + (ts_ok_ ? kTimestampOptionLen : 0));
+    if (headers + smss_ > layer_.mtu()) return 0;
+    const std::uint32_t room =
+        max - static_cast<std::uint32_t>(wire::kIpv4MinHeaderLen + wire::kTcpMaxHeaderLen);
+    return room / smss_ * smss_;
+}
+
+// TSO: how far a full-sized segment of new data at SND.NXT may grow, given `avail` unsent bytes and
+// `usable` bytes of window room (the smaller of the peer's window and cwnd, so a super-segment never
+// exceeds either). It takes as many whole MSS-sized segments as fit, up to max_tso_payload(), plus the
+// short tail the per-segment path would send right after them: with those segments in flight, Nagle
+// and sender SWS avoidance allow it only if it is all we have and no-delay is set or a FIN is queued,
+// or if it is at least half the peer's largest window. So the bytes and segment boundaries on the wire
+// are those the per-segment path would send; only the number of packets handed to the device differs.
+// Retransmissions (go-back-N after an RTO, below SND.MAX) stay one MSS each.
+std::uint32_t Connection::tso_length(std::uint32_t avail, std::uint32_t usable) const {
+    const std::uint32_t max = max_tso_payload();
+    if (max <= smss_ || snd_nxt_ < snd_max_) return smss_;
+    const std::uint32_t room = std::min({avail, usable, max});
+    const std::uint32_t full = room / smss_ * smss_;
+    const std::uint32_t tail = room - full;
+    if (tail > 0) {
+        const bool all = room == avail;
+        const bool push_ok = all && (nodelay_ || fin_queued_);
+        const bool half_window = max_snd_wnd_ > 0 && tail >= max_snd_wnd_ / 2;
+        if (push_ok || half_window) return room;
+    }
+    return full;
+}
+
+// Sends one segment of new data if the windows and Nagle allow it (with TSO, a super-segment of
+// several). Returns Sent, Idle, or Blocked.
 Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usable,
                                                  bool override_sws) {
     const std::uint32_t avail = unsent_data();
@@ -202,6 +254,8 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
         const bool push_ok = all && (nodelay_ || flight() == 0 || fin_queued_);
         const bool half_window = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
         if (!push_ok && !half_window) return SendResult::Idle;
+    } else if (len == smss_) {
+        len = tso_length(avail, usable);
     }
     const bool fin = fin_queued_ && len == avail;
     TcpFlags flags = TcpFlag::Ack;

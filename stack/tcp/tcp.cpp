@@ -115,6 +115,27 @@ bool TcpLayer::emit(const Connection& c, Bytes header, Bytes payload1, Bytes pay
     return true;
 }
 
+bool TcpLayer::emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
+                        std::uint32_t gso_size, bool partial_checksum) {
+    ip::GsoRequest request;
+    request.gso_size = static_cast<std::uint16_t>(gso_size);
+    request.transport_hdr_len = static_cast<std::uint16_t>(header.size());
+    request.csum_offset = 16;  // RFC 9293 §3.1: the checksum field
+    request.csum_partial = partial_checksum;
+    if (!output_.send_gso(c.remote().addr, wire::IpProtocol::Tcp, {header, payload1, payload2},
+                          request)) {
+        return false;
+    }
+    // Counted as the segments the device puts on the wire.
+    const std::size_t payload = payload1.size() + payload2.size();
+    const std::size_t segments = (payload + gso_size - 1) / gso_size;
+    ++stats_.tcp_tx_tso_packets;
+    stats_.tcp_tx_segments += segments;
+    stats_.tcp_tx_bytes += segments * header.size() + payload;
+    stats_.tcp_tx_payload_bytes += payload;
+    return true;
+}
+
 void TcpLayer::notify(std::uint32_t index, std::uint8_t bits) {
     Slot& s = slots_[index];
     if (!s.user_owned) return;  // embryonic or released: nobody to tell

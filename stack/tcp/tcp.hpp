@@ -96,6 +96,10 @@ public:
 
     // ---- for Connection ----
     bool emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2);
+    // A super-segment (TSO): header + payload1 + payload2 cut by the device into segments of
+    // `gso_size` payload bytes; `partial_checksum` as GsoInfo::csum_partial.
+    bool emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
+                  std::uint32_t gso_size, bool partial_checksum);
     void notify(std::uint32_t index, std::uint8_t bits);
     void timers_changed(const Connection& c);
     void mark_dirty(const Connection& c);
@@ -109,6 +113,9 @@ public:
     Stats& stats() { return stats_; }
     const TcpConfig& config() const { return config_; }
     std::uint16_t mtu() const { return output_.mtu(); }
+    // 0 without TSO; else the largest super-packet (StackConfig::tso_max_size).
+    std::uint32_t tso_max_size() const { return output_.tso_max_size(); }
+    bool tso_partial_checksum() const { return output_.tso_partial_checksum(); }
 
 private:
     struct Slot {

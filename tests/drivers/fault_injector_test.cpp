@@ -6,6 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "drivers/gso.hpp"
+#include "stack/base/checksum.hpp"
+#include "stack/wire/ipv4.hpp"
+#include "stack/wire/tcp.hpp"
+#include "tests/support/super_packet.hpp"
+
 namespace {
 
 using drivers::ErrorKind;
@@ -18,13 +24,23 @@ using stack::Instant;
 
 struct CaptureSink : stack::PacketSink {
     std::vector<std::vector<std::uint8_t>> packets;
+    std::vector<stack::GsoInfo> gso;  // per packet; gso_size 0 for a plain one
     bool full = false;
-    bool transmit(stack::Bytes p) override {
+    bool transmit(stack::Bytes p) override { return transmit_gso(p, stack::GsoInfo{}); }
+    bool transmit_gso(stack::Bytes p, const stack::GsoInfo& g) override {
         if (full) return false;
         packets.emplace_back(p.begin(), p.end());
+        gso.push_back(g);
         return true;
     }
 };
+
+// A TCP/IPv4 super-packet with a partial checksum: 3 segments of 100 bytes.
+std::vector<std::uint8_t> super_packet(stack::GsoInfo& g) {
+    auto s = stack::testing::make_super_packet({.payload = 300, .mss = 100, .timestamps = false});
+    g = s.gso;
+    return s.bytes;
+}
 
 TEST(FaultInjectorTest, ParseAcceptsTheCliExample) {
     auto r = FaultConfig::parse("loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=42");
@@ -210,6 +226,79 @@ TEST(FaultInjectorTest, FaultyDeviceDropsAtTheConfiguredRate) {
     EXPECT_EQ(sink.packets.size() + dev.tx_counters().dropped, 4000u);
     // 6 standard deviations of Binomial(4000, 0.25) is about 164.
     EXPECT_NEAR(static_cast<double>(dev.tx_counters().dropped), 1000.0, 170.0);
+}
+
+TEST(FaultInjectorTest, ASuperPacketIsDelayedDuplicatedAndDroppedWholeWithItsGsoInfo) {
+    stack::GsoInfo g;
+    const std::vector<std::uint8_t> p = super_packet(g);
+    {
+        CaptureSink sink;
+        FaultConfig tx;
+        tx.duplicate = 1.0;
+        tx.delay = Duration::millis(3);
+        FaultyDevice dev(sink, tx, FaultConfig{});
+        EXPECT_TRUE(dev.transmit_gso(p, g));
+        EXPECT_TRUE(sink.packets.empty());
+        dev.poll(Instant::from_millis(3), [](stack::Bytes) {});
+        ASSERT_EQ(sink.packets.size(), 2u);  // one packet to the injector, duplicated whole
+        for (std::size_t i = 0; i < 2; ++i) {
+            EXPECT_EQ(sink.packets[i], p);
+            EXPECT_EQ(sink.gso[i].gso_size, 100u);
+            EXPECT_EQ(sink.gso[i].segments, 3u);
+            EXPECT_TRUE(sink.gso[i].csum_partial);
+        }
+        EXPECT_EQ(dev.tx_counters().packets, 1u);
+    }
+    {
+        CaptureSink sink;
+        FaultConfig tx;
+        tx.loss = 1.0;
+        FaultyDevice dev(sink, tx, FaultConfig{});
+        EXPECT_TRUE(dev.transmit_gso(p, g));
+        EXPECT_TRUE(sink.packets.empty());
+        EXPECT_EQ(dev.tx_counters().dropped, 1u);
+    }
+    {
+        CaptureSink sink;  // no faults: straight through, backpressure kept
+        FaultyDevice dev(sink, FaultConfig{}, FaultConfig{});
+        sink.full = true;
+        EXPECT_FALSE(dev.transmit_gso(p, g));
+        sink.full = false;
+        EXPECT_TRUE(dev.transmit_gso(p, g));
+        ASSERT_EQ(sink.gso.size(), 1u);
+        EXPECT_EQ(sink.gso[0].gso_size, 100u);
+    }
+}
+
+// A corrupted super-packet must stay detectable: its partial checksum (which a receiver trusts) is
+// completed before the bit flips, and it goes on marked not partial.
+TEST(FaultInjectorTest, CorruptingASuperPacketCompletesItsPartialChecksumFirst) {
+    stack::GsoInfo g;
+    const std::vector<std::uint8_t> p = super_packet(g);
+    std::vector<std::uint8_t> completed = p;
+    ASSERT_TRUE(drivers::complete_partial_checksum(stack::MutBytes(completed), 20, 16));
+    for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+        SCOPED_TRACE(seed);
+        CaptureSink sink;
+        FaultConfig tx;
+        tx.corrupt = 1.0;
+        tx.seed = seed;
+        FaultyDevice dev(sink, tx, FaultConfig{});
+        EXPECT_TRUE(dev.transmit_gso(p, g));
+        ASSERT_EQ(sink.packets.size(), 1u);
+        EXPECT_FALSE(sink.gso[0].csum_partial);
+        // Exactly one bit differs from the completed packet, and a receiver sees it: the IPv4
+        // header or the TCP checksum fails.
+        int bits = 0;
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            bits += __builtin_popcount(static_cast<unsigned>(sink.packets[0][i] ^ completed[i]));
+        }
+        EXPECT_EQ(bits, 1);
+        auto ip = stack::wire::Ipv4Packet::parse(sink.packets[0]);
+        const bool tcp_ok =
+            ip.ok() && stack::wire::TcpPacket::parse(ip->payload(), ip->src(), ip->dst()).ok();
+        EXPECT_FALSE(ip.ok() && tcp_ok);
+    }
 }
 
 }  // namespace

@@ -143,13 +143,51 @@ TEST(PcapWriterTest, WriteErrorIsReportedAndSticky) {
 
 struct CountingSink : stack::PacketSink {
     int accepted = 0;
+    int accepted_gso = 0;
+    std::uint16_t last_gso_size = 0;
     bool full = false;
     bool transmit(stack::Bytes) override {
         if (full) return false;
         ++accepted;
         return true;
     }
+    bool transmit_gso(stack::Bytes, const stack::GsoInfo& gso) override {
+        if (full) return false;
+        ++accepted_gso;
+        last_gso_size = gso.gso_size;
+        return true;
+    }
 };
+
+// A TSO super-packet is recorded once, whole, as handed to the device (like tcpdump on a TSO NIC),
+// and passed on with its GsoInfo; a refused one is not recorded.
+TEST(PcapWriterTest, PcapTapRecordsASuperPacketWhole) {
+    TempFile f;
+    CountingSink sink;
+    Tins::IP big = Tins::IP("198.18.0.1", "198.18.0.2") / Tins::TCP(40000, 80) /
+                   Tins::RawPDU(std::vector<std::uint8_t>(20000, 0x61));
+    const std::vector<std::uint8_t> super = big.serialize();
+    stack::GsoInfo gso{1460, 40, 20, 16, true, 14};
+    {
+        auto w = PcapWriter::open(f.path());
+        ASSERT_TRUE(w.ok());
+        PcapTap tap(sink, *w, [] { return timeval{7, 0}; });
+        sink.full = true;
+        EXPECT_FALSE(tap.transmit_gso(super, gso));
+        sink.full = false;
+        EXPECT_TRUE(tap.transmit_gso(super, gso));
+        ASSERT_TRUE(w->flush().ok());
+        EXPECT_EQ(w->records(), 1u);
+    }
+    EXPECT_EQ(sink.accepted_gso, 1);
+    EXPECT_EQ(sink.accepted, 0);
+    EXPECT_EQ(sink.last_gso_size, 1460u);
+    Tins::FileSniffer sniffer(f.path());
+    Tins::Packet p = sniffer.next_packet();
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p.pdu()->serialize(), super);
+    EXPECT_FALSE(sniffer.next_packet());
+}
 
 TEST(PcapWriterTest, PcapTapRecordsOnlyWhatTheInnerSinkTook) {
     TempFile f;

@@ -12,7 +12,9 @@
 #include <set>
 #include <vector>
 
+#include "drivers/gso.hpp"
 #include "stack/base/bytes.hpp"
+#include "tests/support/super_packet.hpp"
 
 namespace {
 
@@ -295,6 +297,40 @@ TEST(SimLinkTest, TimeNeverGoesBackwards) {
     EXPECT_EQ(link.now(), Instant::from_millis(5));
     ASSERT_TRUE(link.side(0).transmit(make_packet(0)));
     EXPECT_EQ(link.next_delivery(), Instant::from_millis(7));
+}
+
+// A TCP super-packet (from a stack with TSO) crosses the link as the segments a TSO device cuts it
+// into; each segment meets its own faults.
+TEST(SimLinkTest, SuperPacketTravelsAsItsSegments) {
+    const auto sp = stack::testing::make_super_packet({.payload = 10 * 1000 + 5, .mss = 1000});
+    std::vector<std::vector<std::uint8_t>> expected;
+    std::vector<std::uint8_t> scratch(65536);
+    drivers::segment_tcp4(sp.bytes, sp.gso, stack::MutBytes(scratch),
+                          [&](stack::Bytes b) { expected.emplace_back(b.begin(), b.end()); });
+    ASSERT_EQ(expected.size(), 11u);
+    {
+        SimLink link(FaultConfig{});
+        EXPECT_TRUE(link.side(0).transmit_gso(sp.bytes, sp.gso));
+        std::vector<std::vector<std::uint8_t>> got;
+        link.deliver(Instant{}, 1, [&](stack::Bytes b) { got.emplace_back(b.begin(), b.end()); });
+        EXPECT_EQ(got, expected);
+        EXPECT_EQ(link.counters(0).packets, 11u);
+    }
+    {
+        FaultConfig f;
+        f.loss = 0.5;
+        f.seed = 3;
+        SimLink link(f);
+        EXPECT_TRUE(link.side(1).transmit_gso(sp.bytes, sp.gso));
+        std::vector<std::vector<std::uint8_t>> got;
+        link.deliver(Instant{}, 0, [&](stack::Bytes b) { got.emplace_back(b.begin(), b.end()); });
+        EXPECT_EQ(got.size() + link.counters(1).dropped, 11u);
+        EXPECT_GT(got.size(), 0u);
+        EXPECT_LT(got.size(), 11u);
+        for (const auto& g : got) {
+            EXPECT_NE(std::find(expected.begin(), expected.end(), g), expected.end());
+        }
+    }
 }
 
 }  // namespace

@@ -27,40 +27,19 @@
 #include "stack/base/bytes.hpp"
 #include "stack/base/checksum.hpp"
 #include "stack/stack.hpp"
+#include "tests/drivers/netns_child.hpp"
 
 namespace {
 
 using drivers::ErrorKind;
 using drivers::TunDevice;
+using netns_child::fail;
+using netns_child::run_in_netns;
 using stack::wire::Ipv4Address;
 
 constexpr const char* kTunName = "tsdrv0";
 const Ipv4Address kHost(198, 18, 0, 1);
 const Ipv4Address kPeer(198, 18, 0, 2);
-
-[[noreturn]] void fail(int code, const std::string& why) {
-    std::fprintf(stderr, "tun child: step %d failed: %s\n", code, why.c_str());
-    std::fflush(stderr);
-    ::_exit(code);
-}
-
-// Runs `body` in a forked child inside a fresh network namespace; returns the child's exit code.
-template <typename F>
-int run_in_netns(F body) {
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        ::alarm(20);  // a hung child dies of SIGALRM instead of hanging the test run
-        if (::unshare(CLONE_NEWNET) != 0) fail(2, std::string("unshare: ") + std::strerror(errno));
-        body();
-        ::_exit(0);
-    }
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) return -1;
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
-}
 
 // Reads from the TUN until the UDP datagram to peer:9 shows up or 5 s pass (other packets, should
 // the kernel send any, are skipped). Returns its length, 0 on timeout.

@@ -45,6 +45,71 @@ TEST(TxQueue, FramesComeOutInOrderAcrossWrapAround) {
     EXPECT_EQ(q.size(), 1u);
 }
 
+// TSO: super-packets take large frames from their own pool but share the one ring, so plain packets
+// and super-packets leave in the order they were queued; a large frame is free again once its packet
+// left, and no more super-packets than large frames are queued at once.
+TEST(TxQueue, LargeFramesKeepOrderWithSmallOnesAcrossWrapAround) {
+    ip::TxQueue q(5, 64, 2, 1000);
+    EXPECT_EQ(q.large_frame_size(), 1000u);
+    std::uint8_t next = 0;
+    std::uint8_t expect = 0;
+    for (int round = 0; round < 20; ++round) {
+        // Fill: every other packet is a super-packet while large frames last.
+        while (q.free_frames() > 0) {
+            const bool large = next % 2 == 1 && q.can_acquire_large();
+            if (large) {
+                MutBytes f = q.acquire_large();
+                ASSERT_EQ(f.size(), 1000u);
+                f[0] = next;
+                GsoInfo g;
+                g.gso_size = next;
+                q.commit_large(900, g);
+            } else {
+                MutBytes f = q.acquire();
+                f[0] = next;
+                q.commit(10);
+            }
+            ++next;
+        }
+        EXPECT_FALSE(q.can_acquire_large());
+        for (int k = 0; k < 3; ++k) {
+            Bytes b = q.front();
+            const GsoInfo* g = q.front_gso();
+            EXPECT_EQ(b[0], expect);
+            if (g != nullptr) {
+                EXPECT_EQ(g->gso_size, expect);
+                EXPECT_EQ(b.size(), 900u);
+            } else {
+                EXPECT_EQ(b.size(), 10u);
+            }
+            q.pop();
+            ++expect;
+        }
+    }
+}
+
+TEST(TxQueue, SuperPacketsAreBoundedByTheLargeFramesNotTheSlots) {
+    ip::TxQueue q(8, 64, 2, 1000);
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_TRUE(q.can_acquire_large());
+        q.acquire_large();
+        q.commit_large(100, GsoInfo{});
+    }
+    EXPECT_EQ(q.free_frames(), 6u);
+    EXPECT_FALSE(q.can_acquire_large());
+    q.pop();
+    EXPECT_TRUE(q.can_acquire_large());
+}
+
+TEST(TxQueue, WithoutLargeFramesNoSuperPacketFits) {
+    ip::TxQueue q(4, 64);
+    EXPECT_FALSE(q.can_acquire_large());
+    EXPECT_EQ(q.large_frame_size(), 0u);
+    q.acquire();
+    q.commit(20);
+    EXPECT_EQ(q.front_gso(), nullptr);
+}
+
 // A frame acquired but not committed is not queued (the next acquire returns the same frame).
 TEST(TxQueue, AcquireWithoutCommitQueuesNothing) {
     ip::TxQueue q(2, 32);

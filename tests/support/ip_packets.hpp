@@ -44,22 +44,30 @@ inline StackConfig default_config() {
     return c;
 }
 
-// Stores every packet it is offered, up to `capacity` (then refuses, like a full device).
+// Stores every packet it is offered, up to `capacity` (then refuses, like a full device). TCP
+// super-packets (TSO) are stored as offered, with their GsoInfo in `gso` (gso_size 0 for a plain packet).
 class CaptureSink : public PacketSink {
 public:
     explicit CaptureSink(std::size_t capacity = SIZE_MAX) : capacity_(capacity) {}
-    bool transmit(Bytes packet) override {
-        ++offers;
-        if (packets.size() >= capacity_) return false;
-        packets.emplace_back(packet.begin(), packet.end());
-        return true;
+    bool transmit(Bytes packet) override { return take(packet, GsoInfo{}); }
+    bool transmit_gso(Bytes packet, const GsoInfo& info) override {
+        EXPECT_GT(info.gso_size, 0u);
+        return take(packet, info);
     }
     void set_capacity(std::size_t c) { capacity_ = c; }
 
     std::vector<Packet> packets;
+    std::vector<GsoInfo> gso;  // one per packet
     std::size_t offers = 0;
 
 private:
+    bool take(Bytes packet, const GsoInfo& info) {
+        ++offers;
+        if (packets.size() >= capacity_) return false;
+        packets.emplace_back(packet.begin(), packet.end());
+        gso.push_back(info);
+        return true;
+    }
     std::size_t capacity_;
 };
 

@@ -1,13 +1,16 @@
 // The TCP fast path allocates nothing (DESIGN.md §3.7): once a connection is established and warmed up,
 // moving data between two stacks (segments in and out, ACKs both ways, delayed-ACK and RTO timers,
 // send()/recv(), readiness events) makes zero heap allocations. The wire between the stacks is a set
-// of preallocated frames so that only the stacks' own allocations are counted.
+// of preallocated frames so that only the stacks' own allocations are counted. With TSO the sender
+// hands the wire super-packets, which the wire cuts into segments (drivers::segment_tcp4, into a
+// preallocated scratch frame) as a TSO device would.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "drivers/gso.hpp"
 #include "stack/stack.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/tcp/pair.hpp"
@@ -25,6 +28,15 @@ public:
         sizes_[count_++] = packet.size();
         return true;
     }
+    bool transmit_gso(stack::Bytes packet, const stack::GsoInfo& gso) override {
+        if (count_ + gso.segments > frames_.size()) return false;
+        ++super_packets;
+        const std::size_t n =
+            drivers::segment_tcp4(packet, gso, scratch_, [&](stack::Bytes s) { transmit(s); });
+        EXPECT_EQ(n, gso.segments);
+        return true;
+    }
+    std::size_t super_packets = 0;
     // Hands every queued frame to `deliver`, in order, and empties the wire.
     template <class F>
     void drain(F&& deliver) {
@@ -35,12 +47,20 @@ public:
 
 private:
     std::vector<std::array<std::uint8_t, 1500>> frames_;
+    std::array<std::uint8_t, 1500> scratch_{};
     std::vector<std::size_t> sizes_;
     std::size_t count_ = 0;
 };
 
+stack::StackConfig with_tso(stack::StackConfig c) {
+    c.tso_max_size = 65535;
+    return c;
+}
+
 struct Bulk {
-    stack::Stack a{pair_config(0xc6120001, 3)};
+    explicit Bulk(bool tso = false)
+        : a(tso ? with_tso(pair_config(0xc6120001, 3)) : pair_config(0xc6120001, 3)) {}
+    stack::Stack a;
     stack::Stack b{pair_config(0xc6120002, 4)};
     FrameWire ab{1024}, ba{1024};
     Instant now;
@@ -112,6 +132,24 @@ TEST(TcpAllocFree, BulkTransferAfterWarmUpAllocatesNothing) {
     // It was the fast path that ran: thousands of data segments in, ACKs out, nothing lost.
     EXPECT_GT(t.b.stats().tcp_rx_segments - segments_before, 10'000u);
     EXPECT_GT(t.a.stats().tcp_rx_segments, 1'000u);
+    EXPECT_EQ(t.a.stats().tcp_retransmits, 0u);
+}
+
+TEST(TcpAllocFree, BulkTransferWithTsoAllocatesNothing) {
+    Bulk t(/*tso=*/true);
+    ASSERT_TRUE(t.open());
+    ASSERT_EQ(t.pump(2u << 20), 2u << 20);
+    const auto supers_before = t.ab.super_packets;
+
+    AllocationCounter counter;
+    const std::size_t got = t.pump(16u << 20);
+    const std::uint64_t allocations = counter.stop();
+
+    EXPECT_EQ(got, 16u << 20);
+    EXPECT_EQ(allocations, 0u);
+    // The sender built super-packets (several segments each) and nothing was lost.
+    EXPECT_GT(t.ab.super_packets - supers_before, 200u);  // 16 MB in about 64 KB each
+    EXPECT_GT(t.a.stats().tcp_tx_segments, 20 * t.a.stats().tcp_tx_tso_packets);
     EXPECT_EQ(t.a.stats().tcp_retransmits, 0u);
 }
 

@@ -42,8 +42,14 @@ struct StackPair {
         link.set_now(now);
         a->poll(now, link.side(0));
         b->poll(now, link.side(1));
-        link.deliver(now, 1, [&](stack::Bytes p) { b->ingress(now, p); });
-        link.deliver(now, 0, [&](stack::Bytes p) { a->ingress(now, p); });
+        link.deliver(now, 1, [&](stack::Bytes p) {
+            if (tap) tap(1, p);
+            b->ingress(now, p);
+        });
+        link.deliver(now, 0, [&](stack::Bytes p) {
+            if (tap) tap(0, p);
+            a->ingress(now, p);
+        });
         a->poll(now, link.side(0));
         b->poll(now, link.side(1));
     }
@@ -80,6 +86,8 @@ struct StackPair {
     drivers::SimLink link;
     std::unique_ptr<stack::Stack> a, b;
     Instant now;
+    // Sees every packet the link delivers, with the side it arrives at (tests that record the wire).
+    std::function<void(int, stack::Bytes)> tap;
 };
 
 }  // namespace tunstack_test

@@ -16,6 +16,13 @@
 // deadline that poll_at() announces, recording what comes out at that instant), then at t deliver the
 // segment and poll. Every emitted packet is parsed back with our own wire code (IPv4 and TCP checksums
 // verified) and queued; expect() pops the oldest.
+//
+// TSO (StackConfig::tso_max_size): a super-packet is captured as one Out with its GsoInfo in `gso`
+// (gso_size 0 for a plain segment) after these checks: the metadata describes the packet (csum_start
+// at the TCP header, csum_offset 16, hdr_len = IPv4 + TCP headers, more payload than one segment,
+// header + gso_size within the MTU), a partial checksum holds exactly the pseudo-header sum (it is
+// then completed on a copy and verified like any other), and the segments a device would cut
+// (drivers::segment_tcp4) each fit the MTU and parse.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -30,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include "drivers/gso.hpp"
+#include "stack/base/checksum.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
@@ -145,6 +154,8 @@ struct Out {
     stack::wire::TcpRepr tcp;
     Packet payload;
     std::uint32_t rel_seq = 0;  // seq relative to our ISS
+    stack::GsoInfo gso;         // gso_size 0: a plain segment
+    std::uint16_t ip_id = 0;
     std::uint32_t ts_val() const {
         return tcp.options.timestamps ? tcp.options.timestamps->tsval : 0;
     }
@@ -165,6 +176,7 @@ struct Expect {
     std::optional<bool> psh;
     std::optional<std::uint32_t> tsecr;
     std::optional<std::size_t> sack_blocks;  // number of SACK blocks
+    std::optional<std::uint16_t> gso_size;   // TSO: 0 for a plain segment
 };
 
 inline std::string describe(const Out& o) {
@@ -176,6 +188,9 @@ inline std::string describe(const Out& o) {
     if (op.mss) s += " mss=" + std::to_string(*op.mss);
     if (op.window_scale) s += " ws=" + std::to_string(*op.window_scale);
     if (op.sack_permitted) s += " sackOK";
+    if (o.gso.gso_size != 0) {
+        s += " gso=" + std::to_string(o.gso.gso_size) + "x" + std::to_string(o.gso.segments);
+    }
     if (op.timestamps) {
         s += " ts=" + std::to_string(op.timestamps->tsval) + "/" +
              std::to_string(op.timestamps->tsecr);
@@ -289,6 +304,9 @@ public:
         if (e.sack_blocks) {
             EXPECT_EQ(o.tcp.options.sack_count, *e.sack_blocks) << d;
         }
+        if (e.gso_size) {
+            EXPECT_EQ(o.gso.gso_size, *e.gso_size) << d;
+        }
         if (o.tcp.options.timestamps) last_tsval_ = o.ts_val();
         return o;
     }
@@ -353,7 +371,7 @@ public:
     void poll() {
         stack::testing::CaptureSink sink;
         stack_.poll(now_, sink);
-        for (auto& p : sink.packets) capture(p);
+        for (std::size_t i = 0; i < sink.packets.size(); ++i) capture(sink.packets[i], sink.gso[i]);
     }
 
     // ---- canned handshakes ----
@@ -397,7 +415,59 @@ private:
         Packet p = build(s);
         stack_.ingress(now_, Bytes(p));
     }
-    void capture(const Packet& p) {
+    // A TSO super-packet's checks (see the header comment); returns the packet with its TCP
+    // checksum complete.
+    Packet check_super_packet(const Packet& p, const stack::GsoInfo& gso) {
+        Packet full = p;
+        auto ip = stack::wire::Ipv4Packet::parse(p);
+        if (!ip.ok()) return full;
+        const std::size_t ihl = ip->header_len();
+        const std::size_t thl = p.size() > ihl + 12 ? std::size_t{p[ihl + 12]} / 16 * 4 : 0;
+        const std::size_t mtu = stack_.config().mtu;
+        EXPECT_TRUE(ip->dont_frag());
+        EXPECT_GT(p.size(), mtu) << "a super-packet that fits the MTU";
+        EXPECT_LE(p.size(), stack_.config().tso_max_size);
+        EXPECT_EQ(gso.csum_start, ihl);
+        EXPECT_EQ(gso.csum_offset, 16u);
+        EXPECT_EQ(gso.hdr_len, ihl + thl);
+        EXPECT_LE(gso.hdr_len + std::size_t{gso.gso_size}, mtu);
+        const std::size_t payload = p.size() - gso.hdr_len;
+        EXPECT_GT(payload, gso.gso_size);
+        EXPECT_EQ(gso.segments, (payload + gso.gso_size - 1) / gso.gso_size);
+        EXPECT_EQ(gso.csum_partial, stack_.config().tso_partial_checksum);
+        if (gso.csum_partial) {
+            const std::uint32_t pseudo = stack::checksum::pseudo_header_v4(
+                kUs.value, kPeer.value, 6, static_cast<std::uint16_t>(p.size() - ihl));
+            EXPECT_EQ(stack::load_be16(&p[ihl + 16]), stack::checksum::fold(pseudo))
+                << "a partial checksum must hold the pseudo-header sum";
+            EXPECT_TRUE(drivers::complete_partial_checksum(stack::MutBytes(full), gso.csum_start,
+                                                           gso.csum_offset));
+        }
+        std::vector<std::uint8_t> scratch(65536);
+        std::size_t carried = 0, index = 0;
+        const std::size_t n =
+            drivers::segment_tcp4(Bytes(p), gso, stack::MutBytes(scratch), [&](Bytes seg) {
+                EXPECT_LE(seg.size(), mtu) << "segment " << index;
+                auto sip = stack::wire::Ipv4Packet::parse(seg);
+                EXPECT_TRUE(sip.ok()) << "segment " << index;
+                if (sip.ok()) {
+                    auto t = stack::wire::TcpPacket::parse(sip->payload(), sip->src(), sip->dst());
+                    EXPECT_TRUE(t.ok()) << "segment " << index;
+                    if (t.ok()) carried += t->payload().size();
+                }
+                ++index;
+            });
+        EXPECT_EQ(n, gso.segments);
+        EXPECT_EQ(carried, payload);
+        return full;
+    }
+
+    void capture(const Packet& raw, const stack::GsoInfo& gso) {
+        const bool super = gso.gso_size != 0;
+        const Packet p = super ? check_super_packet(raw, gso) : raw;
+        if (!super) {
+            EXPECT_LE(p.size(), stack_.config().mtu) << "a plain packet above the MTU";
+        }
         auto ip = stack::wire::Ipv4Packet::parse(p);
         ASSERT_TRUE(ip.ok()) << "we sent an invalid IPv4 packet";
         if (ip->protocol() != 6) {
@@ -414,6 +484,8 @@ private:
         o.at = now_;
         o.tcp = *repr;
         o.payload.assign(seg->payload().begin(), seg->payload().end());
+        o.gso = gso;
+        o.ip_id = ip->ident();
         if (o.tcp.flags.syn() && !have_iss_) {
             iss_ = o.tcp.seq.value();
             our_port_ = o.tcp.src_port;

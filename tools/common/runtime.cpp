@@ -106,6 +106,11 @@ Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice t
     config.tcp_secret = random_tcp_secret(prog_);
     config.reassembly.timeout = stack::Duration::seconds(o.reasm_timeout_s);
     config.tcp = o.tcp;
+    // --offload: the device takes TCP super-packets (virtio_net_hdr GSO) up to the IPv4 maximum,
+    // unless the MTU already reaches it.
+    if (o.offload && o.mtu < stack::wire::kIpv4MaxPacketLen) {
+        config.tso_max_size = stack::wire::kIpv4MaxPacketLen;
+    }
     stack_ = std::make_unique<stack::Stack>(config);
 }
 
@@ -242,6 +247,8 @@ void Runtime::append_stats(std::string& out) const {
     line("tun.rx_csum_completed", tun_.stats().rx_csum_completed);
     line("tun.rx_bad_vnet", tun_.stats().rx_bad_vnet);
     line("tun.tx_errors", tun_.stats().tx_errors);
+    line("tun.tx_gso", tun_.stats().tx_gso);
+    line("tun.tx_gso_segments", tun_.stats().tx_gso_segments);
     if (faulty_) {
         auto counters = [&](const std::string& dir, const drivers::FaultCounters& c) {
             const std::string p = "impair." + dir + ".";

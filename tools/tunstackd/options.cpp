@@ -87,8 +87,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "TCP congestion control: cubic (RFC 9438) or newreno (RFC 5681/6582)")
         ->capture_default_str();
     app.add_flag("--offload", o.offload,
-                 "vnet_hdr offloads: the kernel may send 64 KB TCP super-packets with partial "
-                 "checksums (completed by the driver)");
+                 "vnet_hdr offloads both ways: the kernel may send 64 KB TCP super-packets with "
+                 "partial checksums (completed by the driver), and TCP sends super-segments of "
+                 "several MSS for the kernel to segment (TSO)");
     std::string impair_text;
     std::vector<std::string> serve_text;
     app.add_option("--impair", impair_text,
