@@ -69,12 +69,6 @@ expect_exit 2 "--user root" 'user root.*uid 0' "$D" --tun tcli0 "${base[@]}" --u
     --pcap "$TS_TMP/user-root.pcap"
 [[ ! -e $TS_TMP/user-root.pcap ]] || bad "--user root: the start went as far as creating the --pcap file"
 expect_error "--user with --stay-root" 'user.*stay-root' "$D" --tun tcli0 "${base[@]}" --user nobody --stay-root
-# Root without --user or --stay-root: refused before anything is created.
-expect_error "root without --user/--stay-root" 'refusing to run as root.*--user.*--stay-root' \
-    "$D" --tun tcli0 "${base[@]}"
-if timeout 10 ip -n "$TS_NS" link show tcli0 >/dev/null 2>&1; then
-    bad "the refusal to run as root left device tcli0 behind"
-fi
 expect_error "--pcap into a missing directory" 'pcap|/nonexistent-dir' \
     "$D" --tun tcli0 "${base[@]}" "${root[@]}" --pcap /nonexistent-dir/x.pcap
 expect_error "--control into a missing directory" 'control|/nonexistent-dir' \

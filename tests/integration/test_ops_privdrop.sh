@@ -4,7 +4,8 @@
 # it still answers ping and serves HTTP byte-exact through the already-open TUN, its control socket
 # (made before the drop) still answers root, SIGTERM still ends it with status 0 and the kernel
 # removes the (non-persistent) device although the process closing it has no privilege. The control
-# socket the unprivileged daemon could not remove is replaced by the next daemon.
+# socket the unprivileged daemon could not remove is replaced by the next daemon. Without --user or
+# --stay-root, root warns and drops to nobody all the same.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -52,4 +53,18 @@ grep -q '^tunstackd: error' "$TS_DAEMON_LOG" && ts_fail "errors in the log: $(gr
 ts_daemon_start --user nobody --control "$CTL"
 timeout 10 "$TUNSTACK" stats --control "$CTL" >/dev/null || ts_fail "second daemon: control socket not usable"
 ts_daemon_stop TERM || ts_fail "second daemon did not stop"
-ts_pass "runs as nobody with empty capability sets and no_new_privs; ping, HTTP (3 MB byte-exact) and the control socket work; exit 0 and device removed"
+
+# Root with neither --user nor --stay-root (the plain contract of issue 2): a warning, then the same
+# drop to nobody by default; ping still answered.
+TS_DAEMON_DEFAULT_PRIV=1 ts_daemon_start
+grep -q "warning: not staying root: no --user given, dropping to 'nobody'" "$TS_DAEMON_LOG" ||
+    ts_fail "no warning about dropping root by default: $(head -n 3 "$TS_DAEMON_LOG")"
+st=/proc/$TS_DAEMON_PID/status
+[[ $(awk '/^Uid:/ {print $2, $3, $4, $5}' "$st") == "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ]] ||
+    ts_fail "without --user: Uid is not nobody's: $(grep ^Uid: "$st")"
+[[ $(awk '/^CapEff:/ {print $2}' "$st") =~ ^0+$ ]] || ts_fail "without --user: capabilities kept"
+ts_ping -c 3 -i 0.05 -W 2 -w 10 "$TS_ADDR" || ts_fail "ping (default drop): $(tail -n 2 "$TS_TMP/ping.out")"
+[[ $(ts_ping_received) == 3 ]] || ts_fail "ping (default drop): $(ts_ping_received)/3 replies"
+ts_daemon_stop TERM || ts_fail "the default-drop daemon did not stop"
+[[ $TS_DAEMON_RC == 0 ]] || ts_fail "the default-drop daemon exited $TS_DAEMON_RC"
+ts_pass "runs as nobody with empty capability sets and no_new_privs; ping, HTTP (3 MB byte-exact) and the control socket work; exit 0 and device removed; without --user/--stay-root root warns and drops to nobody"

@@ -7,8 +7,9 @@
 #   ts_ns_t SECS CMD...        same with an explicit timeout
 #   wait_for SECS CMD...       poll CMD every 50 ms until it succeeds (0) or SECS pass (1)
 #   ts_daemon_start [ARGS...]  start tunstackd in the namespace in the background, stderr to a log,
-#                              and wait (deadline) for "tunstackd: ready". As root tunstackd wants
-#                              --user NAME or --stay-root: --stay-root is added unless ARGS has either
+#                              and wait (deadline) for "tunstackd: ready". --stay-root is added
+#                              unless ARGS has --user or --stay-root, or TS_DAEMON_DEFAULT_PRIV=1
+#                              (then tunstackd gets neither and drops to nobody by default)
 #   ts_daemon_stop [SIG]       send SIGTERM (or SIG), wait (deadline) for exit; sets TS_DAEMON_RC
 #   ts_stats FILE              SIGUSR1 the daemon, wait for the new `stat` block, save it as "NAME VALUE"
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
@@ -174,6 +175,7 @@ ts_daemon_start() {
     TS_STAT_BLOCK=0
     local a priv=(--stay-root)
     for a in "$@"; do [[ $a == --user || $a == --stay-root ]] && priv=(); done
+    [[ ${TS_DAEMON_DEFAULT_PRIV:-0} == 1 ]] && priv=()
     # `ip netns exec` execs the command, so $! is tunstackd itself: signals reach it directly.
     ip netns exec "$TS_NS" "$TUNSTACKD" --tun "$TS_TUN" --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" \
         "${priv[@]}" "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &

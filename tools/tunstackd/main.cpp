@@ -5,7 +5,7 @@
 // side.
 //
 // Start-up order (each step can fail with one line on stderr and exit 1; nothing is left behind):
-//   refuse root without --user/--stay-root (exit 2) → open --www → TLS certificates loaded (or one
+//   as root without --user/--stay-root: warn, and --user nobody is implied → open --www → TLS certificates loaded (or one
 //   generated) → pcap, TUN device, configure it
 //   (Runtime) → listen on the services → bind --control and --metrics → drop privileges (--user) →
 //   "tunstackd: ready" and sd_notify(READY=1).
@@ -41,6 +41,7 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr const char* kDefaultUser = "nobody";  // root without --user or --stay-root drops to it
 
 std::string stats_text(const tools::Runtime& rt, const tunstackd::ServiceHost& services) {
     std::string out;
@@ -319,11 +320,19 @@ private:
 
 int run(const tunstackd::Options& o) {
     tools::Logger log("tunstackd", o.log_level);
-    if (geteuid() == 0 && o.user.empty() && !o.stay_root) {
-        log.error(
-            "refusing to run as root without --user NAME (drop privileges after setup) or "
-            "--stay-root (keep root on purpose)");
-        return kExitUsage;
+    // Never keep running as root by accident: without --user or --stay-root, root drops to
+    // kDefaultUser once the device is set up, and says so.
+    std::string user = o.user;
+    if (geteuid() == 0 && user.empty() && !o.stay_root) {
+        if (!tunstackd::user_uid(kDefaultUser)) {
+            log.error(std::string("not staying root, but there is no user '") + kDefaultUser +
+                      "' to drop to: give --user NAME, or --stay-root to keep root on purpose");
+            return kExitUsage;
+        }
+        user = kDefaultUser;
+        log.warn(
+            std::string("not staying root: no --user given, dropping to '") + kDefaultUser +
+            "' once the device is set up (--user NAME picks the user, --stay-root keeps root)");
     }
     const Fd www(o.www.empty() ? -1 : open(o.www.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!o.www.empty() && www.get() < 0) {
@@ -397,8 +406,8 @@ int run(const tunstackd::Options& o) {
         metrics = std::move(*s);
     }
 
-    if (!o.user.empty()) {
-        if (auto r = tunstackd::drop_privileges(o.user); !r) {
+    if (!user.empty()) {
+        if (auto r = tunstackd::drop_privileges(user); !r) {
             log.error(r.error());
             return kExitFailure;
         }
@@ -436,7 +445,7 @@ int run(const tunstackd::Options& o) {
                   std::string(tunstackd::to_string(s.kind)) + ":" + std::to_string(s.port);
     }
     if (o.impair) served += ", impair " + o.impair->to_string();
-    if (!o.user.empty()) served += ", running as " + o.user;
+    if (!user.empty()) served += ", running as " + user;
     if (!o.control.empty()) served += ", control " + o.control;
     if (o.metrics_addr) {
         served += ", metrics http://" + o.metrics_addr->to_string() + ":" +
