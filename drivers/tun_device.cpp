@@ -39,7 +39,14 @@ stack::Result<TunDevice, Error> TunDevice::open(std::string_view name, const Tun
     int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
-        if (err == EPERM || err == EACCES) {
+        if (err == EACCES) {
+            // The node's file mode (0600 on some systems) refuses this user, whatever capabilities
+            // it holds: say that rather than blame CAP_NET_ADMIN.
+            return stack::Err{Error{ErrorKind::Permission, err,
+                                    "permission denied opening /dev/net/tun (its file mode refuses "
+                                    "this user: run as root, or grant access to the node)"}};
+        }
+        if (err == EPERM) {
             return stack::Err{Error{ErrorKind::Permission, err,
                                     "permission denied opening /dev/net/tun (need CAP_NET_ADMIN)"}};
         }

@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +227,35 @@ void no_caps_child() {
     }
 }
 
+// An unprivileged user that does hold CAP_NET_ADMIN (as a service manager can grant): whether it can
+// open /dev/net/tun depends on the node's file mode (0666 on most systems, 0600 on some). When the
+// mode refuses it, the error must say so instead of blaming a capability the process has.
+void net_admin_user_child() {
+    struct stat st {};
+    if (::stat("/dev/net/tun", &st) != 0) fail(10, "stat /dev/net/tun");
+    if (::prctl(PR_SET_KEEPCAPS, 1) != 0) fail(11, "PR_SET_KEEPCAPS");
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
+        fail(12, std::string("setresuid: ") + std::strerror(errno));
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+    if (::syscall(SYS_capset, &header, data) != 0) {
+        fail(13, std::string("capset: ") + std::strerror(errno));
+    }
+    auto r = TunDevice::open("tsdrv3");
+    const bool others_may_open = (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH);
+    if (others_may_open) {
+        if (!r) fail(14, "CAP_NET_ADMIN as uid 65534 could not create a TUN: " + r.error().message);
+    } else {
+        if (r) fail(15, "opened a node whose mode refuses uid 65534");
+        if (r.error().kind != ErrorKind::Permission ||
+            r.error().message.find("file mode") == std::string::npos) {
+            fail(16, "unexpected error: " + r.error().message);
+        }
+    }
+}
+
 TEST(TunDeviceTest, NameTooLongIsRejected) {
     auto r = TunDevice::open("this-name-is-far-too-long-for-linux");
     ASSERT_FALSE(r.ok());
@@ -275,6 +306,11 @@ TEST(TunDeviceTest, ExistingHostInterfaceNameIsRefusedWithoutTouchingIt) {
 TEST(TunDeviceTest, WithoutCapNetAdminTheErrorSaysSo) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a namespace and drop capabilities";
     EXPECT_EQ(run_in_netns(no_caps_child), 0);
+}
+
+TEST(TunDeviceTest, NodeModeRefusalIsNamedAsSuch) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a namespace and change user";
+    EXPECT_EQ(run_in_netns(net_admin_user_child), 0);
 }
 
 TEST(TunNetlinkTest, KernelUdpDatagramArrivesOnConfiguredTun) {
