@@ -35,43 +35,12 @@ command -v iperf3 >/dev/null || { echo "throughput: iperf3 missing (tools/setup 
 NS_TUN=tsbench-tun-$$
 NS_A=tsbench-a-$$
 NS_B=tsbench-b-$$
-TMP=$(mktemp -d /tmp/tsbench.XXXXXX)
-PIDS=()
-cleanup() {
-    local rc=$? p
-    set +e
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    for ns in "$NS_TUN" "$NS_A" "$NS_B"; do timeout 10 ip netns del "$ns" 2>/dev/null; done
-    rm -rf -- "$TMP"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() { echo "throughput: $*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
-wait_for() { # SECS CMD...
-    local deadline=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do (($(now_ms) >= deadline)) && return 1; sleep 0.05; done
-}
-mkns() {
-    timeout 10 ip netns add "$1" || die "cannot create namespace $1"
-    timeout 10 ip -n "$1" link set lo up
-    timeout 10 ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
-        net.ipv6.conf.default.disable_ipv6=1 net.ipv4.tcp_no_metrics_save=1 >/dev/null
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-if (($(nproc) >= 2)); then PIN_D=(taskset -c 0); PIN_C=(taskset -c 1); else PIN_D=(); PIN_C=(); fi
+BENCH_NAME=throughput
+source "$ROOT/bench/e2e/lib.sh"
+e2e_init
 
 # ---- TUN: tunstackd with discard and chargen ----
-mkns "$NS_TUN"
+e2e_ns "$NS_TUN"
 ip netns exec "$NS_TUN" "${PIN_D[@]}" "$TUNSTACKD" --tun tun0 --host-addr 198.18.0.1/24 --addr 198.18.0.2 \
     --stay-root --serve discard:9 --serve chargen:19 ${DAEMON_ARGS:-} </dev/null 2>"$TMP/tunstackd.log" &
 PIDS+=($!)
@@ -87,15 +56,17 @@ tun_run() { # MODE PORT → Gbit/s
 }
 in_runs=() out_runs=()
 for ((i = 0; i < RUNS; i++)); do
-    in_runs+=("$(tun_run send 9)")
-    out_runs+=("$(tun_run recv 19)")
+    v=$(tun_run send 9) || exit 1  # die in $(...) ends only the subshell
+    in_runs+=("$v")
+    v=$(tun_run recv 19) || exit 1
+    out_runs+=("$v")
 done
 IN=$(printf '%s\n' "${in_runs[@]}" | median)
 OUT=$(printf '%s\n' "${out_runs[@]}" | median)
 
 # ---- veth: kernel ↔ kernel reference ----
-mkns "$NS_A"
-mkns "$NS_B"
+e2e_ns "$NS_A"
+e2e_ns "$NS_B"
 timeout 10 ip link add tsb-a netns "$NS_A" type veth peer name tsb-b netns "$NS_B" || die "cannot create the veth pair"
 timeout 10 ip -n "$NS_A" addr add 198.18.1.1/24 dev tsb-a
 timeout 10 ip -n "$NS_B" addr add 198.18.1.2/24 dev tsb-b
@@ -109,7 +80,9 @@ veth_runs=()
 for ((i = 0; i < RUNS; i++)); do
     timeout $((SECS + 30)) ip netns exec "$NS_A" "${PIN_C[@]}" iperf3 -c 198.18.1.2 -C cubic -t "$SECS" -J \
         >"$TMP/iperf3.json" 2>&1 || die "iperf3 client failed: $(head -c 300 "$TMP/iperf3.json")"
-    veth_runs+=("$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$TMP/iperf3.json")")
+    v=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$TMP/iperf3.json") ||
+        die "cannot read iperf3's result: $(head -c 300 "$TMP/iperf3.json")"
+    veth_runs+=("$v")
 done
 VETH=$(printf '%s\n' "${veth_runs[@]}" | median)
 

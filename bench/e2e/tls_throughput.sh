@@ -36,34 +36,9 @@ for b in "$TUNSTACKD" "$BENCH"; do
 done
 
 NS=tsbench-tls-$$
-TMP=$(mktemp -d /tmp/tsbench-tls.XXXXXX)
-PIDS=()
-cleanup() {
-    local rc=$? p
-    set +e
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    timeout 10 ip netns del "$NS" 2>/dev/null
-    rm -rf -- "$TMP"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() { echo "tls_throughput: $*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
-wait_for() { # SECS CMD...
-    local deadline=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do (($(now_ms) >= deadline)) && return 1; sleep 0.05; done
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-if (($(nproc) >= 2)); then PIN_D=(taskset -c 0); PIN_C=(taskset -c 1); else PIN_D=(); PIN_C=(); fi
+BENCH_NAME=tls_throughput
+source "$ROOT/bench/e2e/lib.sh"
+e2e_init
 nsx() { timeout "$1" ip netns exec "$NS" "${@:2}"; }
 
 # ---- raw references, on the daemon's core ----
@@ -91,10 +66,8 @@ for b in json.load(open(sys.argv[1]))["benchmarks"]:
 HS_BOUND=$(awk -v t="$pk_ns" -v u="$pk_unit" 'BEGIN {m = (u == "ms") ? 1e-3 : (u == "us") ? 1e-6 : 1e-9; printf "%.0f", 1 / (t * m)}')
 
 # ---- namespace, certificates, daemon ----
-timeout 10 ip netns add "$NS" || die "cannot create namespace $NS"
-timeout 10 ip -n "$NS" link set lo up
-nsx 10 sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-    net.ipv4.tcp_no_metrics_save=1 net.ipv4.tcp_max_tw_buckets=0 >/dev/null
+e2e_ns "$NS"
+nsx 10 sysctl -q -w net.ipv4.tcp_max_tw_buckets=0 >/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/ca.key" \
     -out "$TMP/ca.pem" -subj /CN=bench-ca -days 30 >/dev/null 2>&1 || die "openssl: CA"
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/srv.key" \
