@@ -3,6 +3,8 @@
 //                       receive ring, a delayed ACK every second segment) + the application's recv()
 //   BM_TcpAckClockedOut a pure ACK in that opens room for one segment + send() of 1460 bytes + the
 //                       segment out (checksum, copy from the send ring into the frame)
+//   BM_TcpPureAckIn     a pure ACK in acknowledging one in-flight segment, nothing to send (refills
+//                       of 1024 segments happen outside the timed region)
 //   BM_TcpOutput        send() + one segment out; one cumulative ACK per 8 segments (amortised)
 //   BM_TcpOutputTso     with TSO (StackConfig::tso_max_size 65535): send() of 64 KiB + the
 //                       super-segment(s) out (one copy from the send ring into a large frame, the
@@ -174,6 +176,63 @@ void BM_TcpAckClockedOut(benchmark::State& state) {
     state.counters["allocs"] = segs ? static_cast<double>(allocs) / static_cast<double>(segs) : 0;
 }
 
+// Pure ACKs in, nothing out: each ACK acknowledges one more in-flight segment and the application has
+// nothing more to send, so the cost is ingress + ACK processing (RTT, cwnd, send-ring release) alone.
+// Segments in flight are refilled outside the timed region; cwnd is grown first so a refill of
+// kAckBatch segments goes out at once.
+void BM_TcpPureAckIn(benchmark::State& state) {
+    constexpr std::size_t kAckBatch = 1024;
+    Established e;
+    std::vector<std::uint8_t> app(kSeg * kAckBatch, 0x66);
+    SeqNumber acked = e.our_next;
+    // Sends what the send buffer and cwnd take; returns the segments now in flight past `acked`.
+    auto fill = [&](std::size_t bytes) {
+        (void)e.st->tcp().send(e.now, e.conn, Bytes(app.data(), bytes));
+        e.st->poll(e.now, e.sink);
+        return static_cast<std::size_t>(e.st->tcp().info(e.conn)->send_queue / kSeg);
+    };
+    auto ack_one = [&] {
+        acked = acked + kSeg;
+        e.st->ingress(e.now, segment(e.peer_next, acked, TcpFlag::Ack, 0));
+    };
+    // Slow start: one ACK per segment doubles cwnd each round until a whole batch fits.
+    for (int round = 0; round < 12 && e.st->tcp().info(e.conn)->cwnd < kSeg * (kAckBatch + 16);
+         ++round) {
+        const std::size_t n = fill(app.size());
+        for (std::size_t i = 0; i < n; ++i) ack_one();
+        e.now += Duration::millis(1);
+    }
+    auto ack = segment(e.peer_next, acked, TcpFlag::Ack, 0);
+    std::size_t allocs = 0, acks = 0, in_flight = 0;
+    const std::size_t packets_before = e.sink.packets;
+    std::size_t refills = 0;
+    for (auto _ : state) {
+        if (in_flight == 0) {
+            state.PauseTiming();
+            in_flight = fill(app.size());
+            ++refills;
+            ack = segment(e.peer_next, acked, TcpFlag::Ack, 0);
+            state.ResumeTiming();
+        }
+        const std::size_t a0 = bench::allocation_count();
+        advance(ack, 8, kSeg);
+        e.st->ingress(e.now, ack);
+        e.st->poll(e.now, e.sink);
+        allocs += bench::allocation_count() - a0;
+        acked = acked + kSeg;
+        --in_flight;
+        ++acks;
+        e.now += Duration::micros(1);
+    }
+    if (e.st->stats().tcp_retransmits != 0) state.SkipWithError("unexpected retransmissions");
+    // Only the refills may have put segments on the wire: the ACKs themselves sent nothing.
+    if (e.sink.packets - packets_before > refills * kAckBatch) {
+        state.SkipWithError("ACK processing sent segments");
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(acks));
+    state.counters["allocs"] = acks ? static_cast<double>(allocs) / static_cast<double>(acks) : 0;
+}
+
 void BM_TcpOutput(benchmark::State& state) {
     Established e;
     std::vector<std::uint8_t> app(kSeg, 0x44);
@@ -269,6 +328,7 @@ void BM_Memcpy1460(benchmark::State& state) {
 int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_TcpDataIn", BM_TcpDataIn);
     benchmark::RegisterBenchmark("BM_TcpAckClockedOut", BM_TcpAckClockedOut);
+    benchmark::RegisterBenchmark("BM_TcpPureAckIn", BM_TcpPureAckIn);
     benchmark::RegisterBenchmark("BM_TcpOutput", BM_TcpOutput);
     benchmark::RegisterBenchmark("BM_TcpOutputTso", BM_TcpOutputTso);
     benchmark::RegisterBenchmark("BM_Memcpy1460", BM_Memcpy1460);
@@ -282,6 +342,8 @@ int main(int argc, char** argv) {
                          "time per data segment in / memcpy of its payload");
     reporter.print_ratio("BM_TcpAckClockedOut", "BM_Memcpy1460",
                          "time per ACK in + segment out / memcpy of its payload");
+    reporter.print_ratio("BM_TcpPureAckIn", "BM_Memcpy1460",
+                         "time per pure ACK in (nothing sent) / memcpy of one segment's payload");
     reporter.print_ratio("BM_TcpOutput", "BM_Memcpy1460",
                          "time per segment out / memcpy of its payload");
     reporter.print_ratio("BM_TcpOutputTso", "BM_Memcpy64K",
