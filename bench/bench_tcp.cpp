@@ -19,12 +19,12 @@
 #include <cstring>
 #include <vector>
 
-#include "bench/alloc_counter.hpp"
 #include "bench/ratio_reporter.hpp"
 #include "stack/base/checksum.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
+#include "tests/support/alloc_counter.hpp"
 
 namespace {
 
@@ -132,12 +132,12 @@ void BM_TcpDataIn(benchmark::State& state) {
     std::vector<std::uint8_t> app(kSeg);
     std::size_t allocs = 0, segs = 0, received = 0;
     for (auto _ : state) {
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         e.st->ingress(e.now, pkt);
         auto n = e.st->tcp().recv(e.now, e.conn, MutBytes(app));
         received += n.ok() ? *n : 0;
         e.st->poll(e.now, e.sink);
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         advance(pkt, 4, kSeg);
         e.now += Duration::micros(1);
         ++segs;
@@ -159,12 +159,12 @@ void BM_TcpAckClockedOut(benchmark::State& state) {
     auto ack = segment(e.peer_next, e.our_next + kSeg, TcpFlag::Ack, 0);
     std::size_t allocs = 0, segs = 0;
     for (auto _ : state) {
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         e.st->ingress(e.now, ack);
         auto n = e.st->tcp().send(e.now, e.conn, app);
         benchmark::DoNotOptimize(n);
         e.st->poll(e.now, e.sink);
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         advance(ack, 8, kSeg);
         e.now += Duration::micros(1);
         ++segs;
@@ -214,11 +214,11 @@ void BM_TcpPureAckIn(benchmark::State& state) {
             ack = segment(e.peer_next, acked, TcpFlag::Ack, 0);
             state.ResumeTiming();
         }
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         advance(ack, 8, kSeg);
         e.st->ingress(e.now, ack);
         e.st->poll(e.now, e.sink);
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         acked = acked + kSeg;
         --in_flight;
         ++acks;
@@ -240,7 +240,7 @@ void BM_TcpOutput(benchmark::State& state) {
     std::size_t allocs = 0, segs = 0, unacked = 0;
     const std::size_t base = e.sink.packets;
     for (auto _ : state) {
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         const std::size_t before = e.sink.packets;
         auto n = e.st->tcp().send(e.now, e.conn, app);
         benchmark::DoNotOptimize(n);
@@ -251,7 +251,7 @@ void BM_TcpOutput(benchmark::State& state) {
             e.st->ingress(e.now, ack);
             unacked = 0;
         }
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         e.now += Duration::micros(1);
         ++segs;
     }
@@ -281,12 +281,12 @@ void BM_TcpOutputTso(benchmark::State& state) {
     std::size_t allocs = 0, iterations = 0, bytes = 0;
     const std::size_t segs0 = e.sink.super_segments, supers0 = e.sink.super_packets;
     for (auto _ : state) {
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         auto n = e.st->tcp().send(e.now, e.conn, app);
         bytes += n.ok() ? *n : 0;
         e.st->poll(e.now, e.sink);
         ack_all();
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         e.now += Duration::micros(10);
         ++iterations;
     }

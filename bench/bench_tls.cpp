@@ -34,8 +34,8 @@
 #include <memory>
 #include <vector>
 
-#include "bench/alloc_counter.hpp"
 #include "bench/ratio_reporter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tls/certgen.hpp"
 #include "tls/config.hpp"
 #include "tls/mbedtls_compat.hpp"
@@ -230,7 +230,7 @@ void BM_SessionTransfer(benchmark::State& state) {
     std::vector<std::uint8_t> data(n, 0x33), got(n);
     std::size_t allocs = 0;
     for (auto _ : state) {
-        const std::size_t a0 = bench::allocation_count();
+        const std::uint64_t a0 = tunstack_test::allocation_count();
         std::size_t sent = 0, received = 0;
         while (sent < n) {
             auto w = (*c)->write(stack::Bytes(data).subspan(sent));
@@ -242,7 +242,7 @@ void BM_SessionTransfer(benchmark::State& state) {
             if (!r || *r == 0) break;
             received += *r;
         }
-        allocs += bench::allocation_count() - a0;
+        allocs += tunstack_test::allocation_count() - a0;
         if (received != n) state.SkipWithError("transfer stalled");
     }
     // C++ heap allocations per record in TlsSession and the pipe (mbedTLS's own are calloc, not
