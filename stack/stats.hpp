@@ -16,7 +16,11 @@
 // first retransmission on entering loss recovery, RFC 5681 §3.2), sack (further holes during SACK
 // recovery, RFC 6675), partial_ack (NewReno partial ACKs, RFC 6582), syn (SYN and SYN-ACK).
 // Gauges kept by the TCP layer: tcp.state.STATE (connections in each state, from the socket table),
-// tcp.listeners, tcp.mem_in_use (bytes reserved by connection buffers).
+// tcp.listeners, tcp.mem_in_use (bytes reserved by connection buffers). tcp.state.time_wait counts
+// TIME-WAIT records too (TcpConfig::max_time_wait); tcp.time_wait_evicted the records forgotten early
+// at that cap, tcp.time_wait_reused the SYNs that opened a new connection on a TIME-WAIT 4-tuple
+// (RFC 6191), tcp.syncookies_unchecked the ACKs to a listener that had sent no SYN cookie recently
+// (answered with RST without being tested as cookies).
 #pragma once
 
 #include <cstdint>
@@ -116,6 +120,9 @@ namespace stack {
     X(tcp_syncookies_sent, "tcp.syncookies_sent")                   \
     X(tcp_syncookies_ok, "tcp.syncookies_ok")                       \
     X(tcp_syncookies_failed, "tcp.syncookies_failed")               \
+    X(tcp_syncookies_unchecked, "tcp.syncookies_unchecked")         \
+    X(tcp_time_wait_evicted, "tcp.time_wait_evicted")               \
+    X(tcp_time_wait_reused, "tcp.time_wait_reused")                 \
     X(tcp_drop_no_memory, "tcp.drop.no_memory")                     \
     X(tcp_drop_max_connections, "tcp.drop.max_connections")         \
     X(tcp_drop_mem_budget, "tcp.drop.mem_budget")                   \

@@ -7,20 +7,32 @@
 #include "stack/base/time.hpp"
 #include "stack/tcp/congestion.hpp"
 #include "stack/tcp/rtt.hpp"
+#include "stack/wire/tcp_options.hpp"
 
 namespace stack::tcp {
 
 struct TcpConfig {
     std::size_t send_buffer = 512 * 1024;  // bytes per connection
     std::size_t recv_buffer = 512 * 1024;  // bytes per connection; sets the window scale we offer
-    std::size_t max_sockets = 4096;        // listeners + connections (incl. TIME-WAIT)
-    // Admission limits (0: none). A SYN (or a SYN cookie's ACK) that would exceed one is dropped and
-    // counted (tcp.drop.max_connections, tcp.drop.mem_budget): the peer retries, existing connections
-    // are untouched. connect() fails with TooManySockets. max_connections counts connections in any
-    // state but TIME-WAIT (which holds no buffers, see Connection::enter_time_wait); mem_budget bounds
-    // the bytes reserved by connection buffers (send_buffer + recv_buffer each; gauge tcp.mem_in_use).
+    // The socket table: listeners + connections (TIME-WAIT records live apart, see max_time_wait).
+    // 0: sized from the connection limit, (max_connections, or 4096 when unlimited) +
+    // kHalfOpenReserve + kListenerReserve. With no free slot a SYN is answered with a SYN cookie.
+    std::size_t max_sockets = 0;
+    static constexpr std::size_t kHalfOpenReserve = 1024;
+    static constexpr std::size_t kListenerReserve = 64;
+    // Admission limits (0: none). A SYN that would exceed one is dropped and counted
+    // (tcp.drop.max_connections, tcp.drop.mem_budget): the peer retries, existing connections are
+    // untouched. connect() fails with TooManySockets. max_connections counts connections in any state
+    // but TIME-WAIT, half-open ones included; mem_budget bounds the bytes reserved by connection
+    // buffers (send_buffer + recv_buffer each; gauge tcp.mem_in_use). A passive connection gets its
+    // buffers only when the handshake completes (half-open state is small, issue 8): its SYN is
+    // admitted against the buffers in use, and the completing ACK (or SYN cookie ACK) is dropped and
+    // counted if the budget has no room by then (the peer retransmits it).
     std::size_t max_connections = 0;
     std::size_t mem_budget = 0;
+    // TIME-WAIT records (compact: no buffers, no socket slot) at most; at the cap the oldest is
+    // forgotten early (counted, tcp.time_wait_evicted), so TIME-WAIT never refuses a new connection.
+    std::size_t max_time_wait = 16384;
     Duration msl = Duration::seconds(30);  // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
     RttConfig rtt;                         // RFC 6298, min RTO 200 ms by default
     Duration delayed_ack = Duration::millis(40);
@@ -37,5 +49,21 @@ struct TcpConfig {
     std::uint16_t ephemeral_first = 32768;       // Linux ip_local_port_range
     std::uint16_t ephemeral_last = 60999;
 };
+
+// The socket table's size for `c` (TcpConfig::max_sockets, derived when 0).
+inline std::size_t socket_table_size(const TcpConfig& c) {
+    if (c.max_sockets != 0) return c.max_sockets;
+    return (c.max_connections != 0 ? c.max_connections : 4096) + TcpConfig::kHalfOpenReserve +
+           TcpConfig::kListenerReserve;
+}
+
+// The window scale we offer (RFC 7323 §2.3): the smallest that lets the window cover recv_buffer.
+inline std::uint8_t receive_window_scale(const TcpConfig& c) {
+    std::uint8_t s = 0;
+    if (c.window_scaling) {
+        while ((c.recv_buffer >> s) > 65535 && s < wire::kTcpMaxWindowScale) ++s;
+    }
+    return s;
+}
 
 }  // namespace stack::tcp

@@ -24,18 +24,23 @@ Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& co
       config_(config),
       local_(local),
       remote_(remote),
-      snd_buf_(config.send_buffer),
-      rcv_buf_(config.recv_buffer),
+      snd_buf_(0),
+      rcv_buf_(0),
       rtt_(config.rtt) {
     timers_.fill(Instant::never());
     our_mss_ = static_cast<std::uint16_t>(layer.mtu() - kTcpIpHeaders);
-    if (config_.window_scaling) {
-        while ((config_.recv_buffer >> rcv_wscale_) > 65535 &&
-               rcv_wscale_ < wire::kTcpMaxWindowScale) {
-            ++rcv_wscale_;
-        }
-    }
+    rcv_wscale_ = receive_window_scale(config_);
+    ts_offset_ = layer.ts_offset(local, remote);  // RFC 7323 §7.1, see IsnGenerator::ts_offset
     cc_ = make_congestion_control(config_.congestion, smss_);
+}
+
+// The send and receive rings, once per connection: at open_active(), or when a passive handshake
+// completes (the TcpLayer admitted them against TcpConfig::mem_budget before).
+void Connection::allocate_buffers() {
+    if (snd_buf_.capacity() != 0 || rcv_buf_.capacity() != 0) return;
+    snd_buf_ = RingBuffer(config_.send_buffer);
+    rcv_buf_ = RingBuffer(config_.recv_buffer);
+    layer_.buffers_allocated(buffer_bytes());
 }
 
 void Connection::set_state(TcpState s) {
@@ -56,7 +61,6 @@ void Connection::init_send_space(Instant now, SeqNumber iss) {
     recover_ = iss;
     high_rxt_ = iss;
     snd_buf_seq_ = iss + 1;
-    ts_offset_ = iss.value() * 2654435761u;
     last_progress_ = now;
     last_received_ = now;
 }
@@ -73,6 +77,7 @@ void Connection::send_syn(Instant now, wire::TcpFlags flags) {
 }
 
 void Connection::open_active(Instant now, SeqNumber iss) {
+    allocate_buffers();  // the application may queue data before the handshake completes
     init_send_space(now, iss);
     set_state(TcpState::SynSent);
     send_syn(now, TcpFlag::Syn);
@@ -98,16 +103,19 @@ void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket&
 }
 
 // The handshake completed statelessly (RFC 4987 §3.6): `ack` is the peer's ACK of our cookie SYN-ACK.
-// Only the MSS survived the cookie; window scaling, SACK and timestamps stay off for this connection,
-// and the window we offered in the SYN-ACK was unscaled.
+// The options are those the cookie kept (`offered`); the window we offered in the SYN-ACK was
+// unscaled (RFC 7323 §2.2).
 void Connection::open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
-                                  std::uint16_t mss) {
+                                  const wire::TcpOptions& offered) {
+    allocate_buffers();
     irs_ = ack.seq() - 1;
     rcv_nxt_ = ack.seq();
     init_send_space(now, iss);
-    wire::TcpOptions offered;
-    offered.mss = mss;
     negotiate(offered, /*syn_ack=*/false);
+    if (ts_ok_) {
+        ts_recent_ = offered.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
     rcv_adv_ = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
     snd_una_ = iss + 1;
     snd_nxt_ = snd_una_;
@@ -396,6 +404,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
 
 // SYN-RECEIVED → ESTABLISHED on an acceptable ACK of our SYN (RFC 9293 §3.10.7.4 step 5).
 void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq) {
+    allocate_buffers();  // a passive open's buffers (admitted by TcpLayer::on_segment)
     snd_una_ = ack;
     snd_wnd_ = wnd;
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
@@ -613,6 +622,16 @@ void Connection::on_fin(Instant now) {
 }
 
 void Connection::enter_time_wait(Instant now) {
+    if (orphaned_) {
+        // Nobody holds the handle: a compact record replaces the connection (TcpLayer keeps it,
+        // capped by TcpConfig::max_time_wait). The ACK of the peer's FIN goes now, from here.
+        if (ack_now_) send_ack(now);
+        set_state(TcpState::TimeWait);
+        arm(Timer::TimeWait, now + config_.msl * 2);
+        layer_.add_time_wait(time_wait_state(now));
+        close_with(std::nullopt);
+        return;
+    }
     set_state(TcpState::TimeWait);
     // TIME-WAIT only answers retransmitted FINs: everything we sent is acknowledged, so the send
     // buffer is empty and goes; the receive buffer too unless the application still has to read
@@ -628,6 +647,25 @@ void Connection::enter_time_wait(Instant now) {
     for (auto& t : timers_) t = Instant::never();
     arm(Timer::TimeWait, now + config_.msl * 2);
     notify(kEventClosed);
+}
+
+TimeWaitState Connection::time_wait_state(Instant now) const {
+    TimeWaitState tw;
+    tw.local = local_;
+    tw.remote = remote_;
+    tw.snd_nxt = snd_nxt_;
+    tw.rcv_nxt = rcv_nxt_;
+    tw.ts_recent = ts_recent_;
+    tw.ts_offset = ts_offset_;
+    tw.ts_ok = ts_ok_;
+    tw.rcv_wscale = rcv_wscale_;
+    const auto deadline = timers_[static_cast<int>(Timer::TimeWait)];
+    tw.deadline = deadline != Instant::never() ? deadline : now + config_.msl * 2;
+    // The window last advertised: TIME-WAIT never shrinks it (RFC 9293 §3.8.6.2.2).
+    const std::uint32_t wnd =
+        rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    tw.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> rcv_wscale_, 65535));
+    return tw;
 }
 
 void Connection::close_with(std::optional<SocketError> err) {

@@ -53,6 +53,19 @@ struct ConnectionInfo {
     std::uint8_t snd_wscale = 0, rcv_wscale = 0;
 };
 
+// What TIME-WAIT needs of a finished connection (RFC 9293 §3.6.1): the TcpLayer keeps this compact
+// record, without buffers or a socket slot, instead of the Connection (issue 8: cheap TIME-WAIT).
+struct TimeWaitState {
+    Endpoint local, remote;
+    wire::SeqNumber snd_nxt, rcv_nxt;
+    std::uint32_t ts_recent = 0;  // RFC 7323: the peer's last TSval (PAWS, RFC 6191)
+    std::uint32_t ts_offset = 0;  // our TSval clock (IsnGenerator::ts_offset)
+    Instant deadline;          // 2*MSL after entering TIME-WAIT (restarted by a retransmitted FIN)
+    std::uint16_t window = 0;  // the window field of our ACKs
+    std::uint8_t rcv_wscale = 0;
+    bool ts_ok = false;
+};
+
 class Connection {
 public:
     using SeqNumber = wire::SeqNumber;
@@ -66,9 +79,11 @@ public:
     void open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
                       const wire::TcpOptions& options);
 
-    // Passive open completed by a valid SYN cookie in the peer's ACK (TcpLayer checked it).
+    // Passive open completed by a valid SYN cookie in the peer's ACK (TcpLayer checked it);
+    // `offered`: the SYN's options as the cookie recorded them (MSS; window scale, SACK-permitted and
+    // timestamps when the cookie carried them in TSecr, see syn_cookie.hpp).
     void open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
-                          std::uint16_t mss);
+                          const wire::TcpOptions& offered);
 
     // A segment for this connection (already checksum-verified and demultiplexed).
     void on_segment(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
@@ -102,8 +117,11 @@ public:
     std::size_t recv_available() const { return rcv_buf_.size(); }
     std::optional<SocketError> error() const { return error_; }
     ConnectionInfo info() const;
-    // Bytes reserved by the send and receive buffers (TcpConfig::mem_budget accounting).
+    // Bytes reserved by the send and receive buffers (TcpConfig::mem_budget accounting). A passive
+    // connection has none until its handshake completes (half-open state is small).
     std::size_t buffer_bytes() const { return snd_buf_.capacity() + rcv_buf_.capacity(); }
+    // The TIME-WAIT record for this connection (in TIME-WAIT: what the TcpLayer keeps after it).
+    TimeWaitState time_wait_state(Instant now) const;
 
     // Set by the layer: the listener a passive connection belongs to until accept().
     std::uint32_t listener = ~std::uint32_t{0};
@@ -113,6 +131,11 @@ private:
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
     void init_send_space(Instant now, SeqNumber iss);
+    void allocate_buffers();
+    // Receive space for the window of a SYN or SYN-ACK (before the buffers exist: their size).
+    std::size_t syn_receive_space() const {
+        return rcv_buf_.capacity() != 0 ? rcv_buf_.free() : config_.recv_buffer;
+    }
     void send_syn(Instant now, wire::TcpFlags flags);
 
     // RFC 9293 §3.10.7 steps.

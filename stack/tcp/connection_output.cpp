@@ -64,7 +64,7 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     if (flags.syn()) {
         // RFC 7323 §2.2: the window in a SYN/SYN-ACK is not scaled.
         std::uint32_t wnd =
-            static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
+            static_cast<std::uint32_t>(std::min<std::size_t>(syn_receive_space(), 65535));
         r.window = static_cast<std::uint16_t>(wnd);
         if (flags.ack()) rcv_adv_ = rcv_nxt_ + wnd;
         const bool answering = flags.ack();  // SYN-ACK: echo only what the peer offered

@@ -13,6 +13,18 @@ std::uint32_t IsnGenerator::offset(wire::Ipv4Address local, std::uint16_t local_
     return static_cast<std::uint32_t>(siphash24(secret_, msg));
 }
 
+std::uint32_t IsnGenerator::ts_offset(wire::Ipv4Address local, std::uint16_t local_port,
+                                      wire::Ipv4Address remote, std::uint16_t remote_port) const {
+    // The same connection-id as offset(), plus a domain byte, so the two values are unrelated.
+    std::array<std::uint8_t, 13> msg{};
+    store_be32(msg.data(), local.value);
+    store_be16(msg.data() + 4, local_port);
+    store_be32(msg.data() + 6, remote.value);
+    store_be16(msg.data() + 10, remote_port);
+    msg[12] = 't';
+    return static_cast<std::uint32_t>(siphash24(secret_, msg));
+}
+
 wire::SeqNumber IsnGenerator::generate(Instant now, wire::Ipv4Address local,
                                        std::uint16_t local_port, wire::Ipv4Address remote,
                                        std::uint16_t remote_port) const {

@@ -26,6 +26,14 @@ public:
     wire::SeqNumber generate(Instant now, wire::Ipv4Address local, std::uint16_t local_port,
                              wire::Ipv4Address remote, std::uint16_t remote_port) const;
 
+    // The connection's TSval offset (RFC 7323 §7.1: a random offset per connection, so timestamps
+    // reveal neither the host's clock nor, as one derived from the ISS would, anything about the
+    // sequence space). A keyed hash of the 4-tuple, as Linux's tsoffset: it is the same for every
+    // incarnation of a 4-tuple (TSvals stay monotonic across them, which RFC 6191 relies on) and
+    // can be recomputed without state, which SYN cookies need to check the TSecr of an ACK.
+    std::uint32_t ts_offset(wire::Ipv4Address local, std::uint16_t local_port,
+                            wire::Ipv4Address remote, std::uint16_t remote_port) const;
+
     // F() alone (the per-tuple offset), for tests.
     std::uint32_t offset(wire::Ipv4Address local, std::uint16_t local_port,
                          wire::Ipv4Address remote, std::uint16_t remote_port) const;

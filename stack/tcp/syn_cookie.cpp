@@ -39,4 +39,26 @@ std::optional<std::uint16_t> SynCookies::check(Instant now, const CookieTuple& t
     return kMssTable[index];
 }
 
+std::uint32_t SynCookies::encode_ts(std::uint32_t ts_now, const CookieTsOptions& o) {
+    std::uint32_t bits = o.wscale ? *o.wscale : 0xfu;
+    if (o.sack) bits |= 1u << 4;
+    std::uint32_t ts = (ts_now & ~kTsMask) | bits;
+    if (static_cast<std::int32_t>(ts - ts_now) > 0) ts -= kTsMask + 1;
+    return ts;
+}
+
+std::optional<CookieTsOptions> SynCookies::decode_ts(std::uint32_t ts_now, std::uint32_t tsecr) {
+    // TSval counts milliseconds: a cookie's TSecr is at most its lifetime (plus the rounding) old.
+    constexpr std::int64_t kMaxAgeMs = (kMaxAgePeriods + 1) * kPeriodUs / 1000 + kTsMask + 1;
+    const auto age = static_cast<std::int32_t>(ts_now - tsecr);
+    if (age < 0 || age > kMaxAgeMs) return std::nullopt;
+    const std::uint32_t bits = tsecr & kTsMask;
+    if (bits >> 5 != 0) return std::nullopt;  // the spare bit is never set
+    CookieTsOptions o;
+    const std::uint32_t ws = bits & 0xfu;
+    if (ws != 0xfu) o.wscale = static_cast<std::uint8_t>(ws);  // 0..14 (encode_ts's input)
+    o.sack = (bits >> 4 & 1u) != 0;
+    return o;
+}
+
 }  // namespace stack::tcp

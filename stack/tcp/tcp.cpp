@@ -35,16 +35,16 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats
       isn_(key_half(secret, 0, seed)),
       cookies_(key_half(secret, 1, seed ^ 0x636f6f6b6965ull)),
       rng_(seed ^ 0x706f727473ull),
-      slots_(config.max_sockets),
-      wheel_(Duration::millis(1), 4096, config.max_sockets),
-      events_(config.max_sockets) {
-    free_slots_.reserve(config.max_sockets);
-    for (std::size_t i = config.max_sockets; i-- > 0;) {
-        free_slots_.push_back(static_cast<std::uint32_t>(i));
-    }
-    conns_.reserve(config.max_sockets);
-    dirty_.reserve(config.max_sockets);
-    to_free_.reserve(config.max_sockets);
+      slots_(tcp::socket_table_size(config)),
+      wheel_(Duration::millis(1), 4096, slots_.size()),
+      events_(slots_.size()) {
+    const std::size_t n = slots_.size();
+    free_slots_.reserve(n);
+    for (std::size_t i = n; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
+    conns_.reserve(n);
+    dirty_.reserve(n);
+    to_free_.reserve(n);
+    tw_.reserve(std::min<std::size_t>(config.max_time_wait, std::size_t{1} << 20));
     challenge_credit_us_ = 1'000'000;
 }
 
@@ -81,7 +81,9 @@ void TcpLayer::free_slot(std::uint32_t index) {
     s.dirty = false;
     s.accept_queue.clear();
     s.syn_queue = 0;
+    if (s.embryonic) --half_open_;
     s.embryonic = false;
+    s.sent_cookies = false;
     ++s.generation;
     free_slots_.push_back(index);
 }
@@ -174,6 +176,7 @@ void TcpLayer::on_established(Connection& c) {
     if (s.embryonic) {
         s.embryonic = false;
         --l.syn_queue;
+        --half_open_;
     }
     l.accept_queue.push_back(c.index());
     notify(c.listener, kEventReadable);
@@ -188,6 +191,7 @@ void TcpLayer::on_closed(Connection& c) {
         if (s.embryonic) {
             s.embryonic = false;
             --l.syn_queue;
+            --half_open_;
         }
         c.listener = ~std::uint32_t{0};
     }
@@ -218,13 +222,31 @@ void TcpLayer::state_changed(TcpState from, TcpState to) {
     if (to == TcpState::TimeWait) ++time_wait_;
 }
 
+void TcpLayer::buffers_allocated(std::size_t bytes) {
+    mem_in_use_ += bytes;
+    stats_.tcp_mem_in_use = mem_in_use_;
+}
+
 void TcpLayer::buffers_released(std::size_t bytes) {
     mem_in_use_ -= bytes;
     stats_.tcp_mem_in_use = mem_in_use_;
 }
 
+// A new connection (a SYN, connect()): half-open connections count against max_connections (an
+// operator's hard limit), but hold no buffers, so the budget is tested against buffers in use.
 bool TcpLayer::admit(bool count_drop) {
     if (config_.max_connections != 0 && active_connection_count() >= config_.max_connections) {
+        if (count_drop) ++stats_.tcp_drop_max_connections;
+        return false;
+    }
+    return admit_buffers(count_drop);
+}
+
+// A passive connection about to be established (its handshake's ACK, a SYN cookie's ACK): room for
+// its buffers, and for one more established connection.
+bool TcpLayer::admit_buffers(bool count_drop) {
+    if (config_.max_connections != 0 &&
+        active_connection_count() - half_open_ >= config_.max_connections) {
         if (count_drop) ++stats_.tcp_drop_max_connections;
         return false;
     }
@@ -296,14 +318,28 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
     stats_.tcp_rx_payload_bytes += seg.payload().size();
     auto it = conns_.find(key(ip.src, seg.src_port(), seg.dst_port()));
     if (it != conns_.end()) {
-        Connection& c = *slots_[it->second].conn;
+        Slot& slot = slots_[it->second];
+        Connection& c = *slot.conn;
+        // A half-open connection gets its buffers when an ACK completes the handshake: without room
+        // for them the segment is dropped (and counted); the peer retransmits it.
+        if (slot.embryonic && seg.flags().ack() && !seg.flags().rst() && !seg.flags().syn() &&
+            !admit_buffers(/*count_drop=*/true)) {
+            return;
+        }
         c.on_segment(now, seg, *options);
         timers_changed(c);
-    } else if (auto l = listeners_.find(seg.dst_port()); l != listeners_.end()) {
-        on_listen(now, l->second, ip, seg, *options);
     } else {
-        ++stats_.tcp_drop_no_listener;
-        reset_closed(now, ip, seg);
+        std::optional<SeqNumber> iss;
+        if (auto t = tw_.find(key(ip.src, seg.src_port(), seg.dst_port())); t != tw_.end()) {
+            iss = on_time_wait(now, t->first, seg, *options);
+            if (!iss) return;  // answered (or dropped) by the TIME-WAIT record
+        }
+        if (auto l = listeners_.find(seg.dst_port()); l != listeners_.end()) {
+            on_listen(now, l->second, ip, seg, *options, iss);
+        } else {
+            ++stats_.tcp_drop_no_listener;
+            reset_closed(now, ip, seg);
+        }
     }
     for (std::uint32_t i : to_free_) free_slot(i);
     to_free_.clear();
@@ -334,42 +370,53 @@ void TcpLayer::reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::T
     }
 }
 
-// RFC 9293 §3.10.7.2, LISTEN.
-// RFC 9293 §3.10.7.2, LISTEN. A full accept queue drops SYNs (the peer retries; Linux does the same);
-// a full SYN queue with room in the accept queue answers with a SYN cookie (RFC 4987 §3.6).
+// RFC 9293 §3.10.7.2, LISTEN. A full accept queue drops SYNs (the peer retries; Linux does the same),
+// so do the admission limits (TcpConfig::max_connections, mem_budget); a full SYN queue, or no free
+// socket slot, answers with a SYN cookie (RFC 4987 §3.6). An ACK is tested as a cookie's only while
+// this listener has recently sent cookies (SynCookies::kRecentUs), else answered with RST at once.
+// `iss`: the ISS for a new incarnation of a TIME-WAIT 4-tuple.
 void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
-                         const wire::TcpPacket& seg, const wire::TcpOptions& options) {
+                         const wire::TcpPacket& seg, const wire::TcpOptions& options,
+                         std::optional<SeqNumber> iss) {
     if (seg.flags().rst()) return;
+    Slot& l = slots_[listener];
     if (seg.flags().ack()) {
+        if (!seg.flags().syn() &&
+            (!l.sent_cookies || (now - l.last_cookie).as_micros() > SynCookies::kRecentUs)) {
+            ++stats_.tcp_syncookies_unchecked;
+            reset_closed(now, ip, seg);
+            return;
+        }
         if (seg.flags().syn() || !accept_cookie(now, listener, ip, seg, options)) {
             reset_closed(now, ip, seg);
         }
         return;
     }
     if (!seg.flags().syn()) return;
-    Slot& l = slots_[listener];
     if (l.accept_queue.size() >= l.backlog) {
         ++stats_.tcp_drop_listen_overflow;  // dropped, not reset: the peer will retry
         return;
     }
-    if (l.syn_queue >= l.backlog) {
+    if (!admit(/*count_drop=*/true)) return;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
+    if (l.syn_queue >= l.backlog || free_slots_.empty()) {
+        l.sent_cookies = true;
+        l.last_cookie = now;
         send_cookie_synack(now, ip, seg, options);
         return;
     }
     Connection* c = new_passive(listener, ip, seg);
     if (c == nullptr) return;
     slots_[c->index()].embryonic = true;
+    ++half_open_;
     ++slots_[listener].syn_queue;
-    c->open_passive(now, isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port()), seg,
-                    options);
+    c->open_passive(
+        now, iss.value_or(isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port())), seg,
+        options);
     timers_changed(*c);
 }
 
 Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                                   const wire::TcpPacket& seg) {
-    if (!admit(/*count_drop=*/true)) {
-        return nullptr;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
-    }
     auto index = allocate_slot();
     if (!index) {
         ++stats_.tcp_drop_no_memory;
@@ -394,6 +441,22 @@ void TcpLayer::send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const w
     r.flags = wire::TcpFlag::Syn | wire::TcpFlag::Ack;
     r.window = static_cast<std::uint16_t>(std::min<std::size_t>(config_.recv_buffer, 65535));
     r.options.mss = static_cast<std::uint16_t>(output_.mtu() - 40);
+    // The other options survive only in the timestamp bits (syn_cookie.hpp), so only with them.
+    if (config_.timestamps && options.timestamps) {
+        CookieTsOptions o;
+        if (config_.window_scaling && options.window_scale) {
+            o.wscale = std::min(*options.window_scale, wire::kTcpMaxWindowScale);
+            r.options.window_scale = receive_window_scale(config_);
+        }
+        if (config_.sack && options.sack_permitted) {
+            o.sack = true;
+            r.options.sack_permitted = true;
+        }
+        const std::uint32_t ts_now = static_cast<std::uint32_t>(now.as_millis()) +
+                                     isn_.ts_offset(ip.dst, seg.dst_port(), ip.src, seg.src_port());
+        r.options.timestamps =
+            wire::TcpTimestamps{SynCookies::encode_ts(ts_now, o), options.timestamps->tsval};
+    }
     std::uint8_t buf[wire::kTcpMaxHeaderLen];
     r.emit(MutBytes(buf, r.header_len()), ip.dst, ip.src, Bytes());
     if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf, r.header_len())},
@@ -413,14 +476,31 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
         ++stats_.tcp_syncookies_failed;
         return false;
     }
+    wire::TcpOptions offered;
+    offered.mss = *mss;
+    if (config_.timestamps && options.timestamps) {
+        // Our cookie SYN-ACK had timestamps (the ACK would have none otherwise): TSecr holds the
+        // other options and dates the cookie.
+        const std::uint32_t ts_now = static_cast<std::uint32_t>(now.as_millis()) +
+                                     isn_.ts_offset(ip.dst, seg.dst_port(), ip.src, seg.src_port());
+        auto o = SynCookies::decode_ts(ts_now, options.timestamps->tsecr);
+        if (!o) {
+            ++stats_.tcp_syncookies_failed;
+            return false;
+        }
+        offered.window_scale = o->wscale;
+        offered.sack_permitted = o->sack;
+        offered.timestamps = wire::TcpTimestamps{options.timestamps->tsval, 0};
+    }
     if (slots_[listener].accept_queue.size() >= slots_[listener].backlog) {
         ++stats_.tcp_drop_listen_overflow;
         return true;  // valid, but no room: drop silently, the peer retransmits
     }
+    if (!admit_buffers(/*count_drop=*/true)) return true;  // likewise
     Connection* c = new_passive(listener, ip, seg);
     if (c == nullptr) return true;
     ++stats_.tcp_syncookies_ok;
-    c->open_from_cookie(now, seg.ack() - 1, seg, *mss);
+    c->open_from_cookie(now, seg.ack() - 1, seg, offered);
     c->on_segment(now, seg, options);  // the ACK may carry data or a FIN
     timers_changed(*c);
     return true;
@@ -440,6 +520,7 @@ void TcpLayer::poll(Instant now) {
     flush_dirty(now);
     for (std::uint32_t i : to_free_) free_slot(i);
     to_free_.clear();
+    expire_time_wait(now);
 }
 
 void TcpLayer::flush_dirty(Instant now) {
@@ -459,7 +540,9 @@ void TcpLayer::flush_dirty(Instant now) {
     dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-Instant TcpLayer::poll_at() const { return dirty_.empty() ? wheel_.next_deadline() : Instant{}; }
+Instant TcpLayer::poll_at() const {
+    return dirty_.empty() ? std::min(wheel_.next_deadline(), time_wait_deadline()) : Instant{};
+}
 
 // ---- the socket API ---------------------------------------------------------------------------
 
@@ -485,7 +568,7 @@ Result<SocketHandle, SocketError> TcpLayer::accept(SocketHandle listener) {
     if (l->kind != Slot::Kind::Listener) return Err(SocketError::WrongKind);
     if (l->accept_queue.empty()) return Err(SocketError::WouldBlock);
     std::uint32_t index = l->accept_queue.front();
-    l->accept_queue.pop_front();
+    l->accept_queue.erase(l->accept_queue.begin());
     Slot& s = slots_[index];
     s.user_owned = true;
     s.conn->listener = ~std::uint32_t{0};
@@ -508,7 +591,8 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
     std::uint32_t start = static_cast<std::uint32_t>(ip::splitmix64(rng_) % range);
     for (std::uint32_t i = 0; i < range; ++i) {
         std::uint16_t p = static_cast<std::uint16_t>(config_.ephemeral_first + (start + i) % range);
-        if (conns_.count(key(addr, port, p)) == 0 && listeners_.count(p) == 0) {
+        const std::uint64_t k = key(addr, port, p);
+        if (conns_.count(k) == 0 && tw_.count(k) == 0 && listeners_.count(p) == 0) {
             local_port = p;
             break;
         }
@@ -577,7 +661,7 @@ Result<void, SocketError> TcpLayer::close(Instant now, SocketHandle h) {
         // Connections nobody accepted are reset (as Linux does on close of a listening socket).
         while (!s->accept_queue.empty()) {
             std::uint32_t i = s->accept_queue.front();
-            s->accept_queue.pop_front();
+            s->accept_queue.erase(s->accept_queue.begin());
             slots_[i].conn->listener = ~std::uint32_t{0};
             slots_[i].conn->abort(now);
         }
@@ -595,13 +679,13 @@ Result<void, SocketError> TcpLayer::close(Instant now, SocketHandle h) {
         c.orphaned_ = true;
         if (c.state() == TcpState::Closed) {
             to_free_.push_back(h.index);
+        } else if (c.state() == TcpState::TimeWait) {
+            add_time_wait(c.time_wait_state(now));  // the compact record replaces the connection
+            to_free_.push_back(h.index);
         } else if (c.recv_available() > 0) {
             c.abort(now);  // unread data: RFC 2525 §2.17, reset rather than pretend it was read
         } else {
             c.shutdown_send(now);
-            if (c.state() == TcpState::FinWait2 || c.state() == TcpState::TimeWait) {
-                // already finishing on its own
-            }
             if (c.state() != TcpState::Closed) timers_changed(c);
         }
     }
@@ -674,6 +758,158 @@ void TcpLayer::for_each_connection(function_ref<void(const ConnectionInfo&)> fn)
     for (const auto& s : slots_) {
         if (s.kind == Slot::Kind::Connection && s.conn) fn(s.conn->info());
     }
+    for (const auto& [k, e] : tw_) {
+        ConnectionInfo i;
+        i.local = e.tw.local;
+        i.remote = e.tw.remote;
+        i.state = TcpState::TimeWait;
+        i.rcv_wnd = std::uint32_t{e.tw.window} << e.tw.rcv_wscale;
+        i.timestamps = e.tw.ts_ok;
+        i.window_scaling = e.tw.rcv_wscale != 0;
+        i.rcv_wscale = e.tw.rcv_wscale;
+        fn(i);
+    }
+}
+
+// ---- TIME-WAIT records ------------------------------------------------------------------------
+
+void TcpLayer::add_time_wait(const TimeWaitState& tw) {
+    if (config_.max_time_wait == 0) {
+        ++stats_.tcp_time_wait_evicted;  // no TIME-WAIT kept at all
+        return;
+    }
+    // At the cap the oldest record goes (the one closest to its end anyway): TIME-WAIT never
+    // refuses a connection, and its memory stays bounded.
+    while (tw_.size() >= config_.max_time_wait && !tw_order_.empty()) {
+        const TimeWaitOrder o = tw_order_.front();
+        tw_order_.pop_front();
+        auto it = tw_.find(o.key);
+        if (it == tw_.end() || it->second.id != o.id) continue;  // stale
+        remove_time_wait(o.key);
+        ++stats_.tcp_time_wait_evicted;
+    }
+    const std::uint64_t k = key(tw.remote.addr, tw.remote.port, tw.local.port);
+    auto [it, inserted] = tw_.try_emplace(k);
+    if (inserted) ++stats_.tcp_state_time_wait;
+    it->second.tw = tw;
+    order_time_wait(k, it->second);
+}
+
+void TcpLayer::order_time_wait(std::uint64_t k, TimeWaitEntry& e) {
+    e.id = tw_next_id_++;
+    tw_order_.push_back({k, e.id, e.tw.deadline});
+    // Restarts and early removals leave stale entries behind: drop them once they outnumber the
+    // records (amortized O(1); the order of the others is kept).
+    if (tw_order_.size() > 2 * tw_.size() + 1024) {
+        std::erase_if(tw_order_, [this](const TimeWaitOrder& o) {
+            auto it = tw_.find(o.key);
+            return it == tw_.end() || it->second.id != o.id;
+        });
+    }
+}
+
+void TcpLayer::remove_time_wait(std::uint64_t k) {
+    if (tw_.erase(k) != 0) --stats_.tcp_state_time_wait;
+}
+
+void TcpLayer::expire_time_wait(Instant now) {
+    while (!tw_order_.empty() && tw_order_.front().deadline <= now) {
+        const TimeWaitOrder o = tw_order_.front();
+        tw_order_.pop_front();
+        auto it = tw_.find(o.key);
+        if (it != tw_.end() && it->second.id == o.id) remove_time_wait(o.key);
+    }
+}
+
+Instant TcpLayer::time_wait_deadline() const {
+    return tw_order_.empty() ? Instant::never() : tw_order_.front().deadline;
+}
+
+void TcpLayer::send_time_wait_ack(Instant now, const TimeWaitState& tw) {
+    wire::TcpRepr r;
+    r.src_port = tw.local.port;
+    r.dst_port = tw.remote.port;
+    r.seq = tw.snd_nxt;
+    r.ack = tw.rcv_nxt;
+    r.flags = TcpFlag::Ack;
+    r.window = tw.window;
+    if (tw.ts_ok) {
+        r.options.timestamps = wire::TcpTimestamps{
+            static_cast<std::uint32_t>(now.as_millis()) + tw.ts_offset, tw.ts_recent};
+    }
+    std::uint8_t buf[wire::kTcpMaxHeaderLen];
+    r.emit(MutBytes(buf, r.header_len()), tw.local.addr, tw.remote.addr, Bytes());
+    if (output_.send(tw.remote.addr, wire::IpProtocol::Tcp, {Bytes(buf, r.header_len())},
+                     /*dont_frag=*/true)) {
+        ++stats_.tcp_tx_segments;
+        stats_.tcp_tx_bytes += r.header_len();
+    }
+}
+
+// RFC 9293 §3.10.7.4 in TIME-WAIT, for a record: "the only thing that can arrive in this state is a
+// retransmission of the remote FIN": acknowledge it and restart the 2*MSL timeout. Also: a RST at
+// RCV.NXT ends TIME-WAIT, one elsewhere in the window gets a challenge ACK (RFC 5961 §3.2); a SYN may
+// open a new incarnation (RFC 6191 with timestamps, else a sequence number above RCV.NXT: RFC 9293
+// §3.10.7.4, RFC 1122 §4.2.2.13), other SYNs get a challenge ACK (RFC 5961 §4.2); PAWS (RFC 7323
+// §5.3) and unacceptable segments are answered with an ACK.
+std::optional<SeqNumber> TcpLayer::on_time_wait(Instant now, std::uint64_t k,
+                                                const wire::TcpPacket& seg,
+                                                const wire::TcpOptions& options) {
+    TimeWaitEntry& e = tw_.find(k)->second;
+    TimeWaitState& tw = e.tw;
+    const auto flags = seg.flags();
+    const std::uint32_t wnd = std::max<std::uint32_t>(std::uint32_t{tw.window} << tw.rcv_wscale, 1);
+    if (flags.rst()) {
+        if (seg.seq() == tw.rcv_nxt) {
+            ++stats_.tcp_rx_resets;
+            remove_time_wait(k);
+        } else if (wire::seq_in_window(seg.seq(), tw.rcv_nxt, wnd) && challenge_ack_allowed(now)) {
+            ++stats_.tcp_challenge_acks;
+            send_time_wait_ack(now, tw);
+        }
+        return std::nullopt;
+    }
+    const bool ts = tw.ts_ok && options.timestamps.has_value();
+    if (flags.syn() && !flags.ack()) {
+        bool reuse = false;
+        if (ts && config_.timestamps) {
+            // RFC 6191 §2: a newer timestamp, or an equal one with a higher sequence number.
+            const auto d = static_cast<std::int32_t>(options.timestamps->tsval - tw.ts_recent);
+            reuse = d > 0 || (d == 0 && seg.seq() > tw.rcv_nxt);
+        } else {
+            reuse = seg.seq() > tw.rcv_nxt;
+        }
+        if (reuse) {
+            // The new ISS lies beyond anything the old incarnation sent (as Linux: + 64K + 2).
+            const SeqNumber iss = tw.snd_nxt + 65537u;
+            remove_time_wait(k);
+            ++stats_.tcp_time_wait_reused;
+            return iss;
+        }
+    }
+    if (ts && static_cast<std::int32_t>(options.timestamps->tsval - tw.ts_recent) < 0) {
+        ++stats_.tcp_drop_paws;
+        send_time_wait_ack(now, tw);
+        return std::nullopt;
+    }
+    if (flags.syn()) {
+        if (challenge_ack_allowed(now)) {
+            ++stats_.tcp_challenge_acks;
+            send_time_wait_ack(now, tw);
+        }
+        return std::nullopt;
+    }
+    if (flags.fin()) {
+        tw.deadline = now + config_.msl * 2;
+        order_time_wait(k, e);
+        send_time_wait_ack(now, tw);
+        return std::nullopt;
+    }
+    if (seg.seq() != tw.rcv_nxt || !seg.payload().empty()) {
+        ++stats_.tcp_drop_out_of_window;
+        send_time_wait_ack(now, tw);
+    }
+    return std::nullopt;
 }
 
 }  // namespace stack::tcp

@@ -2,9 +2,11 @@
 // the timer wheel, and the socket API the application uses (reached through Stack::tcp()).
 //
 // The socket API (non-blocking, event-driven; see stack/socket/socket.hpp for handles and events):
-//   listen(port, backlog)       a listener. At most `backlog` connections wait in SYN-RECEIVED and at
-//                               most `backlog` established ones wait for accept(); SYNs beyond that are
-//                               dropped silently (the peer retries), never reset.
+//   listen(port, backlog)       a listener. At most `backlog` connections wait in SYN-RECEIVED (small:
+//                               no buffers until established) and at most `backlog` established ones
+//                               wait for accept(). A SYN beyond the SYN queue (or with no free socket
+//                               slot) is answered with a SYN cookie (RFC 4987 §3.6, syn_cookie.hpp);
+//                               one beyond the accept queue is dropped silently (the peer retries).
 //   accept(listener)            the next established connection, or WouldBlock.
 //   connect(now, addr, port)    active open from an ephemeral port; kEventConnected when established,
 //                               kEventError (Refused, TimedOut) if not.
@@ -21,6 +23,14 @@
 //   next_event(ev)              drains readiness events (one per socket, bits OR-ed together).
 // A connection that is reset or times out keeps its handle (state CLOSED, error() set, kEventError)
 // until the application calls close().
+//
+// TIME-WAIT (RFC 9293 §3.6.1): a connection the application has closed leaves a compact record
+// (TimeWaitState: no buffers, no socket slot) in a table of its own, at most
+// TcpConfig::max_time_wait (the oldest is forgotten early at the cap), expiring after 2*MSL. It
+// acknowledges retransmitted FINs, and a new SYN on its 4-tuple opens a new connection when its
+// timestamp (RFC 6191) or, without timestamps, its sequence number (RFC 9293 §3.10.7.4, RFC 1122
+// §4.2.2.13) is above the old connection's. A connection still held by the application stays a full
+// Connection in TIME-WAIT (it may hold unread data) until close().
 #pragma once
 
 #include <array>
@@ -83,9 +93,13 @@ public:
 
     // Every live connection (including those not owned by the application, e.g. in TIME-WAIT).
     void for_each_connection(function_ref<void(const ConnectionInfo&)> fn) const;
-    std::size_t connection_count() const { return conns_.size(); }
+    std::size_t connection_count() const { return conns_.size() + tw_.size(); }
     // Connections counted against TcpConfig::max_connections (all but TIME-WAIT).
     std::size_t active_connection_count() const { return conns_.size() - time_wait_; }
+    // TIME-WAIT records (TcpConfig::max_time_wait), not counting held connections in TIME-WAIT.
+    std::size_t time_wait_count() const { return tw_.size(); }
+    // Slots in the socket table (TcpConfig::max_sockets / socket_table_size()).
+    std::size_t socket_table_size() const { return slots_.size(); }
     // Bytes reserved by connection buffers (TcpConfig::mem_budget).
     std::size_t memory_in_use() const { return mem_in_use_; }
 
@@ -108,8 +122,15 @@ public:
     bool challenge_ack_allowed(Instant now);
     // Every state change of a connection (Connection::set_state), for the tcp.state.* gauges.
     void state_changed(TcpState from, TcpState to);
-    // A connection gave back buffer memory (TIME-WAIT), for the memory budget.
+    // A connection took or gave back buffer memory, for the memory budget.
+    void buffers_allocated(std::size_t bytes);
     void buffers_released(std::size_t bytes);
+    // An orphaned connection entered TIME-WAIT: keep its compact record (the connection then closes).
+    void add_time_wait(const TimeWaitState& tw);
+    // The TSval offset for a connection (IsnGenerator::ts_offset).
+    std::uint32_t ts_offset(const Endpoint& local, const Endpoint& remote) const {
+        return isn_.ts_offset(local.addr, local.port, remote.addr, remote.port);
+    }
     Stats& stats() { return stats_; }
     const TcpConfig& config() const { return config_; }
     std::uint16_t mtu() const { return output_.mtu(); }
@@ -132,7 +153,18 @@ private:
         std::uint16_t port = 0;
         std::uint32_t backlog = 0;
         std::uint32_t syn_queue = 0;
-        std::deque<std::uint32_t> accept_queue;
+        std::vector<std::uint32_t> accept_queue;  // (a vector: a deque allocates even when empty)
+        Instant last_cookie;                      // when this listener last sent a SYN cookie
+        bool sent_cookies = false;
+    };
+    struct TimeWaitEntry {
+        TimeWaitState tw;
+        std::uint64_t id = 0;  // which tw_order_ entry is current
+    };
+    struct TimeWaitOrder {
+        std::uint64_t key = 0;
+        std::uint64_t id = 0;
+        Instant deadline;
     };
 
     static std::uint64_t key(wire::Ipv4Address raddr, std::uint16_t rport, std::uint16_t lport) {
@@ -146,11 +178,24 @@ private:
     SocketHandle handle_of(std::uint32_t index) const { return {index, slots_[index].generation}; }
     void reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg);
     void on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
-                   const wire::TcpPacket& seg, const wire::TcpOptions& options);
+                   const wire::TcpPacket& seg, const wire::TcpOptions& options,
+                   std::optional<wire::SeqNumber> iss = std::nullopt);
     Connection* new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                             const wire::TcpPacket& seg);
     // Checks the admission limits for one more connection; counts the drop if refused.
     bool admit(bool count_drop);
+    // Checks that one more connection may hold buffers (a passive open completing its handshake).
+    bool admit_buffers(bool count_drop);
+    // TIME-WAIT records: a segment for one (returns the ISS for a new incarnation when the segment
+    // is a SYN that may open one, after which the record is gone), expiry, eviction at the cap.
+    std::optional<wire::SeqNumber> on_time_wait(Instant now, std::uint64_t k,
+                                                const wire::TcpPacket& seg,
+                                                const wire::TcpOptions& options);
+    void send_time_wait_ack(Instant now, const TimeWaitState& tw);
+    void remove_time_wait(std::uint64_t k);
+    void expire_time_wait(Instant now);
+    void order_time_wait(std::uint64_t k, TimeWaitEntry& e);
+    Instant time_wait_deadline() const;
     Connection* make_connection(std::uint32_t index, Endpoint local, Endpoint remote);
     void send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg,
                             const wire::TcpOptions& options);
@@ -176,7 +221,13 @@ private:
     std::int64_t challenge_credit_us_ = 0;
     std::size_t time_wait_ = 0;
     std::size_t mem_in_use_ = 0;
+    std::size_t half_open_ = 0;  // embryonic connections (all listeners)
     Instant challenge_refill_;
+    std::unordered_map<std::uint64_t, TimeWaitEntry> tw_;
+    // By deadline, oldest first (every deadline is 2*MSL after its push, so pushing at the back keeps
+    // the order); an entry whose id is not its record's current one is stale and skipped.
+    std::deque<TimeWaitOrder> tw_order_;
+    std::uint64_t tw_next_id_ = 1;
 };
 
 }  // namespace stack::tcp
