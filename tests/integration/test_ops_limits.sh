@@ -3,7 +3,10 @@
 # connections established and served (each echoes), the other SYNs dropped and counted
 # (tcp.drop.max_connections), ping still answered, memory bounded, the warning logged rate-limited;
 # once the 50 close, new connections are accepted again. Then --mem-budget 1M with 64K+64K buffers
-# admits exactly 8 connections and drops and counts the other SYNs (tcp.drop.mem_budget).
+# admits exactly 8 connections and drops and counts the others (tcp.drop.mem_budget). Half-open
+# connections hold no buffers (issue 8), so the budget applies when the handshake completes: the
+# other 12 get a SYN-ACK (their kernel reports them connected) but their ACKs are dropped and counted
+# until there is room, and they are never served meanwhile.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -25,16 +28,16 @@ async def one(i):
 
 async def main():
     conns = [c for c in await asyncio.gather(*(one(i) for i in range(attempts))) if c]
-    served = 0
-    for i, (r, w) in enumerate(conns):
+
+    async def echo(i, r, w):
         msg = b"conn %d\n" % i
-        w.write(msg)
-        await w.drain()
         try:
-            if await asyncio.wait_for(r.readexactly(len(msg)), timeout=5) == msg:
-                served += 1
+            w.write(msg)
+            await w.drain()
+            return await asyncio.wait_for(r.readexactly(len(msg)), timeout=5) == msg
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError):
-            pass
+            return False
+    served = sum(await asyncio.gather(*(echo(i, r, w) for i, (r, w) in enumerate(conns))))
     open(tmp + "/flood.out", "w").write("%d %d\n" % (len(conns), served))
     deadline = time.time() + 30
     while not os.path.exists(tmp + "/release") and time.time() < deadline:
@@ -92,9 +95,9 @@ timeout 10 "$TUNSTACK" stats --control "$CTL" --prometheus >"$TS_TMP/budget.prom
 mem=$(ts_prom "$TS_TMP/budget.prom" tunstack_tcp_mem_in_use)
 bdrops=$(ts_prom "$TS_TMP/budget.prom" 'tunstack_tcp_drop_total{reason="mem_budget"}')
 echo "  --mem-budget 1M with 64K+64K buffers: $connected2 of 20 connected, $served2 echoed, tcp.mem_in_use $mem, $bdrops SYNs dropped"
-[[ $connected2 == 8 && $served2 == 8 ]] || ts_fail "$connected2 connected, $served2 served under the budget, expected 8 and 8"
+((connected2 >= 8 && served2 == 8)) || ts_fail "$connected2 connected, $served2 served under the budget, expected 8 served (of at least 8 connected)"
 ((mem == 8 * 131072)) || ts_fail "tcp.mem_in_use is $mem, expected $((8 * 131072))"
-((bdrops >= 12)) || ts_fail "tcp.drop.mem_budget is $bdrops, expected at least 12"
+((bdrops >= 12)) || ts_fail "tcp.drop.mem_budget is $bdrops, expected at least 12 (SYNs or handshake ACKs)"
 touch "$TS_TMP/release"
 wait_for 10 test -e "$TS_TMP/released" || ts_fail "the client did not close its connections"
 ts_daemon_stop TERM || ts_fail "tunstackd did not stop"

@@ -360,6 +360,7 @@ int run(const tunstackd::Options& o) {
     ro.tcp.send_buffer = o.sndbuf;
     ro.tcp.recv_buffer = o.rcvbuf;
     ro.tcp.mem_budget = o.mem_budget;
+    ro.tcp.max_time_wait = o.max_time_wait;
     ro.reasm_timeout_s = o.reasm_timeout_s;
     ro.pcap = o.pcap;
     ro.impair = o.impair;

@@ -134,8 +134,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "seconds to let connections finish after SIGTERM/SIGINT (0..3600)")
         ->capture_default_str();
     app.add_option("--max-connections", o.max_connections,
-                   "TCP connections at most (not counting TIME-WAIT); further SYNs are dropped "
-                   "(0: no limit below the socket table's 4096)")
+                   "TCP connections at most (not counting TIME-WAIT), 0..1048576; further SYNs "
+                   "are dropped; the socket table is sized from it (0: no limit but a table "
+                   "for 4096)")
         ->capture_default_str();
     app.add_option("--sndbuf", sndbuf_text,
                    "send buffer per connection, bytes (K/M suffixes), 4K..64M")
@@ -146,6 +147,10 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--mem-budget", mem_budget_text,
                    "bytes all connection buffers may reserve together; further SYNs are dropped "
                    "(K/M/G suffixes; 0: no limit)")
+        ->capture_default_str();
+    app.add_option("--max-time-wait", o.max_time_wait,
+                   "TIME-WAIT entries at most (compact, no buffers), 0..4194304; at the cap the "
+                   "oldest is forgotten early (tcp.time_wait_evicted); 0 keeps none")
         ->capture_default_str();
 
     try {
@@ -202,9 +207,13 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (!(o.drain_timeout_s >= 0 && o.drain_timeout_s <= 3600)) {
         return UsageError{"--drain-timeout: expected seconds in 0..3600"};
     }
-    if (o.max_connections > 4096) {
+    if (o.max_connections > (std::size_t{1} << 20)) {
         return UsageError{"--max-connections: " + std::to_string(o.max_connections) +
-                          " is above the socket table's 4096"};
+                          " is above 1048576"};
+    }
+    if (o.max_time_wait > (std::size_t{1} << 22)) {
+        return UsageError{"--max-time-wait: " + std::to_string(o.max_time_wait) +
+                          " is above 4194304"};
     }
     auto buf = [](const std::string& flag, const std::string& text,
                   std::size_t& out) -> std::optional<UsageError> {

@@ -7,6 +7,7 @@
 //             [--user NAME | --stay-root] [--control PATH] [--metrics 127.0.0.1:PORT]
 //             [--log-level error|warn|info|debug] [--drain-timeout SECONDS]
 //             [--max-connections N] [--sndbuf BYTES] [--rcvbuf BYTES] [--mem-budget BYTES]
+//             [--max-time-wait N]
 //
 // parse_options() never prints and never exits: it returns the options, a request for help/version
 // text, or a one-line error naming the problem (the caller prints it and exits 2).
@@ -65,6 +66,8 @@ struct Options {
     std::size_t rcvbuf = 512 * 1024;  // --rcvbuf, per connection
     std::size_t mem_budget = std::size_t{1}
                              << 30;  // --mem-budget: all connection buffers (0: none)
+    // --max-time-wait: TIME-WAIT records kept at most (0: none).
+    std::size_t max_time_wait = 16384;
 };
 
 // "64K", "1M", "2G", "4096" → bytes (K/M/G are powers of 1024); nullopt if malformed or > 2^40.
