@@ -45,7 +45,7 @@ struct Options {
     std::vector<std::string> certs, keys;
     std::string cert_out;
     std::uint32_t tls_handshake_timeout_s = 10;
-    std::uint32_t tls_max_sessions = 512;
+    std::uint32_t tls_max_sessions = 4096;
     bool serves_tls() const {
         for (const auto& s : services) {
             if (is_tls(s.kind)) return true;

@@ -162,7 +162,7 @@ private:
 
 struct TlsServiceOptions {
     stack::Duration handshake_timeout = stack::Duration::seconds(10);
-    std::size_t max_sessions = 512;
+    std::size_t max_sessions = 4096;
 };
 
 class ServiceHost {
