@@ -15,6 +15,16 @@ ts_ns_create tst-http_timeouts
 mkdir -p "$TS_TMP/www"
 echo "small page" >"$TS_TMP/www/index.html"
 head -c $((16 * 1024 * 1024)) /dev/zero >"$TS_TMP/www/big.bin"
+# Bad values: exit 2, one line naming the flag, before anything is created.
+for bad in "--header-timeout 0" "--keepalive-timeout 3601" "--body-timeout x"; do
+    rc=0
+    # shellcheck disable=SC2086
+    ts_ns "$TUNSTACKD" --tun tun0 --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" --stay-root \
+        --serve http:80 --www "$TS_TMP/www" $bad >/dev/null 2>"$TS_TMP/err" || rc=$?
+    [[ $rc == 2 && $(wc -l <"$TS_TMP/err") == 1 ]] && grep -q -- "${bad%% *}" "$TS_TMP/err" ||
+        ts_fail "$bad: exit $rc, expected 2 and one line naming the flag: $(cat "$TS_TMP/err")"
+    echo "  $bad: exit 2: $(cat "$TS_TMP/err")"
+done
 ts_daemon_start --serve http:80 --www "$TS_TMP/www" --sndbuf 64K \
     --header-timeout 6 --keepalive-timeout 3 --body-timeout 3
 PY=(/usr/bin/python3 "$TS_ROOT/tests/integration/slow_clients.py")

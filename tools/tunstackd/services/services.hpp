@@ -16,6 +16,10 @@
 // Concurrent TLS sessions are bounded (each holds ~35 KB of mbedTLS buffers): beyond the limit a new
 // connection on a TLS port is reset at once and counted (tls.sessions_rejected).
 //
+// Every accepted connection gets TCP keepalive (RFC 1122 §4.2.3.6), so a peer that vanished ends
+// even a service with no timeouts of its own. A session may have its own timer (timeout_at(), e.g.
+// the http header/keep-alive/body timeouts of HttpServiceOptions), kept with the channel's.
+//
 // Each service instance keeps counters, reported as `stat svc.<kind>.<port>.<counter> N`; TLS adds
 // the `stat tls.*` lines of tls/counters.hpp.
 //
@@ -31,7 +35,8 @@
 // Over TLS every one of these closes through the channel: close_notify after the output already
 // queued, then FIN (a connection still in its handshake just gets FIN).
 // A session closed with unread input would be reset (RFC 2525 §2.17), so each drains its input first
-// where it can. What is still open when --drain-timeout expires is reset by abort_all().
+// where it can, or closes lingering (channel.hpp) when a reply must reach a peer still sending.
+// What is still open when --drain-timeout expires is reset by abort_all().
 #pragma once
 
 #include <cstdint>

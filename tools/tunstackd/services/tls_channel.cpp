@@ -9,7 +9,8 @@
 //
 // Before closing the socket the channel reads and drops what the peer sent but nobody will read:
 // closing with unread data would reset the connection (RFC 2525 §2.17) and could destroy the alert
-// or close_notify still in flight.
+// or close_notify still in flight. A close that asks to linger (an http error reply) keeps the
+// socket after close_notify and FIN and drops input until the peer's FIN (LingeringClose).
 #include <functional>
 
 #include "tls/session.hpp"
