@@ -292,6 +292,29 @@ TEST(HttpServiceTimeouts, StalledRequestBodyIsClosedAtTheBodyTimeout) {
     EXPECT_EQ(rig.stat("svc.http.80.timeout_body"), 1U);
 }
 
+TEST(HttpServiceTimeouts, KeepaliveTimerStartsWhenASlowBodyEnds) {
+    Rig rig(timeouts(10, 20, 20));
+    Client& c = rig.connect(kHttp);
+    // A 3000-byte body in three pieces 15 s apart: the 405 goes out at once, the body ends 30 s
+    // later; the idle keep-alive timer must count from then, not from the reply.
+    c.to_send = "POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n" +
+                std::string(1000, 'b');
+    ASSERT_TRUE(rig.run_until([&] { return c.got.find("405") != std::string::npos; },
+                              stack::Duration::seconds(2)));
+    for (int i = 0; i < 2; ++i) {
+        rig.run_for(stack::Duration::seconds(15));
+        c.to_send = std::string(1000, 'b');
+    }
+    rig.run_for(stack::Duration::seconds(1));
+    const stack::Instant body_done = rig.p.now;
+    rig.run_for(stack::Duration::seconds(15));
+    EXPECT_FALSE(ended(c)) << "closed before the keep-alive timeout counted from the body's end";
+    ASSERT_TRUE(rig.run_until([&] { return ended(c); }, stack::Duration::seconds(10)));
+    EXPECT_GE(rig.p.now - body_done, stack::Duration::seconds(19));
+    EXPECT_EQ(rig.stat("svc.http.80.timeout_keepalive"), 1U);
+    EXPECT_EQ(rig.stat("svc.http.80.timeout_body"), 0U);
+}
+
 TEST(HttpServiceTimeouts, ResponseThePeerDoesNotReadIsResetAtTheBodyTimeout) {
     Rig rig(timeouts(10, 75, 20));
     Client& c = rig.connect(kHttp);

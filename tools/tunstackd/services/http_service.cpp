@@ -110,6 +110,7 @@ public:
                 const std::size_t take = std::min(skip_body_, in_.size());
                 in_.erase(0, take);
                 skip_body_ -= take;
+                if (skip_body_ == 0) idle_since_ = head_start_ = now;  // the body is over
                 if (skip_body_ > 0 && !read_more(now)) return;
                 continue;
             }

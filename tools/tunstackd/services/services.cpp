@@ -446,7 +446,11 @@ void ServiceHost::reschedule(std::uint64_t k, const Session& s) {
     const std::int64_t at = s.deadline().as_micros();
     auto it = scheduled_.find(k);
     if (it != scheduled_.end()) {
-        if (it->second == at) return;
+        // An entry at or before the new deadline stays: it fires early, the session sees its
+        // deadline has not come (on_deadline checks) and settle() schedules the real one. So a
+        // deadline pushed on by every event (an http session's progress timers) costs no set
+        // update per event.
+        if (it->second <= at) return;
         deadlines_.erase({it->second, k});
         scheduled_.erase(it);
     }
