@@ -109,8 +109,9 @@ public:
     bool failed() const override { return failed_; }
 
     stack::Instant deadline() const override {
-        if (closed_ || !session_) return stack::Instant::never();
+        if (closed_) return stack::Instant::never();
         if (linger_.active()) return linger_.deadline();
+        if (!session_) return stack::Instant::never();
         switch (session_->phase()) {
             case Phase::Handshake: return handshake_deadline_;
             case Phase::Closing: return close_deadline_;
@@ -119,11 +120,12 @@ public:
     }
 
     void on_deadline(stack::Instant now) override {
-        if (closed_ || !session_ || now < deadline()) return;
+        if (closed_ || now < deadline()) return;
         if (linger_.active()) {
             closed_ = linger_.pump(now, tcp_, h_);
             return;
         }
+        if (!session_) return;
         stream_.set_now(now);
         if (session_->phase() == Phase::Handshake) {
             session_->fail(tls::Reason::Timeout,
@@ -174,6 +176,8 @@ private:
             (void)tcp_.abort(now, h_);
         } else if (!failed && linger_requested_) {
             linger_.start(now, tcp_, h_);  // the session already shut the sending side
+            // Everything of TLS went out: free its buffers and session slot while lingering.
+            session_.reset();
             if (!linger_.pump(now, tcp_, h_)) return;
         } else {
             (void)tcp_.close(now, h_);
