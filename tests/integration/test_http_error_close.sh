@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Error replies reach a client that is still sending (issue 8, point 17): a 431 (a header that
 # never ends) and a 400 (a malformed request line followed by more input), over http and https,
-# while the client keeps sending 256 KiB after its bad request. Closing a socket with unread input
+# while the client sends 256 KiB in all and reads only then (as curl with a body). Closing a socket with unread input
 # resets the connection, and the RST would destroy the reply in the client's receive queue; the
 # daemon closes lingering instead (FIN after the reply, input read and dropped until the client's
 # FIN, bounded), so the client reads the whole reply and then a clean EOF. Counted in

@@ -15,6 +15,9 @@
 #include <string>
 
 #include "tests/tcp/pair.hpp"
+#include "tests/tls/tls_support.hpp"
+#include "tls/session.hpp"
+#include "tls/tcp_stream.hpp"
 #include "tools/tunstackd/services/services.hpp"
 
 namespace tunstack_test {
@@ -26,7 +29,7 @@ using tunstackd::ServiceHost;
 using tunstackd::ServiceKind;
 
 const stack::wire::Ipv4Address kServer(0xc6120002);
-constexpr std::uint16_t kHttp = 80, kEcho = 7;
+constexpr std::uint16_t kHttp = 80, kEcho = 7, kHttps = 443;
 
 // A document root in a fresh temporary directory: index.html and a 4 MiB big.bin.
 struct WwwRoot {
@@ -56,11 +59,15 @@ struct WwwRoot {
 struct Client {
     SocketHandle h;
     std::string got;
-    bool reading = true;  // false: never recv (a peer that does not read)
-    bool eof = false;     // clean end: FIN after everything
-    bool reset = false;   // kEventError / recv error
-    std::string to_send;  // written as the socket takes it (also after EOF)
-    bool closed = false;  // the client closed its socket
+    bool reading = true;          // false: never recv (a peer that does not read)
+    bool eof = false;             // clean end: FIN after everything
+    bool reset = false;           // kEventError / recv error
+    std::string to_send;          // written as the socket takes it (also after EOF)
+    bool closed = false;          // the client closed its socket
+    bool read_when_sent = false;  // reads only once to_send is all written (as curl with a body)
+    // Over TLS (https): the client session on the socket; eof is then the server's close_notify.
+    std::unique_ptr<tls::TcpStream> stream;
+    std::unique_ptr<tls::TlsSession> tls;
 };
 
 struct Rig {
@@ -68,8 +75,49 @@ struct Rig {
                  std::function<void(stack::StackConfig&)> tweak = {})
         : p({}, 1, std::move(tweak)), host(p.b->tcp(), www.path, www.fd) {
         host.set_http_options(http);
-        auto r = host.start({{ServiceKind::Http, kHttp}, {ServiceKind::Echo, kEcho}});
+        TestPki& pki = TestPki::get();
+        host.set_tls(pki.server_config({&pki.server}), tunstackd::TlsServiceOptions{});
+        auto r = host.start(
+            {{ServiceKind::Http, kHttp}, {ServiceKind::Echo, kEcho}, {ServiceKind::Https, kHttps}});
         EXPECT_TRUE(r);
+    }
+
+    Client& connect_tls() {
+        Client& c = connect(kHttps);
+        c.stream = std::make_unique<tls::TcpStream>(p.a->tcp(), c.h);
+        auto s = tls::TlsSession::client(TestPki::get().client_config(), *c.stream,
+                                         {"test.example", std::nullopt}, nullptr);
+        EXPECT_TRUE(s.ok());
+        if (s.ok()) c.tls = std::move(*s);
+        return c;
+    }
+
+    void pump_tls_client(Client& c) {
+        if (c.reset || c.closed) return;
+        c.stream->set_now(p.now);
+        c.tls->advance();
+        while (!c.to_send.empty() && c.tls->phase() == tls::TlsSession::Phase::Open) {
+            auto n = c.tls->write(stack::Bytes(
+                reinterpret_cast<const std::uint8_t*>(c.to_send.data()), c.to_send.size()));
+            if (!n.ok() || *n == 0) break;
+            c.to_send.erase(0, *n);
+        }
+        if (p.a->tcp().error(c.h) || c.tls->phase() == tls::TlsSession::Phase::Failed) {
+            c.reset = true;
+            return;
+        }
+        if (c.eof || (c.read_when_sent && !c.to_send.empty())) return;
+        std::uint8_t buf[16384];
+        for (int i = 0; i < 1024; ++i) {
+            auto n = c.tls->read(stack::MutBytes(buf, sizeof buf));
+            if (!n.ok()) {
+                c.reset = true;  // a reset under TLS, or a FIN without close_notify
+                return;
+            }
+            if (*n == 0) break;
+            c.got.append(reinterpret_cast<const char*>(buf), *n);
+        }
+        if (c.tls->peer_closed()) c.eof = true;
     }
 
     Client& connect(std::uint16_t port) {
@@ -82,6 +130,7 @@ struct Rig {
     }
 
     void pump_client(Client& c) {
+        if (c.tls) return pump_tls_client(c);
         auto& t = p.a->tcp();
         if (c.reset || c.closed) return;
         while (!c.to_send.empty()) {
@@ -96,6 +145,7 @@ struct Rig {
             return;
         }
         if (!c.reading || c.eof) return;  // after EOF it may still send
+        if (c.read_when_sent && !c.to_send.empty()) return;
         std::uint8_t buf[16384];
         for (int i = 0; i < 1024; ++i) {
             auto n = t.recv(p.now, c.h, stack::MutBytes(buf, sizeof buf));
@@ -383,6 +433,27 @@ TEST(HttpServiceLingeringClose, BadRequestReplyIsDeliveredDespiteTrailingInput) 
     EXPECT_EQ(c.got.find("HTTP/1.1 400 "), 0U) << c.got;
     EXPECT_TRUE(c.eof) << "the reply was destroyed by a reset";
     EXPECT_FALSE(c.reset);
+}
+
+TEST(HttpServiceLingeringClose, HttpsReplyIsDeliveredToAClientThatReadsOnlyAfterSending) {
+    Rig rig;
+    Client& c = rig.connect_tls();
+    // Like curl with a request body: it sends everything (256 KiB: a header that never ends) and
+    // only then reads. The 431 goes out after 8 KiB; input arriving after a plain close would be
+    // answered with RST (data for a closed connection), which the client sees before the reply.
+    c.read_when_sent = true;
+    c.to_send = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(256 * 1024, 'a');
+    ASSERT_TRUE(rig.run_until([&] { return ended(c); }, stack::Duration::seconds(20)));
+    EXPECT_EQ(c.got.find("HTTP/1.1 431 "), 0U) << c.got;
+    EXPECT_TRUE(c.eof) << "the reply was destroyed by a reset";
+    EXPECT_FALSE(c.reset);
+    EXPECT_EQ(rig.stat("svc.https.443.lingering"), 1U);
+    // While lingering the TLS session is gone (its buffers and its --tls-max-sessions slot).
+    EXPECT_EQ(rig.host.tls_counters().sessions_active, 0U);
+    ASSERT_TRUE(rig.p.a->tcp().close(rig.p.now, c.h));
+    c.closed = true;
+    ASSERT_TRUE(
+        rig.run_until([&] { return rig.host.sessions() == 0; }, stack::Duration::seconds(2)));
 }
 
 TEST(HttpServiceLingeringClose, LingeringIsBoundedForAPeerThatNeverStops) {
