@@ -374,6 +374,13 @@ int run(const tunstackd::Options& o) {
 
     tunstackd::ServiceHost services(rt.stack().tcp(), o.www, www.get());
     services.set_logger([&rt](const std::string& line) { rt.logger().warn(line); });
+    {
+        tunstackd::HttpServiceOptions ho;
+        ho.header_timeout = stack::Duration::seconds(o.header_timeout_s);
+        ho.keepalive_timeout = stack::Duration::seconds(o.keepalive_timeout_s);
+        ho.body_timeout = stack::Duration::seconds(o.body_timeout_s);
+        services.set_http_options(ho);
+    }
     if (tls_state.config) {
         tunstackd::TlsServiceOptions to;
         to.handshake_timeout = stack::Duration::seconds(o.tls_handshake_timeout_s);

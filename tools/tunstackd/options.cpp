@@ -123,7 +123,7 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_flag("--stay-root", o.stay_root, "keep running as root (not recommended)");
     app.add_option("--control", o.control,
                    "Unix socket (mode 0600) for `tunstack stats|conns --control PATH`");
-    std::string metrics_text, log_level_text = "info", mem_budget_text = "1G";
+    std::string metrics_text, log_level_text = "info", mem_budget_text = "4G";
     std::string sndbuf_text = "512K", rcvbuf_text = "512K";
     app.add_option(
         "--metrics", metrics_text,
@@ -151,6 +151,22 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--max-time-wait", o.max_time_wait,
                    "TIME-WAIT entries at most (compact, no buffers), 0..4194304; at the cap the "
                    "oldest is forgotten early (tcp.time_wait_evicted); 0 keeps none")
+        ->capture_default_str();
+
+    // http/https timeouts (issue 8: slow and idle clients are not held forever).
+    app.add_option("--header-timeout", o.header_timeout_s,
+                   "http/https: seconds for a request head to arrive complete (from accept, or "
+                   "from the first byte of a later request); then the connection is closed "
+                   "(1..3600)")
+        ->capture_default_str();
+    app.add_option("--keepalive-timeout", o.keepalive_timeout_s,
+                   "http/https: seconds an idle keep-alive connection waits for its next request "
+                   "(1..3600)")
+        ->capture_default_str();
+    app.add_option("--body-timeout", o.body_timeout_s,
+                   "http/https: seconds without progress reading a request body or sending a "
+                   "response the peer does not take; then closed (a stuck response: reset) "
+                   "(1..3600)")
         ->capture_default_str();
 
     try {
@@ -321,6 +337,14 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     if (o.tls_max_sessions < 1 || o.tls_max_sessions > 100000) {
         return UsageError{"--tls-max-sessions: " + std::to_string(o.tls_max_sessions) +
                           " is out of range 1..100000"};
+    }
+    for (auto [flag, v] : {std::pair{"--header-timeout", o.header_timeout_s},
+                           std::pair{"--keepalive-timeout", o.keepalive_timeout_s},
+                           std::pair{"--body-timeout", o.body_timeout_s}}) {
+        if (v < 1 || v > 3600) {
+            return UsageError{std::string(flag) + ": " + std::to_string(v) +
+                              " is out of range 1..3600"};
+        }
     }
     if (!o.www.empty()) {
         if (!want_http) {

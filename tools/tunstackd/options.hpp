@@ -8,6 +8,7 @@
 //             [--log-level error|warn|info|debug] [--drain-timeout SECONDS]
 //             [--max-connections N] [--sndbuf BYTES] [--rcvbuf BYTES] [--mem-budget BYTES]
 //             [--max-time-wait N]
+//             [--header-timeout S] [--keepalive-timeout S] [--body-timeout S]
 //
 // parse_options() never prints and never exits: it returns the options, a request for help/version
 // text, or a one-line error naming the problem (the caller prints it and exits 2).
@@ -45,7 +46,7 @@ struct Options {
     std::vector<std::string> certs, keys;
     std::string cert_out;
     std::uint32_t tls_handshake_timeout_s = 10;
-    std::uint32_t tls_max_sessions = 512;
+    std::uint32_t tls_max_sessions = 4096;
     bool serves_tls() const {
         for (const auto& s : services) {
             if (is_tls(s.kind)) return true;
@@ -64,10 +65,12 @@ struct Options {
     std::size_t max_connections = 0;  // --max-connections (0: only the socket table's 4096)
     std::size_t sndbuf = 512 * 1024;  // --sndbuf, per connection
     std::size_t rcvbuf = 512 * 1024;  // --rcvbuf, per connection
-    std::size_t mem_budget = std::size_t{1}
+    std::size_t mem_budget = std::size_t{4}
                              << 30;  // --mem-budget: all connection buffers (0: none)
     // --max-time-wait: TIME-WAIT records kept at most (0: none).
     std::size_t max_time_wait = 16384;
+    // http/https timeouts (services.hpp HttpServiceOptions), seconds.
+    std::uint32_t header_timeout_s = 60, keepalive_timeout_s = 75, body_timeout_s = 60;
 };
 
 // "64K", "1M", "2G", "4096" → bytes (K/M/G are powers of 1024); nullopt if malformed or > 2^40.

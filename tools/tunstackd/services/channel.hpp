@@ -28,6 +28,39 @@ struct Counters;
 
 namespace tunstackd {
 
+// Lingering close (as nginx's lingering_close). Closing a socket that still has unread input resets
+// the connection (RFC 9293 §3.10.4, RFC 2525 §2.17; the stack does as Linux), and that RST makes the
+// peer discard our reply even if it is already in its receive queue: a 400 or 431 sent while the
+// client is still sending its request would never be seen. So the send side is shut instead (FIN
+// after the queued reply), input is read and dropped until the peer finishes (FIN or RST), and only
+// then is the socket closed. Bounded: at most `time` in all, `timeout` without input, `max_bytes`
+// dropped; past a bound the socket is closed as it is (a reset if the peer is still sending).
+struct LingerOptions {
+    stack::Duration time = stack::Duration::seconds(30);    // nginx lingering_time
+    stack::Duration timeout = stack::Duration::seconds(5);  // nginx lingering_timeout
+    std::size_t max_bytes = std::size_t{1} << 20;
+};
+
+class LingeringClose {
+public:
+    bool active() const { return active_; }
+    // Shuts the sending side of `h` and starts dropping its input.
+    void start(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
+               const LingerOptions& options = {});
+    // Drops what arrived; true once the socket is closed (the handle released): the peer finished
+    // or failed, or a bound was reached.
+    bool pump(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h);
+    stack::Instant deadline() const;
+
+private:
+    void release(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h);
+
+    LingerOptions options_;
+    stack::Instant started_, last_input_;
+    std::size_t dropped_ = 0;
+    bool active_ = false;
+};
+
 class Channel {
 public:
     enum class Gate : std::uint8_t { Ready, Wait, Done };
@@ -42,7 +75,8 @@ public:
     virtual Io send(stack::Instant now, stack::Bytes data) = 0;
     // The peer will send nothing more (TCP: FIN and all read; TLS: close_notify).
     virtual bool peer_finished() const = 0;
-    virtual void close(stack::Instant now) = 0;
+    // Orderly close; `linger`: a LingeringClose after it (TLS: after close_notify).
+    virtual void close(stack::Instant now, bool linger) = 0;
     virtual void abort(stack::Instant now) = 0;
     virtual bool closed() const = 0;
     // Whether the channel ended in an error (for the session's counters).
@@ -58,14 +92,17 @@ public:
     Io recv(stack::Instant now, stack::MutBytes out) override;
     Io send(stack::Instant now, stack::Bytes data) override;
     bool peer_finished() const override;
-    void close(stack::Instant now) override;
+    void close(stack::Instant now, bool linger) override;
     void abort(stack::Instant now) override;
     bool closed() const override { return closed_; }
     bool failed() const override { return failed_; }
+    stack::Instant deadline() const override;
+    void on_deadline(stack::Instant now) override;
 
 private:
     stack::tcp::TcpLayer& tcp_;
     stack::SocketHandle h_;
+    LingeringClose linger_;
     bool closed_ = false;
     bool failed_ = false;
 };

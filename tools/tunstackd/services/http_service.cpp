@@ -8,6 +8,17 @@
 // Memory per connection is bounded: the request head (8 KiB) and one 64 KiB file chunk, allocated
 // while a body is being sent. Files are streamed with pread() into that chunk and handed to send();
 // the next chunk is read only once the socket has taken the previous one.
+//
+// Timeouts (HttpServiceOptions, services.hpp), one timer at a time by what the session waits for:
+// the request head (header timeout: from accept for the first request, from its first byte for a
+// later one; a total, so a head dribbled byte by byte gains nothing), the next request on an idle
+// keep-alive connection (keep-alive timeout), and the body (body timeout between two reads of a
+// request body, or two writes of a response the peer is slow to take). None of them is reset by
+// bytes that make no progress toward the thing awaited.
+//
+// A reply after which the connection closes while the client may still be sending (a malformed or
+// oversized request, an unread body or pipelined input) closes lingering (channel.hpp): the client
+// gets the reply and our FIN, not a reset that would destroy the reply.
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -58,8 +69,17 @@ int open_beneath(int dir_fd, const std::string& rel, const std::string& root) {
 class HttpSession final : public Session {
 public:
     HttpSession(stack::tcp::TcpLayer& tcp, stack::SocketHandle h, ServiceCounters& c,
-                const std::string& root, int root_fd)
-        : Session(tcp, h, c), root_(root), root_fd_(root_fd) {}
+                const std::string& root, int root_fd, const HttpServiceOptions& options,
+                stack::Instant now)
+        : Session(tcp, h, c),
+          root_(root),
+          root_fd_(root_fd),
+          options_(options),
+          now_(now),
+          head_start_(now),
+          idle_since_(now),
+          recv_progress_(now),
+          send_progress_(now) {}
     ~HttpSession() override {
         if (file_ >= 0) close(file_);
     }
@@ -67,6 +87,7 @@ public:
     // Idle keep-alive: close now. Otherwise the request being received and the response being sent
     // are finished first; start_response() then says "Connection: close" and closes after it.
     void drain(stack::Instant now) override {
+        now_ = now;
         draining_ = true;
         if (!responding_ && in_.empty() && skip_body_ == 0) {
             read_more(now);  // a request that arrived just now is still answered
@@ -78,6 +99,7 @@ public:
     }
 
     void on_event(stack::Instant now, std::uint8_t bits) override {
+        now_ = now;
         if ((bits & stack::kEventError) != 0) return finish(now, true);
         for (int guard = 0; guard < 4096 && !done_; ++guard) {
             if (responding_) {
@@ -88,6 +110,7 @@ public:
                 const std::size_t take = std::min(skip_body_, in_.size());
                 in_.erase(0, take);
                 skip_body_ -= take;
+                if (skip_body_ == 0) idle_since_ = head_start_ = now;  // the body is over
                 if (skip_body_ > 0 && !read_more(now)) return;
                 continue;
             }
@@ -95,17 +118,45 @@ public:
             if (r.status == http::ParseStatus::Complete) {
                 in_.erase(0, r.request.head_bytes);
                 skip_body_ = r.request.content_length;
+                recv_progress_ = now;
                 respond(r.request);
                 continue;
             }
             if (r.status == http::ParseStatus::Bad) {
                 ++counters_.requests;
                 in_.clear();
+                bad_input_ = true;  // the rest of this request is unknown: close lingering
                 error_response(r.error_code, r.error, true, false);
                 continue;
             }
             if (!read_more(now)) return;
         }
+    }
+
+protected:
+    stack::Instant timeout_at() const override {
+        if (responding_) return send_progress_ + options_.body_timeout;
+        if (skip_body_ > 0) return recv_progress_ + options_.body_timeout;
+        if (!in_.empty() || served_ == 0) return head_start_ + options_.header_timeout;
+        return idle_since_ + options_.keepalive_timeout;
+    }
+
+    void on_timeout(stack::Instant now) override {
+        now_ = now;
+        if (responding_) {
+            // The peer takes nothing: our FIN would wait behind the unsent response forever.
+            ++counters_.timeout_body;
+            return abort(now);
+        }
+        if (skip_body_ > 0) {
+            ++counters_.timeout_body;
+        } else if (!in_.empty() || served_ == 0) {
+            ++counters_.timeout_header;
+        } else {
+            ++counters_.timeout_keepalive;
+            return finish(now, false);  // an idle keep-alive connection ends normally
+        }
+        finish(now, true);
     }
 
 private:
@@ -119,22 +170,43 @@ private:
             if (!done_ && peer_finished()) finish(now, false);
             return false;
         }
+        // The first byte of a later request starts its header timer (the first request's runs
+        // from accept).
+        if (in_.empty() && skip_body_ == 0 && served_ > 0) head_start_ = now;
+        recv_progress_ = now;
         in_.append(reinterpret_cast<const char*>(buf.data()), n);
         return true;
+    }
+
+    // The response is complete and the connection ends: linger if the client may still be
+    // sending (the request was malformed, its body or pipelined input is unread, or more arrived).
+    void close_after_reply(stack::Instant now) {
+        bool linger = bad_input_ || !in_.empty() || skip_body_ > 0;
+        if (!linger) {
+            std::array<std::uint8_t, 512> probe;
+            linger = recv(now, stack::MutBytes(probe.data(), probe.size())) > 0;
+            if (done_) return;
+        }
+        if (linger) ++counters_.lingering;
+        finish(now, false, linger);
     }
 
     // Sends what it can of the current response; false when blocked (wait for writable).
     bool write_response(stack::Instant now) {
         if (head_off_ < head_.size()) {
-            head_off_ += send(
+            const std::size_t n = send(
                 now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(head_.data()) + head_off_,
                                   head_.size() - head_off_));
+            if (n > 0) send_progress_ = now;
+            head_off_ += n;
             return head_off_ == head_.size() && !done_;
         }
         if (file_ >= 0) {
             if (chunk_head_ < chunk_tail_) {
-                chunk_head_ +=
+                const std::size_t n =
                     send(now, stack::Bytes(chunk_.data() + chunk_head_, chunk_tail_ - chunk_head_));
+                if (n > 0) send_progress_ = now;
+                chunk_head_ += n;
                 return chunk_head_ == chunk_tail_ && !done_;
             }
             if (file_off_ < file_end_) {
@@ -158,8 +230,10 @@ private:
             std::vector<std::uint8_t>().swap(chunk_);  // idle keep-alive connections hold no chunk
         }
         responding_ = false;
+        ++served_;
+        idle_since_ = head_start_ = recv_progress_ = now;
         if (close_after_) {
-            finish(now, false);
+            close_after_reply(now);
             return false;
         }
         return true;
@@ -189,6 +263,7 @@ private:
         head_off_ = 0;
         close_after_ = !keep_alive;
         responding_ = true;
+        send_progress_ = now_;
     }
 
     void error_response(int status, std::string_view why, bool force_close, bool head_only,
@@ -245,6 +320,14 @@ private:
 
     const std::string& root_;
     int root_fd_;
+    HttpServiceOptions options_;
+    stack::Instant now_;            // of the current event
+    stack::Instant head_start_;     // header timer: accept, or the first byte of a later request
+    stack::Instant idle_since_;     // keep-alive timer: the last response completed
+    stack::Instant recv_progress_;  // body timer (request body): the last read
+    stack::Instant send_progress_;  // body timer (response): the last write taken
+    std::uint64_t served_ = 0;      // responses completed
+    bool bad_input_ = false;
     std::string in_;
     std::size_t skip_body_ = 0;
     bool responding_ = false;
@@ -260,8 +343,9 @@ private:
 }  // namespace
 
 std::unique_ptr<Session> make_http(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
-                                   ServiceCounters& c, const std::string& root, int root_fd) {
-    return std::make_unique<HttpSession>(tcp, h, c, root, root_fd);
+                                   ServiceCounters& c, const std::string& root, int root_fd,
+                                   const HttpServiceOptions& options, stack::Instant now) {
+    return std::make_unique<HttpSession>(tcp, h, c, root, root_fd, options, now);
 }
 
 }  // namespace tunstackd

@@ -59,7 +59,11 @@ std::optional<ServiceSpec> parse_service_spec(std::string_view text, std::string
 
 // ---- PlainChannel ----------------------------------------------------------------------------------
 
-Channel::Gate PlainChannel::begin(stack::Instant /*now*/, std::uint8_t /*bits*/) {
+Channel::Gate PlainChannel::begin(stack::Instant now, std::uint8_t /*bits*/) {
+    if (!closed_ && linger_.active()) {
+        closed_ = linger_.pump(now, tcp_, h_);
+        return closed_ ? Gate::Done : Gate::Wait;
+    }
     return closed_ ? Gate::Done : Gate::Ready;
 }
 
@@ -77,11 +81,67 @@ Channel::Io PlainChannel::send(stack::Instant now, stack::Bytes data) {
 
 bool PlainChannel::peer_finished() const { return tcp_.eof(h_).value_or(true); }
 
-void PlainChannel::close(stack::Instant now) {
-    if (closed_) return;
+// ---- LingeringClose -------------------------------------------------------------------------------
+
+void LingeringClose::start(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
+                           const LingerOptions& options) {
+    options_ = options;
+    started_ = last_input_ = now;
+    dropped_ = 0;
+    active_ = true;
+    (void)tcp.shutdown(now, h);  // FIN after the reply already queued; reading continues
+}
+
+stack::Instant LingeringClose::deadline() const {
+    if (!active_) return stack::Instant::never();
+    return std::min(started_ + options_.time, last_input_ + options_.timeout);
+}
+
+bool LingeringClose::pump(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h) {
+    if (!active_) return true;
+    std::array<std::uint8_t, 4096> sink;  // write-only: what the peer sends is dropped
+    // Bounded by the receive buffer: each round takes what is readable now.
+    for (int guard = 0; guard < 1024; ++guard) {
+        auto n = tcp.recv(now, h, stack::MutBytes(sink.data(), sink.size()));
+        if (!n || *n == 0) break;
+        dropped_ += *n;
+        last_input_ = now;
+        if (dropped_ > options_.max_bytes) break;
+    }
+    if (tcp.error(h) || tcp.eof(h).value_or(true) || dropped_ > options_.max_bytes ||
+        now >= deadline()) {
+        release(now, tcp, h);
+        return true;
+    }
+    return false;
+}
+
+void LingeringClose::release(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h) {
+    (void)tcp.close(now, h);  // nothing unread unless a bound was hit: then RST, as Linux
+    active_ = false;
+}
+
+// ---- PlainChannel (continued) ----------------------------------------------------------------------
+
+void PlainChannel::close(stack::Instant now, bool linger) {
+    if (closed_ || linger_.active()) return;
     failed_ = failed_ || tcp_.error(h_).has_value();
+    if (linger && !failed_) {
+        linger_.start(now, tcp_, h_);
+        closed_ = linger_.pump(now, tcp_, h_);
+        return;
+    }
     (void)tcp_.close(now, h_);
     closed_ = true;
+}
+
+stack::Instant PlainChannel::deadline() const {
+    return closed_ ? stack::Instant::never() : linger_.deadline();
+}
+
+void PlainChannel::on_deadline(stack::Instant now) {
+    if (closed_ || !linger_.active() || now < linger_.deadline()) return;
+    closed_ = linger_.pump(now, tcp_, h_);
 }
 
 void PlainChannel::abort(stack::Instant now) {
@@ -119,11 +179,17 @@ void Session::on_deadline(stack::Instant now) {
         done_ = true;
         ++counters_.errors;
     }
+    if (!done_ && now >= timeout_at()) on_timeout(now);
 }
 
-void Session::finish(stack::Instant now, bool error) {
+stack::Instant Session::deadline() const {
+    const stack::Instant own = done_ ? stack::Instant::never() : timeout_at();
+    return std::min(channel_->deadline(), own);
+}
+
+void Session::finish(stack::Instant now, bool error, bool linger) {
     if (done_) return;
-    channel_->close(now);
+    channel_->close(now, linger);
     done_ = true;
     if (error || channel_->failed()) {
         ++counters_.errors;
@@ -362,7 +428,9 @@ std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHan
         case ServiceKind::Discard: s = make_discard(tcp_, h, l.counters); break;
         case ServiceKind::Chargen: s = make_chargen(tcp_, h, l.counters); break;
         case ServiceKind::Http:
-        case ServiceKind::Https: s = make_http(tcp_, h, l.counters, www_root_, www_fd_); break;
+        case ServiceKind::Https:
+            s = make_http(tcp_, h, l.counters, www_root_, www_fd_, http_options_, now);
+            break;
     }
     if (s && is_tls(l.spec.kind)) {
         TlsChannelOptions o;
@@ -378,7 +446,11 @@ void ServiceHost::reschedule(std::uint64_t k, const Session& s) {
     const std::int64_t at = s.deadline().as_micros();
     auto it = scheduled_.find(k);
     if (it != scheduled_.end()) {
-        if (it->second == at) return;
+        // An entry at or before the new deadline stays: it fires early, the session sees its
+        // deadline has not come (on_deadline checks) and settle() schedules the real one. So a
+        // deadline pushed on by every event (an http session's progress timers) costs no set
+        // update per event.
+        if (it->second <= at) return;
         deadlines_.erase({it->second, k});
         scheduled_.erase(it);
     }
@@ -476,6 +548,9 @@ bool ServiceHost::handle_events(stack::Instant now) {
                     continue;
                 }
                 ++l.counters.active;
+                // RFC 1122 §4.2.3.6: a peer that vanished (no FIN, no RST) is found by keepalive
+                // probes, also on services without timeouts of their own (echo, discard, chargen).
+                (void)tcp_.set_keepalive(now, *h, true);
                 const std::uint64_t sk = key(*h);
                 auto session = make_session(l, *h, now);
                 Session& s = *session;
@@ -521,6 +596,10 @@ void ServiceHost::append_stats(std::string& out) const {
             line("status_2xx", c.status_2xx);
             line("status_4xx", c.status_4xx);
             line("status_5xx", c.status_5xx);
+            line("timeout_header", c.timeout_header);
+            line("timeout_keepalive", c.timeout_keepalive);
+            line("timeout_body", c.timeout_body);
+            line("lingering", c.lingering);
         }
     }
     if (serves_tls_) tls_counters_.append_stats(out);

@@ -16,6 +16,10 @@
 // Concurrent TLS sessions are bounded (each holds ~35 KB of mbedTLS buffers): beyond the limit a new
 // connection on a TLS port is reset at once and counted (tls.sessions_rejected).
 //
+// Every accepted connection gets TCP keepalive (RFC 1122 §4.2.3.6), so a peer that vanished ends
+// even a service with no timeouts of its own. A session may have its own timer (timeout_at(), e.g.
+// the http header/keep-alive/body timeouts of HttpServiceOptions), kept with the channel's.
+//
 // Each service instance keeps counters, reported as `stat svc.<kind>.<port>.<counter> N`; TLS adds
 // the `stat tls.*` lines of tls/counters.hpp.
 //
@@ -31,7 +35,8 @@
 // Over TLS every one of these closes through the channel: close_notify after the output already
 // queued, then FIN (a connection still in its handshake just gets FIN).
 // A session closed with unread input would be reset (RFC 2525 §2.17), so each drains its input first
-// where it can. What is still open when --drain-timeout expires is reset by abort_all().
+// where it can, or closes lingering (channel.hpp) when a reply must reach a peer still sending.
+// What is still open when --drain-timeout expires is reset by abort_all().
 #pragma once
 
 #include <cstdint>
@@ -85,6 +90,24 @@ struct ServiceCounters {
     std::uint64_t status_2xx = 0;
     std::uint64_t status_4xx = 0;
     std::uint64_t status_5xx = 0;
+    std::uint64_t timeout_header = 0;     // request head not complete within --header-timeout
+    std::uint64_t timeout_keepalive = 0;  // idle between requests past --keepalive-timeout
+    std::uint64_t timeout_body = 0;       // no body progress (in or out) for --body-timeout
+    std::uint64_t lingering = 0;          // closes that shut the send side and drained input first
+};
+
+// HTTP/HTTPS timeouts (defaults as nginx's client_header_timeout, keepalive_timeout and
+// client_body_timeout/send_timeout). All count in the service's counters (timeout_*).
+//   header:    from accept (first request) or from the first byte of a later request until the
+//              request head is complete; then closed (FIN), no reply.
+//   keepalive: idle after a response with nothing received; then closed (FIN).
+//   body:      between two successful reads of a request body, or two successful writes of a
+//              response (the peer does not read); then closed (FIN) or, with a response stuck in the
+//              send buffer, reset (a FIN would wait behind bytes the peer never takes).
+struct HttpServiceOptions {
+    stack::Duration header_timeout = stack::Duration::seconds(60);
+    stack::Duration keepalive_timeout = stack::Duration::seconds(75);
+    stack::Duration body_timeout = stack::Duration::seconds(60);
 };
 
 class Session {
@@ -100,8 +123,9 @@ public:
     // The host's entry point for new readiness bits (the first call after accept passes all of
     // them): the channel acts first (TLS handshake, pending output), then on_event() if it may.
     void handle(stack::Instant now, std::uint8_t bits);
-    // The channel's next deadline, and what the host calls when it passes.
-    stack::Instant deadline() const { return channel_->deadline(); }
+    // The earliest of the channel's deadline and the session's own (timeout_at()), and what the
+    // host calls when it passes.
+    stack::Instant deadline() const;
     void on_deadline(stack::Instant now);
     // The daemon is shutting down: end gracefully, now or after the work in progress (see above).
     // The default closes at once (FIN after queued data; TLS: close_notify first).
@@ -115,8 +139,15 @@ public:
 protected:
     // New readiness bits, once the channel is ready. Makes what progress it can.
     virtual void on_event(stack::Instant now, std::uint8_t bits) = 0;
+    // The session's own timer (e.g. HTTP's header/keep-alive/body timeouts); never by default.
+    virtual stack::Instant timeout_at() const { return stack::Instant::never(); }
+    // timeout_at() passed (called once per passing, while the session is not finished).
+    virtual void on_timeout(stack::Instant /*now*/) {}
     // Orderly close (TLS: close_notify, then FIN after queued data) and mark the session finished.
-    void finish(stack::Instant now, bool error);
+    // `linger`: a lingering close (channel.hpp, LingeringClose): shut the send side, read and drop
+    // input until the peer finishes or a bound passes, then close; for a reply the peer must get
+    // while it may still be sending.
+    void finish(stack::Instant now, bool error, bool linger = false);
     // recv into `out`; returns bytes (0: nothing now). On an error the session is finished.
     std::size_t recv(stack::Instant now, stack::MutBytes out);
     // send; returns bytes taken. On an error the session is finished.
@@ -136,7 +167,7 @@ private:
 
 struct TlsServiceOptions {
     stack::Duration handshake_timeout = stack::Duration::seconds(10);
-    std::size_t max_sessions = 512;
+    std::size_t max_sessions = 4096;
 };
 
 class ServiceHost {
@@ -154,6 +185,8 @@ public:
     void set_logger(Logger log) { log_ = std::move(log); }
     // The TLS configuration for https/tls-echo services; required before start() when any is served.
     void set_tls(std::shared_ptr<const tls::ServerConfig> config, const TlsServiceOptions& options);
+    // Timeouts of http/https sessions accepted from now on.
+    void set_http_options(const HttpServiceOptions& options) { http_options_ = options; }
     // New connections use `config` from now on; existing ones keep the one they started with.
     void replace_tls_config(std::shared_ptr<const tls::ServerConfig> config);
     const tls::Counters& tls_counters() const { return tls_counters_; }
@@ -201,6 +234,7 @@ private:
     std::unordered_map<std::uint64_t, std::int64_t> scheduled_;
     std::shared_ptr<const tls::ServerConfig> tls_config_;
     TlsServiceOptions tls_options_;
+    HttpServiceOptions http_options_;
     tls::Counters tls_counters_;
     bool serves_tls_ = false;
     Logger log_;
@@ -219,6 +253,7 @@ std::unique_ptr<Session> make_discard(stack::tcp::TcpLayer& tcp, stack::SocketHa
 std::unique_ptr<Session> make_chargen(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
                                       ServiceCounters& c);
 std::unique_ptr<Session> make_http(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
-                                   ServiceCounters& c, const std::string& root, int root_fd);
+                                   ServiceCounters& c, const std::string& root, int root_fd,
+                                   const HttpServiceOptions& options, stack::Instant now);
 
 }  // namespace tunstackd

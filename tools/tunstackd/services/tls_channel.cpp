@@ -9,7 +9,8 @@
 //
 // Before closing the socket the channel reads and drops what the peer sent but nobody will read:
 // closing with unread data would reset the connection (RFC 2525 §2.17) and could destroy the alert
-// or close_notify still in flight.
+// or close_notify still in flight. A close that asks to linger (an http error reply) keeps the
+// socket after close_notify and FIN and drops input until the peer's FIN (LingeringClose).
 #include <functional>
 
 #include "tls/session.hpp"
@@ -47,6 +48,10 @@ public:
 
     Gate begin(stack::Instant now, std::uint8_t bits) override {
         if (closed_) return Gate::Done;
+        if (linger_.active()) {  // after close_notify and FIN: dropping what the peer still sends
+            closed_ = linger_.pump(now, tcp_, h_);
+            return closed_ ? Gate::Done : Gate::Wait;
+        }
         stream_.set_now(now);
         if (!session_) {
             hang_up(now, true);
@@ -82,8 +87,9 @@ public:
 
     bool peer_finished() const override { return session_ && session_->peer_closed(); }
 
-    void close(stack::Instant now) override {
-        if (closed_) return;
+    void close(stack::Instant now, bool linger) override {
+        if (closed_ || linger_.active()) return;
+        linger_requested_ = linger;
         stream_.set_now(now);
         if (session_ && session_->phase() != Phase::Failed) {
             session_->close();
@@ -103,7 +109,9 @@ public:
     bool failed() const override { return failed_; }
 
     stack::Instant deadline() const override {
-        if (closed_ || !session_) return stack::Instant::never();
+        if (closed_) return stack::Instant::never();
+        if (linger_.active()) return linger_.deadline();
+        if (!session_) return stack::Instant::never();
         switch (session_->phase()) {
             case Phase::Handshake: return handshake_deadline_;
             case Phase::Closing: return close_deadline_;
@@ -112,7 +120,12 @@ public:
     }
 
     void on_deadline(stack::Instant now) override {
-        if (closed_ || !session_ || now < deadline()) return;
+        if (closed_ || now < deadline()) return;
+        if (linger_.active()) {
+            closed_ = linger_.pump(now, tcp_, h_);
+            return;
+        }
+        if (!session_) return;
         stream_.set_now(now);
         if (session_->phase() == Phase::Handshake) {
             session_->fail(tls::Reason::Timeout,
@@ -131,7 +144,7 @@ private:
             case Phase::Handshake: return Gate::Wait;
             case Phase::Open: return Gate::Ready;
             case Phase::Closing: return Gate::Wait;
-            case Phase::Closed: hang_up(now, false); return Gate::Done;
+            case Phase::Closed: hang_up(now, false); return closed_ ? Gate::Done : Gate::Wait;
             case Phase::Failed: {
                 // Every failed handshake is worth a line; after the handshake a peer that resets or
                 // closes without close_notify is routine (counted, not logged).
@@ -149,9 +162,10 @@ private:
     }
 
     // Drops unread input (so close sends FIN, not RST), then releases the socket. A fatal alert or
-    // close_notify still queued in TCP goes out before the FIN.
+    // close_notify still queued in TCP goes out before the FIN. After a close asked to linger, the
+    // socket is kept (closed_ stays false) and its input dropped until the peer finishes.
     void hang_up(stack::Instant now, bool failed) {
-        if (closed_) return;
+        if (closed_ || linger_.active()) return;
         std::uint8_t sink[4096];
         for (int i = 0; i < 64; ++i) {
             auto n = tcp_.recv(now, h_, stack::MutBytes(sink, sizeof sink));
@@ -160,6 +174,11 @@ private:
         if (failed && session_ && session_->has_pending_output()) {
             // The alert did not fit in the socket: nothing better to do than a reset.
             (void)tcp_.abort(now, h_);
+        } else if (!failed && linger_requested_) {
+            linger_.start(now, tcp_, h_);  // the session already shut the sending side
+            // Everything of TLS went out: free its buffers and session slot while lingering.
+            session_.reset();
+            if (!linger_.pump(now, tcp_, h_)) return;
         } else {
             (void)tcp_.close(now, h_);
         }
@@ -184,6 +203,8 @@ private:
     stack::Instant handshake_deadline_;
     stack::Instant close_deadline_ = stack::Instant::never();
     std::unique_ptr<tls::TlsSession> session_;
+    LingeringClose linger_;
+    bool linger_requested_ = false;
     bool closed_ = false;
     bool failed_ = false;
 };
