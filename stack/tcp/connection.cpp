@@ -475,10 +475,6 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
         if (2ull * max_flight_ >= cc_->cwnd()) {
             cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
         }
-        // Keep "recover" trailing SND.UNA while no recovery runs, so that the modular comparison in
-        // may_start_recovery() cannot wrap after 2^31 bytes without a loss (both rules there stay
-        // true for every later ACK, as they already are for this one).
-        if (recover_ < snd_una_) recover_ = snd_una_ - 1;
         // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself a
         // duplicate ACK, and IsLost(HighACK + 1) may already hold.
         if (new_sack && snd_una_ != snd_max_) {
