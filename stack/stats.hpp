@@ -107,6 +107,9 @@ namespace stack {
     X(tcp_rto, "tcp.rto")                                           \
     X(tcp_fast_retransmits, "tcp.fast_retransmits")                 \
     X(tcp_sack_recoveries, "tcp.sack_recoveries")                   \
+    X(tcp_sack_invalid_blocks, "tcp.sack_invalid_blocks")           \
+    X(tcp_idle_restarts, "tcp.idle_restarts")                       \
+    X(tcp_orphan_probe_aborts, "tcp.orphan_probe_aborts")           \
     X(tcp_timeouts, "tcp.timeouts")                                 \
     X(tcp_abort_on_data, "tcp.abort_on_data")                       \
     X(tcp_challenge_acks, "tcp.challenge_acks")                     \

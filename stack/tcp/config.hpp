@@ -45,6 +45,11 @@ struct TcpConfig {
     Duration keepalive_idle = Duration::seconds(7200);  // RFC 1122 §4.2.3.6 default
     Duration keepalive_interval = Duration::seconds(75);
     unsigned keepalive_probes = 9;
+    // Zero-window probes an orphaned connection (closed by the application, in FIN-WAIT-1, CLOSING or
+    // LAST-ACK with data queued) gets while the peer keeps its window shut but answers: then it is
+    // reset (tcp.orphan_probe_aborts). Linux's tcp_orphan_retries (0 there means 8). A connection the
+    // application still holds probes for as long as the peer answers (RFC 9293 §3.8.6.1).
+    unsigned orphan_retries = 8;
     std::uint32_t challenge_ack_per_sec = 1000;  // RFC 5961 §7 (Linux tcp_challenge_ack_limit)
     std::uint16_t ephemeral_first = 32768;       // Linux ip_local_port_range
     std::uint16_t ephemeral_last = 60999;

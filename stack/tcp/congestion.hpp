@@ -13,8 +13,9 @@
 //                      expiries for the same segment need no call: nothing was ACKed in between, cwnd is
 //                      already 1 SMSS, and RFC 5681 §3.1 holds ssthresh constant on them.
 //   on_idle_restart    before sending after an idle period longer than the RTO (RFC 5681 §4.1).
-// Application-limited senders: the algorithms grow cwnd on every on_ack; a connection that is not
-// cwnd-limited may skip on_ack (RFC 7661's spirit) to avoid inflating an unused window.
+// Application-limited senders: the algorithms grow cwnd on every on_ack; the connection calls on_ack
+// only while cwnd is validated (RFC 7661 §4.3: the round's largest flight reached half of cwnd), so an
+// unused window is not inflated.
 #pragma once
 
 #include <cstdint>

@@ -365,14 +365,18 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
     const std::uint32_t old_wnd = snd_wnd_;
     if (ack > snd_una_) {
         on_new_ack(now, ack, options);
-    } else if (ack == snd_una_ && snd_max_ != snd_una_ && seg.payload().empty() &&
-               !seg.flags().fin() && old_wnd != 0 &&
-               (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == old_wnd) {
+    } else {
+        const bool new_sack = take_sack(snd_una_, options);
         // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT". Not while the peer's window is closed: those ACKs
         // answer window probes (RFC 9293 §3.8.6.1) and say nothing about loss.
-        on_dup_ack(now, options);
-    } else if (sack_ok_ && options.sack_count > 0) {
-        scoreboard_.on_ack(snd_una_, std::span(options.sack_blocks.data(), options.sack_count));
+        const bool classic = seg.payload().empty() && !seg.flags().fin() && old_wnd != 0 &&
+                             (static_cast<std::uint32_t>(seg.window()) << snd_wscale_) == old_wnd;
+        // RFC 6675 §2: with SACK, an ACK that SACKs new data is a duplicate "even if it carries new
+        // data, changes the advertised window, or moves the cumulative acknowledgment point", and
+        // one that SACKs nothing new is not. A SACK-permitted peer that sends no SACK option at all
+        // is still judged by RFC 5681's rule.
+        const bool dup = sack_ok_ ? new_sack || (classic && options.sack_count == 0) : classic;
+        if (ack == snd_una_ && snd_max_ != snd_una_ && dup) on_dup_ack(now);
     }
     update_window(seg);
     // A peer that answers with a closed window is alive, just not reading: the user timeout is for
@@ -421,6 +425,7 @@ void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wn
 }
 
 void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {
+    const std::uint32_t newly_acked = static_cast<std::uint32_t>(ack - snd_una_);
     const SeqNumber data_acked_to = (fin_sent_ && ack > fin_seq_) ? fin_seq_ : ack;
     std::uint32_t data_acked = 0;
     if (data_acked_to > snd_buf_seq_) {
@@ -451,22 +456,40 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     last_progress_ = now;
     persist_backoff_ = 0;
 
-    if (sack_ok_) {
-        scoreboard_.on_ack(ack, std::span(options.sack_blocks.data(), options.sack_count));
-    }
+    const bool new_sack = take_sack(ack, options);
     if (in_recovery_) {
-        if (ack >= recover_) {  // RFC 6582 §3.2 step 3: full acknowledgment
+        if (ack >= recover_) {
+            // RFC 6582 §3.2 step 4 (full acknowledgment: everything up to and including
+            // "recover"), RFC 6675 §5 (the cumulative ACK of RecoveryPoint): recovery ends.
             in_recovery_ = false;
             dupacks_ = 0;
+            recovery_inflation_ = 0;
             cc_->on_recovery_exit(now);
         } else {
-            // Partial acknowledgment (RFC 6582 §3.2 step 4): the next hole is lost too.
+            // Partial acknowledgment (RFC 6582 §3.2 step 5): the next hole is lost too.
             dupacks_ = 0;
-            if (!sack_ok_) retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+            if (!sack_ok_) {
+                // Deflate cwnd by the amount newly acknowledged, add back one SMSS if at least one
+                // was (a segment left the network), then retransmit the first unacknowledged
+                // segment; recovery_output() sends new data if the deflated window allows.
+                recovery_inflation_ -= newly_acked;
+                if (newly_acked >= smss_) recovery_inflation_ += smss_;
+                retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+            }
         }
     } else {
         dupacks_ = 0;
-        cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
+        // RFC 7661 §4.3: cwnd grows only while validated, i.e. the flight of the round this ACK
+        // closes reached at least half of it; an application-limited sender keeps its cwnd.
+        if (2ull * max_flight_ >= cc_->cwnd()) {
+            cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
+        }
+        // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself a
+        // duplicate ACK, and IsLost(HighACK + 1) may already hold.
+        if (new_sack && snd_una_ != snd_max_) {
+            dupacks_ = 1;
+            maybe_start_recovery(now);
+        }
     }
     // RFC 6298 §5.2/§5.3.
     if (snd_una_ == snd_max_) {
@@ -480,18 +503,49 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     }
 }
 
-void Connection::on_dup_ack(Instant now, const wire::TcpOptions& options) {
+// SACK option intake (RFC 6675 Update()). Blocks that cannot be true (beyond SND.MAX: data never sent;
+// wrapped or impossibly long) never reach the scoreboard and are counted. Returns whether the ACK
+// SACKed data not SACKed before (RFC 6675 §2 duplicate ACK).
+bool Connection::take_sack(SeqNumber snd_una, const wire::TcpOptions& options) {
+    if (!sack_ok_) return false;
+    const auto r = scoreboard_.on_ack(snd_una, snd_max_,
+                                      std::span(options.sack_blocks.data(), options.sack_count));
+    layer_.stats().tcp_sack_invalid_blocks += r.invalid;
+    return r.new_info;
+}
+
+// Whether a loss detected now may start a new recovery. recover_ is SND.MAX when the last one (or
+// the last RTO) began, one past the highest octet then sent (RFC 6582's "recover", RFC 6675's
+// RecoveryPoint).
+//  - SACK, RFC 6675 §5 / §5.1: once HighACK (SND.UNA - 1) >= RecoveryPoint, i.e. SND.UNA >= recover_:
+//    an ACK equal to the old SND.MAX qualifies; the scoreboard tells new losses from old ones.
+//  - NewReno, RFC 6582 §3.2 step 2 ("careful" variant): "ack_number - 1 > recover", one byte beyond
+//    the old SND.MAX; duplicate ACKs exactly at it may be caused by retransmissions the receiver
+//    already had (after an RTO), and the RFC leaves those to the retransmission timer.
+bool Connection::may_start_recovery() const {
+    return sack_ok_ ? snd_una_ >= recover_ : snd_una_ > recover_;
+}
+
+void Connection::on_dup_ack(Instant now) {
     ++dupacks_;
-    if (sack_ok_ && options.sack_count > 0) {
-        scoreboard_.on_ack(snd_una_, std::span(options.sack_blocks.data(), options.sack_count));
+    if (in_recovery_) {
+        // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by one SMSS (NewReno; with
+        // SACK, recovery_output() uses the scoreboard's pipe instead).
+        if (!sack_ok_) recovery_inflation_ += smss_;
+        return;
     }
-    if (in_recovery_) return;  // recovery_output() uses the new pipe estimate
+    maybe_start_recovery(now);
+}
+
+// RFC 5681 §3.2 steps 2-3 / RFC 6675 §5 steps (1), (2) and (4): DupThresh duplicate ACKs, or (SACK)
+// IsLost(HighACK + 1), start fast retransmit and recovery.
+void Connection::maybe_start_recovery(Instant now) {
     const bool lost = dupacks_ >= 3 || (sack_ok_ && scoreboard_.is_lost(snd_una_, snd_una_, smss_));
-    // RFC 6582 §3.2 step 2: no new recovery for losses from before the last one (e.g. after an RTO).
-    if (!lost || snd_una_ <= recover_) return;
+    if (!lost || !may_start_recovery()) return;
     in_recovery_ = true;
     recover_ = snd_max_;
     high_rxt_ = snd_una_;
+    recovery_inflation_ = std::int64_t{dupacks_} * smss_;  // cwnd = ssthresh + 3*SMSS (NewReno)
     ++layer_.stats().tcp_fast_retransmits;
     if (sack_ok_) ++layer_.stats().tcp_sack_recoveries;
     cc_->on_congestion_event(now, flight());

@@ -146,7 +146,10 @@ private:
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
-    void on_dup_ack(Instant now, const wire::TcpOptions& options);
+    void on_dup_ack(Instant now);
+    bool take_sack(SeqNumber snd_una, const wire::TcpOptions& options);
+    bool may_start_recovery() const;
+    void maybe_start_recovery(Instant now);
     void update_window(const wire::TcpPacket& seg);
     void on_text(Instant now, const wire::TcpPacket& seg);
     void on_fin(Instant now);
@@ -243,8 +246,19 @@ private:
     SackScoreboard scoreboard_;
     unsigned dupacks_ = 0;
     bool in_recovery_ = false;
+    // SND.MAX when the last recovery (or RTO) began: one past RFC 6582's "recover" / RFC 6675's
+    // RecoveryPoint (both name the highest octet sent then).
     SeqNumber recover_;
     SeqNumber high_rxt_;
+    // NewReno without SACK: how far RFC 6582's cwnd is inflated above ssthresh (RFC 5681 §3.2 steps
+    // 3-4, RFC 6582 §3.2 step 5; may fall below zero). recovery_output() uses pipe = flight - this.
+    std::int64_t recovery_inflation_ = 0;
+    // RFC 7661 (cwnd validation): the largest flight of the current round (it ends when SND.UNA
+    // reaches flight_round_end_); cwnd grows only if that flight reached half of it.
+    std::uint32_t max_flight_ = 0;
+    SeqNumber flight_round_end_;
+    bool flight_round_open_ = false;
+    Instant last_data_sent_;  // RFC 5681 §4.1 restart after idle
     unsigned syn_retries_ = 0;
     unsigned persist_backoff_ = 0;
     unsigned keepalive_sent_ = 0;

@@ -193,6 +193,7 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     if (rtt_timing_ && seq <= rtt_seq_) {
         rtt_timing_ = false;  // Karn: no sample from a retransmission
     }
+    if (len > 0) last_data_sent_ = now;
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
@@ -244,6 +245,16 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
                                                  bool override_sws) {
     const std::uint32_t avail = unsent_data();
     if (avail == 0) return SendResult::Idle;
+    // RFC 5681 §4.1: after more than an RTO without sending data (nothing in flight), restart from
+    // RW = min(IW, cwnd) rather than burst a window whose ACK clock is gone.
+    if (flight() == 0 && snd_nxt_ == snd_max_ && now - last_data_sent_ > rtt_.rto()) {
+        const std::uint32_t before = cc_->cwnd();
+        cc_->on_idle_restart(now);
+        if (cc_->cwnd() < before) {
+            ++layer_.stats().tcp_idle_restarts;
+            usable = std::min(usable, send_window_room());
+        }
+    }
     std::uint32_t len = std::min({avail, smss_, usable});
     if (len == 0) return SendResult::Idle;
     if (len < smss_ && !override_sws) {
@@ -277,6 +288,14 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
         snd_nxt_ += 1;
     }
     snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
+    last_data_sent_ = now;
+    // RFC 7661 cwnd validation: the largest flight per round (a round ends when SND.UNA passes the
+    // SND.NXT at which it began), as Linux's tcp_cwnd_validate() keeps it.
+    if (!flight_round_open_ || snd_una_ >= flight_round_end_ || flight() > max_flight_) {
+        max_flight_ = flight();
+        flight_round_end_ = snd_nxt_;
+        flight_round_open_ = true;
+    }
     if (!armed(Timer::Retransmit)) start_rtx(now);
     return SendResult::Sent;
 }
@@ -291,16 +310,17 @@ std::uint32_t Connection::send_window_room() const {
     return std::min(by_peer, by_cc);
 }
 
-// RFC 6675 §5 (C) with SACK; RFC 6582 with NewReno (pipe estimated as flight minus one segment per
-// duplicate ACK, which is what cwnd inflation expresses).
+// RFC 6675 §5 (C) with SACK; RFC 6582 with NewReno, where cwnd stays at ssthresh and the RFC's
+// window inflation (one SMSS per duplicate ACK, deflation on partial ACKs) is subtracted from the
+// flight instead: cwnd - pipe is then the RFC's inflated cwnd - FlightSize.
 bool Connection::recovery_output(Instant now) {
     for (int guard = 0; guard < 1000; ++guard) {
         std::uint32_t pipe;
         if (sack_ok_) {
             pipe = scoreboard_.pipe(snd_una_, snd_nxt_, high_rxt_, smss_);
         } else {
-            const std::uint32_t credit = dupacks_ * smss_;
-            pipe = flight() > credit ? flight() - credit : 0;
+            const std::int64_t p = std::int64_t{flight()} - recovery_inflation_;
+            pipe = static_cast<std::uint32_t>(std::clamp<std::int64_t>(p, 0, UINT32_MAX));
         }
         const std::uint32_t cwnd = cc_->cwnd();
         if (pipe + smss_ > cwnd) return true;
@@ -450,6 +470,7 @@ void Connection::on_rto(Instant now) {
     if (rtt_.backoffs() <= 1) cc_->on_rto(now, flight());  // RFC 5681 §3.1: only the first timeout
     in_recovery_ = false;
     dupacks_ = 0;
+    recovery_inflation_ = 0;
     recover_ = snd_max_;
     scoreboard_.reset();
     snd_nxt_ = snd_una_;
@@ -470,6 +491,18 @@ void Connection::on_persist(Instant now) {
     if (now - last_received_ >= config_.user_timeout) {
         ++layer_.stats().tcp_timeouts;
         send_rst(now, snd_nxt_);
+        close_with(SocketError::TimedOut);
+        return;
+    }
+    // An orphan (nobody will ever read or write it again) in a closing state gets a bounded number
+    // of probes, answered or not (Linux tcp_orphan_retries): a peer that keeps its window shut must
+    // not hold it forever. The RST carries SND.UNA + SND.WND (with a zero window the peer accepts a
+    // RST only at its RCV.NXT, RFC 9293 §3.10.7.4), never beyond SND.MAX.
+    if (orphaned_ && persist_backoff_ >= config_.orphan_retries &&
+        (state_ == TcpState::FinWait1 || state_ == TcpState::Closing ||
+         state_ == TcpState::LastAck)) {
+        ++layer_.stats().tcp_orphan_probe_aborts;
+        send_rst(now, wire::seq_min(snd_una_ + snd_wnd_, snd_max_));
         close_with(SocketError::TimedOut);
         return;
     }

@@ -45,7 +45,17 @@ void SackScoreboard::insert(SeqNumber begin, SeqNumber end) {
     if (count_ > kMaxRanges) count_ = kMaxRanges;  // forget the highest range
 }
 
-void SackScoreboard::on_ack(SeqNumber snd_una, std::span<const wire::SackBlock> blocks) {
+bool SackScoreboard::covered(SeqNumber begin, SeqNumber end) const {
+    for (std::size_t i = 0; i < count_; ++i) {
+        if (ranges_[i].begin <= begin && end <= ranges_[i].end) return true;
+        if (end <= ranges_[i].begin) break;
+    }
+    return false;
+}
+
+SackScoreboard::UpdateResult SackScoreboard::on_ack(SeqNumber snd_una, SeqNumber snd_max,
+                                                    std::span<const wire::SackBlock> blocks) {
+    UpdateResult out;
     trim_below(snd_una);
     for (std::size_t n = 0; n < blocks.size(); ++n) {
         const wire::SackBlock& b = blocks[n];
@@ -54,11 +64,16 @@ void SackScoreboard::on_ack(SeqNumber snd_una, std::span<const wire::SackBlock> 
         if (n == 0 && blocks.size() > 1 && blocks[1].left <= b.left && b.right <= blocks[1].right) {
             continue;  // D-SACK for data above the ACK, reported inside the second block (§4.1.2)
         }
-        if (static_cast<std::uint32_t>(b.right - b.left) > kBogusDistance) continue;
         const SeqNumber left = wire::seq_max(b.left, snd_una);
-        if (static_cast<std::uint32_t>(left - snd_una) > kBogusDistance) continue;
+        if (static_cast<std::uint32_t>(b.right - b.left) > kBogusDistance ||
+            static_cast<std::uint32_t>(left - snd_una) > kBogusDistance || snd_max < b.right) {
+            ++out.invalid;  // never sent, or not a plausible sequence range at all
+            continue;
+        }
+        if (!covered(left, b.right)) out.new_info = true;
         insert(left, b.right);
     }
+    return out;
 }
 
 bool SackScoreboard::is_sacked(SeqNumber seq) const {

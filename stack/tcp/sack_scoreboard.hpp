@@ -59,12 +59,25 @@ public:
     // Forgets everything (after an RTO: RFC 6675 §5.1 allows keeping SACK information; we do not).
     void reset() { count_ = 0; }
 
+    // What one Update() did.
+    struct UpdateResult {
+        // Some octet in [snd_una, snd_max) that was not SACKed before is SACKed now: with SACK, this
+        // ACK is a "duplicate acknowledgment" for loss recovery (RFC 6675 §2), whatever else it does.
+        bool new_info = false;
+        // Blocks ignored as impossible (see on_ack): counted by the caller (tcp.sack_invalid_blocks).
+        std::uint32_t invalid = 0;
+    };
+
     // RFC 6675 Update(): discards everything below snd_una and records `blocks`. Blocks that are empty,
     // that end at or below snd_una, or that are a D-SACK (RFC 2883 §4: the first block, ending at or
     // below the ACK or contained in the second block) are ignored; a block straddling snd_una is
-    // trimmed. Blocks longer than 2^30 or starting more than 2^30 above snd_una are ignored as bogus
-    // (RFC 7323 §2.3 caps windows below that). The caller should also drop blocks above snd_nxt.
-    void on_ack(SeqNumber snd_una, std::span<const wire::SackBlock> blocks);
+    // trimmed. Impossible blocks are ignored and counted in `invalid`: a block that ends above
+    // snd_max (= SND.MAX, one past the highest octet ever sent: a receiver cannot have data we never
+    // sent; believing it would make pipe() shrink and let a lying receiver inflate sending past cwnd),
+    // and blocks longer than 2^30 or starting more than 2^30 above snd_una (RFC 7323 §2.3 caps
+    // windows below that), which also catches blocks far below snd_una that wrap.
+    UpdateResult on_ack(SeqNumber snd_una, SeqNumber snd_max,
+                        std::span<const wire::SackBlock> blocks);
 
     // True if byte `seq` is in a SACKed range.
     bool is_sacked(SeqNumber seq) const;
@@ -99,6 +112,7 @@ public:
 private:
     void trim_below(SeqNumber snd_una);
     void insert(SeqNumber begin, SeqNumber end);
+    bool covered(SeqNumber begin, SeqNumber end) const;
 
     std::array<Range, kMaxRanges + 1> ranges_{};  // one spare slot while inserting
     std::size_t count_ = 0;

@@ -18,7 +18,7 @@ SeqNumber S(std::uint32_t v) { return SeqNumber(v); }
 SackBlock B(std::uint32_t l, std::uint32_t r) { return SackBlock{S(l), S(r)}; }
 
 void ack(SackScoreboard& sb, std::uint32_t una, std::vector<SackBlock> blocks) {
-    sb.on_ack(S(una), blocks);
+    sb.on_ack(S(una), S(una + (1u << 30)), blocks);  // SND.MAX far enough for every block here
 }
 
 std::vector<Range> ranges(const SackScoreboard& sb) {
