@@ -2,6 +2,8 @@
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
 //                [--cacert FILE] [--insecure] [--resolve NAME:ADDR] [--stats]
+//   tunstack iperf3 -c HOST [-p PORT] [-t S] [-P N] [-O S] [-R] [-J] --tun NAME --host-addr CIDR
+//                --addr IP [--mtu N] [--pcap F]      (an iperf3 client: tunstack/iperf3_client.hpp)
 //   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
 //   tunstack conns [--control PATH] [--timeout S]
 //
@@ -75,7 +77,7 @@ constexpr const char* kDescription =
     "or URL; 3 connection refused/reset/closed early or TLS handshake failure; 4 timeout; 5 HTTP\n"
     "error status or malformed response; 6 TLS certificate verification failed (untrusted,\n"
     "expired, wrong name) (stats/conns: 1 control socket unusable, 4 no answer in time, 5 daemon\n"
-    "error).";
+    "error; iperf3: 5 the server refused the test or broke the protocol).";
 
 constexpr const char* kDefaultControl = "/run/tunstackd/control";
 
