@@ -15,7 +15,8 @@ TUNSTACK=${TUNSTACK:-$TS_BUILD/tools/tunstack}
 ts_ns_create tst-iperf3_client
 PY=/usr/bin/python3
 
-ts_ns_t 120 iperf3 -s -p 5201 --json --logfile "$TS_TMP/server.json" </dev/null &
+# Started directly (not through a shell function), so that $! is the process the cleanup ends.
+timeout 120 ip netns exec "$TS_NS" iperf3 -s -p 5201 --json --logfile "$TS_TMP/server.json" </dev/null &
 TS_PIDS+=($!)
 # Listening, seen with ss (a probe connection would end as an error test in iperf3 -s, which then
 # closes and reopens its listener).

@@ -82,7 +82,7 @@ expect_refused udp "protocol does not exist" -u -t 1
 expect_refused bytes "not implemented" -n 1M
 
 # A second client while a test runs is told the server is busy.
-ts_ns_t 30 iperf3 -c "$TS_ADDR" -p 5201 -t 4 -J >"$TS_TMP/long.json" 2>&1 &
+timeout 30 ip netns exec "$TS_NS" iperf3 -c "$TS_ADDR" -p 5201 -t 4 -J >"$TS_TMP/long.json" 2>&1 &
 long_pid=$!
 TS_PIDS+=($long_pid)
 test_running() { ts_stats "$TS_TMP/sr" && [[ $(ts_stat "$TS_TMP/sr" svc.iperf3.5201.tests) == 5 ]]; }
