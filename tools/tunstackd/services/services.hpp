@@ -27,6 +27,8 @@
 //   echo     what was already read is echoed back, then closed (FIN); nothing more is read
 //   discard  what was received is read and dropped, then closed (FIN)
 //   chargen  closed now: FIN after what the send buffer already holds
+//   iperf3   a test in progress is ended with SERVER_TERMINATE on its control connection; every
+//            connection then closed (FIN) after its input is drained
 //   default  (Session::drain) closed now with FIN
 // Over TLS every one of these closes through the channel: close_notify after the output already
 // queued, then FIN (a connection still in its handshake just gets FIN).
