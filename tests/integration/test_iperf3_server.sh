@@ -7,7 +7,8 @@
 # Then refusals, each counted by reason and leaving the service usable: UDP (-u), a byte-limited
 # test (-n), a second client while a test runs (ACCESS_DENIED), a malformed cookie, garbage
 # instead of the parameters (a huge length, bad JSON), a control connection that goes silent
-# (closed by the 10 s setup timeout); finally a forward test still works.
+# (closed by the 10 s setup timeout); then a forward test still works; SIGTERM during a test ends it
+# with SERVER_TERMINATE (stock iperf3: "the server has terminated") and the daemon exits 0.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -150,4 +151,17 @@ done
 # The service still works.
 run_iperf3 after -t 1 || ts_fail "after the refusals: iperf3 failed: $(head -c 300 "$TS_TMP/after.json")"
 out=$(check after 1) || ts_fail "after: $out"
-ts_pass "stock iperf3 -c: forward, -R, -P 4, -P 4 -R reported (bytes > 0, streams, ends agree); UDP, -n, busy, bad cookie, bad/huge/over-limit parameters and a silent connection refused and counted"
+# SIGTERM during a test: the client is told the server terminated; the daemon drains and exits 0.
+timeout 30 ip netns exec "$TS_NS" iperf3 -c "$TS_ADDR" -p 5201 -t 20 >"$TS_TMP/term.out" 2>&1 &
+term_pid=$!
+TS_PIDS+=($term_pid)
+sixth_running() { ts_stats "$TS_TMP/st" && [[ $(ts_stat "$TS_TMP/st" svc.iperf3.5201.tests) == 7 ]]; }
+wait_for 15 sixth_running || ts_fail "the test to be terminated did not start"
+ts_daemon_stop TERM || ts_fail "tunstackd did not stop on SIGTERM during a test"
+[[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited with $TS_DAEMON_RC after SIGTERM during a test"
+rc=0
+wait "$term_pid" || rc=$?
+((rc != 0)) && grep -q "server has terminated" "$TS_TMP/term.out" ||
+    ts_fail "the client did not see the server terminate (exit $rc): $(cat "$TS_TMP/term.out")"
+grep -q "svc.iperf3.5201.tests_aborted 1" "$TS_DAEMON_LOG" || ts_fail "the terminated test was not counted as aborted"
+ts_pass "stock iperf3 -c: forward, -R, -P 4, -P 4 -R reported (bytes > 0, streams, ends agree); UDP, -n, busy, bad cookie, bad/huge/over-limit parameters and a silent connection refused and counted; SIGTERM mid-test: SERVER_TERMINATE, exit 0"
