@@ -282,6 +282,11 @@ std::optional<std::uint8_t> ControlReader::take_byte() {
     return b;
 }
 
+std::optional<std::uint8_t> ControlReader::peek_byte() const {
+    if (buffered() < 1) return std::nullopt;
+    return static_cast<std::uint8_t>(buf_[pos_]);
+}
+
 namespace {
 std::uint32_t load_be32(const std::string& s, std::size_t at) {
     return static_cast<std::uint32_t>(static_cast<std::uint8_t>(s[at])) << 24 |

@@ -137,6 +137,9 @@ public:
     std::size_t buffered() const { return buf_.size() - pos_; }
     // A state byte (any value; the caller judges it).
     std::optional<std::uint8_t> take_byte();
+    // The next byte, left in place (a message's first length byte is 0, as kMaxMessage < 2^24:
+    // anything else where a message is due is a state, e.g. CLIENT_TERMINATE).
+    std::optional<std::uint8_t> peek_byte() const;
     // A JSON message; Error (with `error`) for a length of 0 or over kMaxMessage, or bad JSON.
     Take take_message(json::Value& out, std::string& error);
     // Two big-endian int32 (SERVER_ERROR's payload).

@@ -298,6 +298,9 @@ private:
                     break;
                 }
                 case Phase::Ended: {
+                    if (in_.peek_byte() == ip3::state_byte(ip3::State::ClientTerminate)) {
+                        return client_terminated(now);  // instead of the results
+                    }
                     json::Value v;
                     std::string error;
                     const auto took = in_.take_message(v, error);
