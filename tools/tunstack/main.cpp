@@ -2,6 +2,8 @@
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
 //                [--cacert FILE] [--insecure] [--resolve NAME:ADDR] [--stats]
+//   tunstack iperf3 -c HOST [-p PORT] [-t S] [-P N] [-O S] [-R] [-J] --tun NAME --host-addr CIDR
+//                --addr IP [--mtu N] [--pcap F]      (an iperf3 client: tunstack/iperf3_client.hpp)
 //   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
 //   tunstack conns [--control PATH] [--timeout S]
 //
@@ -33,6 +35,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -50,10 +53,12 @@
 #include "tls/config.hpp"
 #include "tls/session.hpp"
 #include "tls/tcp_stream.hpp"
+#include "tools/common/client_tun.hpp"
 #include "tools/common/control_protocol.hpp"
 #include "tools/common/metrics.hpp"
 #include "tools/common/runtime.hpp"
 #include "tools/tunstack/http_client.hpp"
+#include "tools/tunstack/iperf3_client.hpp"
 #include "tools/tunstack/output_file.hpp"
 
 namespace {
@@ -72,16 +77,16 @@ constexpr const char* kDescription =
     "or URL; 3 connection refused/reset/closed early or TLS handshake failure; 4 timeout; 5 HTTP\n"
     "error status or malformed response; 6 TLS certificate verification failed (untrusted,\n"
     "expired, wrong name) (stats/conns: 1 control socket unusable, 4 no answer in time, 5 daemon\n"
-    "error).";
+    "error; iperf3: 5 the server refused the test or broke the protocol).";
 
 constexpr const char* kDefaultControl = "/run/tunstackd/control";
 
 struct GetOptions {
-    std::string url, output, tun, host_addr, addr, pcap;
+    std::string url, output;
+    tools::ClientTunFlags net;  // --tun --host-addr --addr --mtu --pcap
     std::string cacert, resolve;
     bool insecure = false;
     bool stats = false;
-    std::uint32_t mtu = 1500;
     double timeout_s = 30;
 };
 
@@ -493,24 +498,8 @@ int run_get(const GetOptions& g) {
     if (g.insecure && !g.cacert.empty()) {
         return usage_error("--insecure and --cacert exclude each other");
     }
-    auto cidr = stack::wire::Ipv4Cidr::parse(g.host_addr);
-    if (!cidr || cidr->prefix_len < 1 || cidr->prefix_len > 30) {
-        return usage_error(
-            "--host-addr: expected an IPv4 address with a prefix length 1..30, e.g. "
-            "198.18.0.1/24, got '" +
-            g.host_addr + "'");
-    }
-    auto addr = stack::wire::Ipv4Address::parse(g.addr);
-    if (!addr) return usage_error("--addr: expected an IPv4 address, got '" + g.addr + "'");
-    if (!cidr->contains(*addr) || *addr == cidr->address) {
-        return usage_error("--addr " + g.addr + " must be another address in " + g.host_addr);
-    }
-    if (g.tun.empty() || g.tun.size() >= IFNAMSIZ || g.tun.find('/') != std::string::npos) {
-        return usage_error("--tun: invalid interface name '" + g.tun + "'");
-    }
-    if (g.mtu < 576 || g.mtu > 65535) {
-        return usage_error("--mtu: " + std::to_string(g.mtu) + " is out of range 576..65535");
-    }
+    auto ro = tools::client_runtime_options(g.net);
+    if (!ro) return usage_error(ro.error());
     if (!(g.timeout_s > 0 && g.timeout_s <= 86400)) {
         return usage_error("--timeout: expected seconds in (0, 86400]");
     }
@@ -543,13 +532,7 @@ int run_get(const GetOptions& g) {
         std::fprintf(stderr, "tunstack: error: %s\n", out.error().c_str());
         return kExitFailure;
     }
-    tools::RuntimeOptions ro;
-    ro.tun = g.tun;
-    ro.host_addr = *cidr;
-    ro.addr = *addr;
-    ro.mtu = g.mtu;
-    ro.pcap = g.pcap;
-    auto created = tools::Runtime::create(ro, "tunstack");
+    auto created = tools::Runtime::create(*ro, "tunstack");
     if (!created) {
         out->discard();
         std::fprintf(stderr, "tunstack: error: %s\n", created.error().c_str());
@@ -577,6 +560,43 @@ int run_get(const GetOptions& g) {
     return rc;
 }
 
+// ---- tunstack iperf3 (tools/tunstack/iperf3_client.hpp) ----
+struct Iperf3Cli {
+    std::string host;
+    tunstack::Iperf3Options o;
+    tools::ClientTunFlags net;
+};
+
+int run_iperf3(Iperf3Cli& c) {
+    auto server = stack::wire::Ipv4Address::parse(c.host);
+    if (!server) return usage_error("-c: expected an IPv4 address, got '" + c.host + "'");
+    c.o.server = *server;
+    if (c.o.port == 0) return usage_error("-p: expected a port in 1..65535");
+    if (c.o.duration_s < 1 || c.o.duration_s > 3600) return usage_error("-t: expected 1..3600 s");
+    if (c.o.parallel < 1 || c.o.parallel > 128) return usage_error("-P: expected 1..128 streams");
+    if (c.o.omit_s < 0 || c.o.omit_s > 60) return usage_error("-O: expected 0..60 s");
+    auto ro = tools::client_runtime_options(c.net);
+    if (!ro) return usage_error(ro.error());
+    std::uint8_t random[36];
+    if (getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+        std::fprintf(stderr, "tunstack: error: getrandom: %s\n", std::strerror(errno));
+        return kExitFailure;
+    }
+    auto created = tools::Runtime::create(*ro, "tunstack");
+    if (!created) {
+        std::fprintf(stderr, "tunstack: error: %s\n", created.error().c_str());
+        return kExitFailure;
+    }
+    tunstack::Iperf3Client client(**created, c.o, tools::iperf3::make_cookie(random));
+    int rc = client.run();
+    if (!(*created)->flush_pcap() && rc == kExitOk) rc = kExitFailure;
+    if (rc == kExitOk) {
+        std::fputs(client.report().c_str(), stdout);
+        if (std::fflush(stdout) != 0) rc = kExitFailure;
+    }
+    return rc;
+}
+
 }  // namespace
 
 namespace {
@@ -593,14 +613,7 @@ int main_impl(int argc, char** argv) {
                     "http[s]://HOST[:PORT][/PATH]; HOST an IPv4 literal or a --resolve'd name")
         ->required();
     get->add_option("-o,--output", g.output, "write the body to FILE")->required();
-    get->add_option("--tun", g.tun, "TUN device to create (must not exist)")->required();
-    get->add_option("--host-addr", g.host_addr,
-                    "kernel-side address of the TUN, e.g. 198.18.0.1/24")
-        ->required();
-    get->add_option("--addr", g.addr, "this client's address in that subnet, e.g. 198.18.0.2")
-        ->required();
-    get->add_option("--mtu", g.mtu, "device and stack MTU (576..65535)")->capture_default_str();
-    get->add_option("--pcap", g.pcap, "record every packet in and out to FILE");
+    tools::add_client_tun_flags(*get, g.net);
     get->add_option("--timeout", g.timeout_s, "give up after SECONDS in total")
         ->capture_default_str();
     get->add_option("--cacert", g.cacert,
@@ -613,6 +626,22 @@ int main_impl(int argc, char** argv) {
     get->add_option("--resolve", g.resolve,
                     "NAME:ADDRESS: connect to ADDRESS for URLs with host NAME (sent as SNI and "
                     "checked against the certificate)");
+    Iperf3Cli ip3;
+    CLI::App* iperf3 = app.add_subcommand(
+        "iperf3",
+        "an iperf3 client (TCP, like `iperf3 -c`) through this client's own stack on its own TUN "
+        "device, against a stock `iperf3 -s` on the kernel side");
+    iperf3->add_option("-c,--client", ip3.host, "the iperf3 server's IPv4 address")->required();
+    iperf3->add_option("-p,--port", ip3.o.port, "its port")->capture_default_str();
+    iperf3->add_option("-t,--time", ip3.o.duration_s, "seconds to send (1..3600)")
+        ->capture_default_str();
+    iperf3->add_option("-P,--parallel", ip3.o.parallel, "parallel streams (1..128)")
+        ->capture_default_str();
+    iperf3->add_option("-O,--omit", ip3.o.omit_s, "leave out the first SECONDS (0..60)")
+        ->capture_default_str();
+    iperf3->add_flag("-R,--reverse", ip3.o.reverse, "the server sends, we receive");
+    iperf3->add_flag("-J,--json", ip3.o.json, "print the results as JSON (iperf3's -J shape)");
+    tools::add_client_tun_flags(*iperf3, ip3.net);
     ControlOptions ctl;
     CLI::App* stats = app.add_subcommand(
         "stats", "print a running tunstackd's counters (table, or Prometheus text format)");
@@ -633,19 +662,20 @@ int main_impl(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (!arg.empty() && arg.front() == '-') continue;
-        if (arg != "get" && arg != "stats" && arg != "conns") {
+        if (arg != "get" && arg != "stats" && arg != "conns" && arg != "iperf3") {
             return usage_error("unknown subcommand '" + std::string(arg) +
-                               "' (get, stats or conns; see tunstack --help)");
+                               "' (get, iperf3, stats or conns; see tunstack --help)");
         }
         break;
     }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        const CLI::App* shown = get->parsed()     ? get
-                                : stats->parsed() ? stats
-                                : conns->parsed() ? conns
-                                                  : &app;
+        const CLI::App* shown = get->parsed()      ? get
+                                : iperf3->parsed() ? iperf3
+                                : stats->parsed()  ? stats
+                                : conns->parsed()  ? conns
+                                                   : &app;
         // A subcommand's usage line names the program too ("Usage: tunstack get ...").
         std::fputs(shown->help(shown == &app ? "" : "tunstack").c_str(), stdout);
         return kExitOk;
@@ -656,6 +686,7 @@ int main_impl(int argc, char** argv) {
         return usage_error(one_line(e.what()));
     }
     if (get->parsed()) return run_get(g);
+    if (iperf3->parsed()) return run_iperf3(ip3);
     if (!(ctl.timeout_s > 0 && ctl.timeout_s <= 3600)) {
         return usage_error("--timeout: expected seconds in (0, 3600]");
     }

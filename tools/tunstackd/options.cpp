@@ -62,7 +62,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         "--stay-root keeps root on purpose.\n"
         "Services (--serve, repeatable): echo:PORT (RFC 862), discard:PORT (RFC 863),\n"
         "chargen:PORT (RFC 864), http:PORT (HTTP/1.1 GET/HEAD of files under --www DIR),\n"
-        "https:PORT (the same over TLS 1.2), tls-echo:PORT (echo over TLS 1.2).\n"
+        "https:PORT (the same over TLS 1.2), tls-echo:PORT (echo over TLS 1.2),\n"
+        "iperf3:PORT (the iperf3 protocol: `iperf3 -c ADDR [-R] [-P N]` measures throughput).\n"
         "TLS: --cert FILE --key FILE (PEM; repeat for SNI), or a generated self-signed ECDSA\n"
         "certificate for --addr (its SHA-256 fingerprint is logged; --cert-out FILE saves it).\n"
         "SIGHUP reloads the --cert/--key files (a bad file keeps the old ones).",
@@ -97,8 +98,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "impair both directions of the device, e.g. "
                    "loss=3%,dup=1%,reorder=5%,delay=10ms,corrupt=0.1%,seed=N");
     app.add_option("--serve", serve_text,
-                   "run a service: echo:PORT, discard:PORT, chargen:PORT, http:PORT, https:PORT "
-                   "or tls-echo:PORT (repeatable)")
+                   "run a service: echo:PORT, discard:PORT, chargen:PORT, http:PORT, https:PORT, "
+                   "tls-echo:PORT or iperf3:PORT (repeatable)")
         ->allow_extra_args(false);
     app.add_option("--www", o.www, "document root for http:PORT and https:PORT services");
     app.add_option("--cert", o.certs,

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "tools/tunstackd/services/iperf3_service.hpp"
+
 namespace tunstackd {
 
 namespace {
@@ -18,6 +20,7 @@ std::string_view to_string(ServiceKind kind) {
         case ServiceKind::Http: return "http";
         case ServiceKind::Https: return "https";
         case ServiceKind::TlsEcho: return "tls-echo";
+        case ServiceKind::Iperf3: return "iperf3";
     }
     return "?";
 }
@@ -38,10 +41,12 @@ std::optional<ServiceSpec> parse_service_spec(std::string_view text, std::string
         spec.kind = ServiceKind::Https;
     } else if (name == "tls-echo") {
         spec.kind = ServiceKind::TlsEcho;
+    } else if (name == "iperf3") {
+        spec.kind = ServiceKind::Iperf3;
     } else {
         error = "--serve '" + std::string(text) +
                 "': unknown service (expected echo:PORT, discard:PORT, chargen:PORT, http:PORT, "
-                "https:PORT or tls-echo:PORT)";
+                "https:PORT, tls-echo:PORT or iperf3:PORT)";
         return std::nullopt;
     }
     const std::string_view port = colon == std::string_view::npos ? "" : text.substr(colon + 1);
@@ -394,6 +399,7 @@ stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpe
         auto l = std::make_unique<Listener>();
         l->spec = spec;
         l->handle = *h;
+        if (spec.kind == ServiceKind::Iperf3) l->iperf3 = std::make_shared<Iperf3Hub>(tcp_, wakes_);
         by_listener_[key(*h)] = l.get();
         listeners_.push_back(std::move(l));
     }
@@ -431,6 +437,7 @@ std::unique_ptr<Session> ServiceHost::make_session(Listener& l, stack::SocketHan
         case ServiceKind::Https:
             s = make_http(tcp_, h, l.counters, www_root_, www_fd_, http_options_, now);
             break;
+        case ServiceKind::Iperf3: s = l.iperf3->make_session(h, l.counters, now); break;
     }
     if (s && is_tls(l.spec.kind)) {
         TlsChannelOptions o;
@@ -475,6 +482,7 @@ void ServiceHost::settle(std::uint64_t k, Session& s) {
 }
 
 stack::Instant ServiceHost::poll_at() const {
+    if (!wakes_.empty()) return stack::Instant::from_micros(0);  // at once
     if (deadlines_.empty()) return stack::Instant::never();
     return stack::Instant::from_micros(deadlines_.begin()->first);
 }
@@ -568,6 +576,20 @@ bool ServiceHost::handle_events(stack::Instant now) {
             settle(k, s);
         }
     }
+    // Sessions woken by others (WakeQueue); a woken session may wake more, in bounded rounds.
+    for (int round = 0; round < 8 && !wakes_.empty(); ++round) {
+        any = true;
+        WakeQueue batch;
+        batch.swap(wakes_);
+        for (const stack::SocketHandle h : batch) {
+            const std::uint64_t k = key(h);
+            if (auto it = sessions_.find(k); it != sessions_.end()) {
+                Session& s = *it->second;
+                s.handle(now, stack::kEventReadable | stack::kEventWritable);
+                settle(k, s);
+            }
+        }
+    }
     return any;
 }
 
@@ -601,6 +623,7 @@ void ServiceHost::append_stats(std::string& out) const {
             line("timeout_body", c.timeout_body);
             line("lingering", c.lingering);
         }
+        if (l->iperf3) l->iperf3->append_stats(p, out);
     }
     if (serves_tls_) tls_counters_.append_stats(out);
 }

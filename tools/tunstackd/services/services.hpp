@@ -1,6 +1,6 @@
 // tunstackd's TCP services on the stack's socket API: echo (RFC 862), discard (RFC 863), chargen
 // (RFC 864) and a static-file HTTP/1.1 server (GET/HEAD under a document root); and over TLS
-// (tls/): https (the same file server) and tls-echo.
+// (tls/): https (the same file server) and tls-echo; and the iperf3 protocol (iperf3_service.hpp).
 //
 // ServiceHost owns the listeners and one Session per accepted connection. The runtime's application
 // hook calls handle_events(): it drains stack.tcp().next_event(), accepts on listeners, and hands each
@@ -31,6 +31,8 @@
 //   echo     what was already read is echoed back, then closed (FIN); nothing more is read
 //   discard  what was received is read and dropped, then closed (FIN)
 //   chargen  closed now: FIN after what the send buffer already holds
+//   iperf3   a test in progress is ended with SERVER_TERMINATE on its control connection; every
+//            connection then closed (FIN) after its input is drained
 //   default  (Session::drain) closed now with FIN
 // Over TLS every one of these closes through the channel: close_notify after the output already
 // queued, then FIN (a connection still in its handshake just gets FIN).
@@ -58,7 +60,7 @@
 
 namespace tunstackd {
 
-enum class ServiceKind : std::uint8_t { Echo, Discard, Chargen, Http, Https, TlsEcho };
+enum class ServiceKind : std::uint8_t { Echo, Discard, Chargen, Http, Https, TlsEcho, Iperf3 };
 
 // https and tls-echo.
 constexpr bool is_tls(ServiceKind k) {
@@ -170,6 +172,12 @@ struct TlsServiceOptions {
     std::size_t max_sessions = 4096;
 };
 
+// Handles of sessions another session needs to run (iperf3: a control connection starts and stops
+// its data streams); the host runs each once more, with all readiness bits, before
+// handle_events() returns.
+using WakeQueue = std::vector<stack::SocketHandle>;
+class Iperf3Hub;  // iperf3_service.hpp
+
 class ServiceHost {
 public:
     using Logger = std::function<void(const std::string&)>;
@@ -212,6 +220,7 @@ private:
         ServiceSpec spec;
         stack::SocketHandle handle;
         ServiceCounters counters;
+        std::shared_ptr<Iperf3Hub> iperf3;  // iperf3:PORT only
     };
     static std::uint64_t key(stack::SocketHandle h) {
         return std::uint64_t{h.index} << 32 | h.generation;
@@ -225,6 +234,7 @@ private:
     stack::tcp::TcpLayer& tcp_;
     std::string www_root_;
     int www_fd_;
+    WakeQueue wakes_;  // before the sessions: their destructors may queue
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unordered_map<std::uint64_t, Listener*> by_listener_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
