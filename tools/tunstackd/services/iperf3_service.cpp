@@ -1,5 +1,6 @@
 #include "tools/tunstackd/services/iperf3_service.hpp"
 
+#include <algorithm>
 #include <array>
 #include <functional>
 
@@ -27,9 +28,9 @@ public:
     Io recv(stack::Instant now, stack::MutBytes out) override { return inner_.recv(now, out); }
     Io send(stack::Instant now, stack::Bytes data) override { return inner_.send(now, data); }
     bool peer_finished() const override { return inner_.peer_finished(); }
-    void close(stack::Instant now) override {
+    void close(stack::Instant now, bool linger) override {
         deadline_ = stack::Instant::never();
-        inner_.close(now);
+        inner_.close(now, linger);
     }
     void abort(stack::Instant now) override {
         deadline_ = stack::Instant::never();
@@ -37,8 +38,11 @@ public:
     }
     bool closed() const override { return inner_.closed(); }
     bool failed() const override { return inner_.failed(); }
-    stack::Instant deadline() const override { return deadline_; }
+    // The earlier of the session's deadline and the inner channel's own (a lingering close).
+    stack::Instant deadline() const override { return std::min(deadline_, inner_.deadline()); }
     void on_deadline(stack::Instant now) override {
+        if (inner_.deadline() <= now) inner_.on_deadline(now);
+        if (deadline_ > now) return;
         deadline_ = stack::Instant::never();
         if (fire_) fire_(now);
     }
