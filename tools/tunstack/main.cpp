@@ -225,7 +225,9 @@ private:
         std::snprintf(line, sizeof line, "tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from ",
                       static_cast<unsigned long long>(bytes), secs, mbit);
         summary_ = line + url_text() + ", HTTP " + std::to_string(parser_.status_code()) +
-                   tls_note + ", saved to " + out_path_;
+                   tls_note +
+                   (tunstack::OutputFile::names_stdout(out_path_) ? ", written to standard output"
+                                                                  : ", saved to " + out_path_);
         rt_.stop();
     }
 
@@ -505,6 +507,18 @@ int run_get(const GetOptions& g) {
     if (!cidr->contains(*addr) || *addr == cidr->address) {
         return usage_error("--addr " + g.addr + " must be another address in " + g.host_addr);
     }
+    // Packets only leave through the TUN: these could never answer, so fail now, not at --timeout.
+    if (url->host == *addr) {
+        return usage_error("cannot connect to " + url->host.to_string() +
+                           ": it is this client's own address (--addr); the server must be "
+                           "the kernel side or beyond it");
+    }
+    if (url->host.is_loopback() || url->host.is_unspecified() || url->host.is_multicast() ||
+        url->host.is_broadcast()) {
+        return usage_error("cannot connect to " + url->host.to_string() +
+                           ": a loopback, unspecified, multicast or broadcast address is not "
+                           "reachable through the TUN device");
+    }
     if (g.tun.empty() || g.tun.size() >= IFNAMSIZ || g.tun.find('/') != std::string::npos) {
         return usage_error("--tun: invalid interface name '" + g.tun + "'");
     }
@@ -563,7 +577,8 @@ int run_get(const GetOptions& g) {
             std::fprintf(stderr, "tunstack: error: %s\n", c.error().c_str());
             rc = kExitFailure;
         } else {
-            std::printf("%s\n", client.summary().c_str());
+            // With the body on stdout (-o -) the summary goes to stderr, out of its way.
+            std::fprintf(out->to_stdout() ? stderr : stdout, "%s\n", client.summary().c_str());
             if (std::fflush(stdout) != 0) rc = kExitFailure;
         }
     } else {
@@ -592,7 +607,9 @@ int main_impl(int argc, char** argv) {
     get->add_option("URL", g.url,
                     "http[s]://HOST[:PORT][/PATH]; HOST an IPv4 literal or a --resolve'd name")
         ->required();
-    get->add_option("-o,--output", g.output, "write the body to FILE")->required();
+    get->add_option("-o,--output", g.output,
+                    "write the body to FILE (replaced only on success); - for standard output")
+        ->required();
     get->add_option("--tun", g.tun, "TUN device to create (must not exist)")->required();
     get->add_option("--host-addr", g.host_addr,
                     "kernel-side address of the TUN, e.g. 198.18.0.1/24")

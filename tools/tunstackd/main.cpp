@@ -477,7 +477,7 @@ int main_impl(int argc, char** argv) {
         return 0;
     }
     if (auto* err = std::get_if<tunstackd::UsageError>(&outcome)) {
-        std::fprintf(stderr, "tunstackd: error: %s\n", err->message.c_str());
+        tools::Logger("tunstackd").error(err->message);  // journal priority like runtime errors
         return kExitUsage;
     }
     return run(std::get<tunstackd::Options>(outcome));
