@@ -2,8 +2,8 @@
 //
 //   tunstack get URL -o FILE --tun NAME --host-addr CIDR --addr IP [--mtu N] [--pcap F] [--timeout S]
 //                [--cacert FILE] [--insecure] [--resolve NAME:ADDR] [--stats]
-//   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
-//   tunstack conns [--control PATH] [--timeout S]
+//   tunstack stats [--control PATH] [--prometheus | --nonzero | --json] [--timeout S]
+//   tunstack conns [--control PATH] [--json] [--state STATE] [--port PORT] [--timeout S]
 //
 // `stats` and `conns` ask a running tunstackd over its control socket (tools/common/control_protocol.hpp)
 // and print its counters as a table (or in the Prometheus text format) and its TCP connections like
@@ -389,6 +389,8 @@ struct ControlOptions {
     std::string control = kDefaultControl;
     bool prometheus = false;
     bool nonzero = false;
+    bool json = false;                  // stats/conns --json
+    tools::control::ConnFilter filter;  // conns --state/--port
     double timeout_s = 5;
 };
 
@@ -464,8 +466,9 @@ int run_stats(const ControlOptions& c) {
     auto r = control_request(c, "stats");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
     const auto samples = tools::parse_stat_lines(std::get<std::string>(r));
-    const std::string out =
-        c.prometheus ? tools::format_prometheus(samples) : tools::format_table(samples, c.nonzero);
+    const std::string out = c.prometheus ? tools::format_prometheus(samples)
+                            : c.json     ? tools::format_json(samples)
+                                         : tools::format_table(samples, c.nonzero);
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -473,8 +476,10 @@ int run_stats(const ControlOptions& c) {
 int run_conns(const ControlOptions& c) {
     auto r = control_request(c, "conns");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
+    const auto conns = tools::control::filter_conns(
+        tools::control::parse_conns(std::get<std::string>(r)), c.filter);
     const std::string out =
-        tools::control::format_conns(tools::control::parse_conns(std::get<std::string>(r)));
+        c.json ? tools::control::format_conns_json(conns) : tools::control::format_conns(conns);
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -633,8 +638,8 @@ int main_impl(int argc, char** argv) {
     ControlOptions ctl;
     CLI::App* stats = app.add_subcommand(
         "stats", "print a running tunstackd's counters (table, or Prometheus text format)");
-    CLI::App* conns =
-        app.add_subcommand("conns", "list a running tunstackd's TCP connections like `ss -tni`");
+    CLI::App* conns = app.add_subcommand(
+        "conns", "list a running tunstackd's TCP listeners and connections like `ss -tlni`");
     for (CLI::App* sub : {stats, conns}) {
         sub->add_option("--control", ctl.control, "tunstackd's control socket (its --control PATH)")
             ->capture_default_str();
@@ -642,8 +647,17 @@ int main_impl(int argc, char** argv) {
     }
     auto* prom =
         stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
-    stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
-        ->excludes(prom);
+    auto* nonzero =
+        stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
+            ->excludes(prom);
+    stats->add_flag("--json", ctl.json, "one JSON object: counter name to value")
+        ->excludes(prom)
+        ->excludes(nonzero);
+    conns->add_flag("--json", ctl.json, "a JSON array of objects, one per socket");
+    conns->add_option("--state", ctl.filter.state,
+                      "only sockets in STATE: ESTABLISHED/ESTAB, LISTEN, SYN-RECV, TIME-WAIT, ... "
+                      "or listening, connected");
+    conns->add_option("--port", ctl.filter.port, "only sockets with local or peer port PORT");
     // The program's own options (--help, --version) take no value, so the first word that is not
     // an option must be the subcommand: name it when it is unknown (CLI11 would only say that a
     // subcommand is required).
@@ -677,6 +691,10 @@ int main_impl(int argc, char** argv) {
         return usage_error("--timeout: expected seconds in (0, 3600]");
     }
     if (stats->parsed()) return run_stats(ctl);
+    if (std::string why; conns->parsed() && !ctl.filter.state.empty() &&
+                         !tools::control::valid_state_filter(ctl.filter.state, why)) {
+        return usage_error("--state: " + why);
+    }
     if (conns->parsed()) return run_conns(ctl);
     return usage_error("no subcommand (see tunstack --help)");
 }

@@ -189,7 +189,8 @@ private:
 
 // The control protocol's commands (tools/common/control_protocol.hpp).
 std::string control_reply(const std::string& request, const tools::Runtime& rt,
-                          const tunstackd::ServiceHost& services) {
+                          const tunstackd::ServiceHost& services,
+                          const std::vector<tunstackd::ServiceSpec>& specs) {
     namespace ctl = tools::control;
     const std::size_t nl = request.find('\n');
     if (nl == std::string::npos) {
@@ -201,6 +202,12 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
     if (cmd == "stats") return ctl::ok_reply(stats_text(rt, services));
     if (cmd == "conns") {
         std::string out;
+        // The listeners are the services' (closed once a drain starts), then every connection.
+        for (const auto& spec : specs) {
+            if (services.draining()) break;
+            out += ctl::encode_listener(rt.stack().config().addr, spec.port,
+                                        tunstackd::to_string(spec.kind));
+        }
         rt.stack().tcp().for_each_connection(
             [&](const stack::tcp::ConnectionInfo& i) { out += ctl::encode_conn(i); });
         return ctl::ok_reply(out);
@@ -388,7 +395,7 @@ int run(const tunstackd::Options& o) {
     if (!o.control.empty()) {
         auto s = tools::RequestServer::listen_unix(
             rt.loop(), o.control, "\n", tools::control::kMaxRequest,
-            [&](const std::string& req) { return control_reply(req, rt, services); });
+            [&](const std::string& req) { return control_reply(req, rt, services, o.services); });
         if (!s) {
             log.error(s.error());
             return kExitFailure;
