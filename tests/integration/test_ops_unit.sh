@@ -15,7 +15,12 @@ command -v systemd-analyze >/dev/null || ts_fail "systemd-analyze missing (tools
 ts_ns_create tst-ops_unit
 TMP=$TS_TMP
 sed "s#/usr/local/bin/tunstackd#$TUNSTACKD#" "$UNIT" >"$TMP/tunstackd.service"
-(cd "$TMP" && timeout 60 systemd-analyze verify ./tunstackd.service) >"$TMP/verify" 2>&1 ||
+# The unit's Documentation= names the man pages built from --help (tools/meson.build, help2man):
+# verify looks them up with man(1), so point MANPATH at this build's.
+mkdir -p "$TMP/man/man8" "$TMP/man/man1"
+cp "$TS_BUILD/tools/tunstackd.8" "$TMP/man/man8/" && cp "$TS_BUILD/tools/tunstack.1" "$TMP/man/man1/" ||
+    ts_fail "man pages not built (help2man missing? tools/setup installs it)"
+(cd "$TMP" && MANPATH=$TMP/man: timeout 60 systemd-analyze verify ./tunstackd.service) >"$TMP/verify" 2>&1 ||
     ts_fail "systemd-analyze verify: $(cat "$TMP/verify")"
 [[ ! -s $TMP/verify ]] || ts_fail "systemd-analyze verify warns: $(cat "$TMP/verify")"
 for d in 'Type=notify' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
