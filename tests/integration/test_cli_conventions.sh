@@ -5,7 +5,7 @@
 #  error carries the journal priority <3> under journald (JOURNAL_STREAM naming stderr) like runtime
 #  errors, and none without; each --metrics mistake is named (no port, bad address, bad port, not
 #  loopback); the unit's --metrics port is not node_exporter's 9100; a --host-addr overlapping another
-#  interface's subnet is warned about.
+#  interface's subnet is warned about; not under journald the daemon's log lines carry UTC timestamps.
 #  tunstack get: `-o -` writes the body to stdout (the summary to stderr); `-o /dev/stdout` with stdout
 #  redirected to a file writes into that file in place (same inode, appended with >>); its own
 #  address and loopback URLs fail at once (exit 2, well before --timeout).
@@ -84,6 +84,12 @@ ts_ns ip link add tcvdummy type veth peer name tcvpeer || ts_fail "cannot add a 
 ts_ns ip addr add 198.18.0.77/16 dev tcvdummy || ts_fail "cannot address the veth interface"
 ts_ns ip link set tcvdummy up
 ts_daemon_start
+# Not under journald: every log line of the running daemon starts with the UTC time (RFC 3339).
+grep -E 'tunstackd: ' "$TS_DAEMON_LOG" | grep -vE '^(tunstackd: (end )?stats|stat )' |
+    grep -vqE '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3}Z tunstackd: ' &&
+    ts_fail "a log line without a timestamp: $(head -n 3 "$TS_DAEMON_LOG")"
+grep -qE '^20[0-9-]+T[0-9:.]+Z tunstackd: ready' "$TS_DAEMON_LOG" || ts_fail "no timestamped ready line"
+echo "  ok   daemon log lines carry RFC 3339 UTC timestamps: $(grep -m1 'tunstackd: ready' "$TS_DAEMON_LOG" | cut -c1-60)"
 grep -qE "warning: --host-addr $TS_HOST_ADDR overlaps 198\.18\.0\.77/16 on tcvdummy" "$TS_DAEMON_LOG" ||
     ts_fail "no overlap warning: $(head -n 5 "$TS_DAEMON_LOG")"
 echo "  ok   overlap warned: $(grep -m1 overlaps "$TS_DAEMON_LOG")"

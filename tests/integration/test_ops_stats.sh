@@ -185,8 +185,8 @@ for i in range(int(sys.argv[1])):
     s.sendto(b"x", ("198.18.0.2", 9999))' "$1" || ts_fail "sending UDP datagrams failed"
     SENT=$((SENT + $1))
 }
-drop_lines() { grep -c '^tunstackd: debug: dropped [0-9]* packet(s): udp.drop.no_port (total [0-9]*)' "$TS_DAEMON_LOG"; }
-SUPPRESSED_RE='^tunstackd: debug: dropped [0-9]+ packet\(s\): udp\.drop\.no_port \(total [0-9]+\) \([0-9]+ similar messages? suppressed\)$'
+drop_lines() { grep -cE '^[0-9T:.-]+Z tunstackd: debug: dropped [0-9]* packet\(s\): udp\.drop\.no_port \(total [0-9]*\)' "$TS_DAEMON_LOG"; }
+SUPPRESSED_RE='^[0-9T:.-]+Z tunstackd: debug: dropped [0-9]+ packet\(s\): udp\.drop\.no_port \(total [0-9]+\) \([0-9]+ similar messages? suppressed\)$'
 suppressed_or_send_one() {
     grep -qE "$SUPPRESSED_RE" "$TS_DAEMON_LOG" && return 0
     send_udp 1
@@ -197,7 +197,7 @@ wait_for 10 eval '(($(drop_lines) >= 1))' || ts_fail "no 'debug: dropped ... udp
 wait_for 20 suppressed_or_send_one ||
     ts_fail "no 'dropped ... (N similar messages suppressed)' line after $SENT datagrams"
 n=$(drop_lines)
-grep '^tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG" | tail -n 2 | sed 's/^/  /'
+grep -E '^[0-9T:.-]+Z tunstackd: debug: dropped .*udp.drop.no_port' "$TS_DAEMON_LOG" | tail -n 2 | sed 's/^/  /'
 ((n >= 1 && n * 4 <= SENT)) || ts_fail "$n debug lines for $SENT dropped datagrams: expected at least one, and far fewer than the datagrams (rate-limited)"
 # Each datagram was dropped and counted once, and the lines' totals never exceed that count.
 ts_stats "$TS_TMP/udp.after"

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
@@ -287,6 +288,19 @@ TEST(Metrics, HelpExplainsEveryExportedFamily) {
     // A name nobody described yet still gets a readable HELP.
     EXPECT_EQ(prometheus_help(prometheus_series("foo.rx_widgets")),
               "foo: rx widgets (a counter since start)");
+}
+
+// Issue 11: not under journald the daemon's lines start with the UTC time, RFC 3339 with ms.
+TEST(Logger, TimestampsAreRfc3339UtcWithMilliseconds) {
+    EXPECT_EQ(Logger::format_timestamp(0), "1970-01-01T00:00:00.000Z ");
+    EXPECT_EQ(Logger::format_timestamp(1'796'280'601'123'456), "2026-12-03T06:50:01.123Z ");
+    Logger log("t", LogLevel::Info);
+    EXPECT_FALSE(log.timestamps());
+    log.set_timestamps(true);
+    if (std::getenv("JOURNAL_STREAM") == nullptr) {
+        EXPECT_TRUE(log.timestamps());
+    }
+    EXPECT_EQ(log.format(LogLevel::Info, "x"), "t: x\n");  // format() has neither prefix
 }
 
 TEST(Metrics, JsonIsOneObjectOfNamesToValues) {

@@ -137,6 +137,7 @@ Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice t
       loop_(std::move(loop)),
       rx_(65536),
       logger_(prog_, o.log_level) {
+    logger_.set_timestamps(o.log_timestamps);
     stack::StackConfig config;
     config.addr = o.addr;
     config.mtu = static_cast<std::uint16_t>(o.mtu);

@@ -55,6 +55,7 @@ struct RuntimeOptions {
     std::optional<drivers::FaultConfig> impair;  // both directions (rx uses seed+1)
     stack::tcp::TcpConfig tcp;
     LogLevel log_level = LogLevel::Info;
+    bool log_timestamps = false;  // Logger::set_timestamps (the daemon's, not the client's)
 };
 
 // getrandom(), or a weak pid/clock mix with a warning on stderr prefixed by `prog`.

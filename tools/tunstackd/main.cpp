@@ -327,6 +327,7 @@ private:
 
 int run(const tunstackd::Options& o) {
     tools::Logger log("tunstackd", o.log_level);
+    log.set_timestamps(true);  // a daemon's log lines carry the time (the journal adds its own)
     // Never keep running as root by accident: without --user or --stay-root, root drops to
     // kDefaultUser once the device is set up, and says so.
     std::string user = o.user;
@@ -371,6 +372,7 @@ int run(const tunstackd::Options& o) {
     ro.pcap = o.pcap;
     ro.impair = o.impair;
     ro.log_level = o.log_level;
+    ro.log_timestamps = true;
     auto created = tools::Runtime::create(ro, "tunstackd");
     if (!created) {
         log.error(created.error());
