@@ -27,9 +27,10 @@ check_page() { # check_page PAGE HELP-TEXT-FILE
         ts_fail "man -l $page failed: $(cat "$TMP/man.err")"
     [[ ! -s $TMP/man.err ]] || ts_fail "man -l $page: $(cat "$TMP/man.err")"
     grep -q '^NAME' "$TMP/page.txt" && grep -q '^SEE ALSO' "$TMP/page.txt" || ts_fail "$page lacks NAME or SEE ALSO"
+    # hyphenation at a line end may split an option: search the text with its line breaks joined
+    tr '\n' ' ' <"$TMP/page.txt" | sed 's/‐ *//g; s/- \+\([a-z]\)/-\1/g' >"$TMP/page.joined"
     while read -r f; do
-        # hyphenation at a line end may split an option: search the text with its line breaks joined
-        tr '\n' ' ' <"$TMP/page.txt" | sed 's/‐ *//g; s/- \+\([a-z]\)/-\1/g' | grep -qF -- "$f" || missing+=("$f")
+        grep -qF -- "$f" "$TMP/page.joined" || missing+=("$f")
     done < <(flags_of <"$help")
     ((${#missing[@]} == 0)) || ts_fail "$page does not mention: ${missing[*]}"
     echo "  ok   $page renders cleanly and mentions all $(flags_of <"$help" | wc -l) options of its --help"
@@ -47,11 +48,12 @@ complete_words() { # complete_words FILE WORD... — what the completion offers 
 CD=$TS_ROOT/tools/completion/tunstackd
 CC=$TS_ROOT/tools/completion/tunstack
 while read -r f; do
-    complete_words "$CD" tunstackd "$f" | grep -qxF -- "$f" || ts_fail "completion of tunstackd does not offer $f"
+    # (no pipe into grep -q: with pipefail an early grep exit would fail the pipeline)
+    grep -qxF -- "$f" <<<"$(complete_words "$CD" tunstackd "$f")" || ts_fail "completion of tunstackd does not offer $f"
 done < <(flags_of <"$TMP/d.help")
 for s in get stats conns; do
     while read -r f; do
-        complete_words "$CC" tunstack "$s" "$f" | grep -qxF -- "$f" ||
+        grep -qxF -- "$f" <<<"$(complete_words "$CC" tunstack "$s" "$f")" ||
             ts_fail "completion of tunstack $s does not offer $f"
     done < <("$TUNSTACK" "$s" --help | flags_of)
 done
@@ -59,7 +61,7 @@ done
     ts_fail "tunstack <TAB>: $(complete_words "$CC" tunstack "" | tr '\n' ' ')"
 [[ $(complete_words "$CD" tunstackd --cc "") == $'cubic\nnewreno' ]] || ts_fail "tunstackd --cc <TAB>"
 [[ $(complete_words "$CC" tunstack conns --state est) == established ]] || ts_fail "tunstack conns --state est<TAB>"
-complete_words "$CC" tunstack stats --j | grep -qx -- --json || ts_fail "tunstack stats --j<TAB>"
+grep -qx -- --json <<<"$(complete_words "$CC" tunstack stats --j)" || ts_fail "tunstack stats --j<TAB>"
 echo "  ok   completions offer every option of tunstackd and tunstack get/stats/conns, subcommands and values"
 
 # ---- the unit points at the pages ----

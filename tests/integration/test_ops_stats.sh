@@ -10,7 +10,8 @@
 # rows for echo:7 and http:80), filters by --state/--port, and `conns --json`; the exposition has a
 # HELP text for every family that is not just its name, tunstack_build_info{version}, the byte gauges
 # named *_bytes, HTTP status classes as tunstack_svc_responses_total{code}, and no
-# tunstack_tcp_retransmits (the sum of tunstack_tcp_retransmit_total{cause}).
+# tunstack_tcp_retransmits (the sum of tunstack_tcp_retransmit_total{cause}); --access-log writes one
+# Common Log Format line per HTTP response.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/netns.sh"
 
@@ -18,7 +19,7 @@ ts_ns_create tst-ops_stats
 CTL=$TS_TMP/control
 mkdir -p "$TS_TMP/www" && echo hello >"$TS_TMP/www/index.html"
 ts_daemon_start --control "$CTL" --metrics 127.0.0.1:9100 --serve echo:7 --serve http:80 \
-    --www "$TS_TMP/www" --log-level debug
+    --www "$TS_TMP/www" --access-log "$TS_TMP/access.log" --log-level debug
 [[ -x $TUNSTACK ]] || ts_fail "tunstack not built: $TUNSTACK"
 PY=/usr/bin/python3
 "$PY" -c 'import prometheus_client' 2>/dev/null || ts_fail "python3-prometheus-client missing (tools/setup installs it)"
@@ -74,6 +75,14 @@ for c in 2xx 4xx; do
     d=$(($(ts_prom "$TS_TMP/http.after" "$m") - $(ts_prom "$TS_TMP/http.before" "$m")))
     [[ $d == 1 ]] || ts_fail "$m went up by $d, expected 1"
 done
+# --access-log: one Common Log Format line per response, in order.
+wait_for 5 eval '(($(wc -l <"$TS_TMP/access.log") >= 2))' || ts_fail "access log: $(cat "$TS_TMP/access.log")"
+CLF='^198\.18\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \+0000\] "GET '
+[[ $(wc -l <"$TS_TMP/access.log") == 2 ]] &&
+    sed -n 1p "$TS_TMP/access.log" | grep -qE "$CLF/ HTTP/1\.1\" 200 6\$" &&
+    sed -n 2p "$TS_TMP/access.log" | grep -qE "$CLF/missing HTTP/1\.1\" 404 [0-9]+\$" ||
+    ts_fail "access log is not the two responses in Common Log Format: $(cat "$TS_TMP/access.log")"
+echo "  access log: $(tail -n 1 "$TS_TMP/access.log")"
 echo "  one 200 and one 404: tunstack_svc_responses_total{code=\"2xx\"} and {code=\"4xx\"} each +1"
 
 # ---- a connection we hold open appears in `tunstack conns` ----

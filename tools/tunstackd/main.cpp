@@ -382,6 +382,21 @@ int run(const tunstackd::Options& o) {
 
     tunstackd::ServiceHost services(rt.stack().tcp(), o.www, www.get());
     services.set_logger([&rt](const std::string& line) { rt.logger().warn(line); });
+    // --access-log: opened here, before any privilege drop; one write(2) per line, O_APPEND.
+    const Fd access_log(
+        o.access_log.empty()
+            ? -1
+            : open(o.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    if (!o.access_log.empty() && access_log.get() < 0) {
+        log.error("--access-log " + o.access_log + ": " + std::strerror(errno));
+        return kExitFailure;
+    }
+    if (access_log.get() >= 0) {
+        services.set_access_log([fd = access_log.get()](const std::string& line) {
+            const std::string l = line + "\n";
+            (void)!write(fd, l.data(), l.size());
+        });
+    }
     if (tls_state.config) {
         tunstackd::TlsServiceOptions to;
         to.handshake_timeout = stack::Duration::seconds(o.tls_handshake_timeout_s);

@@ -107,6 +107,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--www", o.www, "document root for http:PORT and https:PORT services");
+    app.add_option("--access-log", o.access_log,
+                   "append one line per http/https response to FILE (Common Log Format: peer, "
+                   "time, request line, status, length)");
     app.add_option("--cert", o.certs,
                    "TLS certificate chain, PEM (repeatable, paired in order with --key; the first "
                    "pair is the default, others are chosen by SNI name)")
@@ -317,6 +320,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         want_http = want_http || serves_files(spec->kind);
         want_tls = want_tls || is_tls(spec->kind);
         o.services.push_back(*spec);
+    }
+    if (!o.access_log.empty() && !want_http) {
+        return UsageError{"--access-log needs an http:PORT or https:PORT service"};
     }
     if (want_http && o.www.empty()) {
         return UsageError{"--serve http:PORT and https:PORT need --www DIR"};

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <ctime>
 #include <vector>
 
 #include "tools/tunstackd/services/http_parser.hpp"
@@ -60,6 +61,7 @@ public:
     HttpSession(stack::tcp::TcpLayer& tcp, stack::SocketHandle h, ServiceCounters& c,
                 const std::string& root, int root_fd)
         : Session(tcp, h, c), root_(root), root_fd_(root_fd) {}
+    std::string request_line_ = "-";  // for the access log
     ~HttpSession() override {
         if (file_ >= 0) close(file_);
     }
@@ -167,6 +169,7 @@ private:
 
     void start_response(int status, std::string_view content_type, std::uint64_t length,
                         bool keep_alive, int version_minor, std::string_view extra = {}) {
+        if (counters_.access_log != nullptr) log_access(status, length);
         if (status < 300) {
             ++counters_.status_2xx;
         } else if (status < 500) {
@@ -201,7 +204,25 @@ private:
         if (!head_only) head_ += body;
     }
 
+    // One line per response, the Common Log Format: peer - - [time] "request line" status length.
+    void log_access(int status, std::uint64_t length) {
+        std::string peer = "-";
+        if (auto i = tcp_.info(h_); i.ok()) peer = i->remote.addr.to_string();
+        const std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char when[40];
+        std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+        std::string line = peer + " - - [" + when + "] \"";
+        for (char c : request_line_) line += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
+        line += "\" " + std::to_string(status) + " " + std::to_string(length);
+        (*counters_.access_log)(line);
+        request_line_ = "-";
+    }
+
     void respond(const http::Request& req) {
+        request_line_ = std::string(req.method) + " " + std::string(req.target) + " HTTP/1." +
+                        std::to_string(req.version_minor);
         ++counters_.requests;
         const bool head_only = req.method == "HEAD";
         if (req.method != "GET" && !head_only) {

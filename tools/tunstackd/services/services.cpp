@@ -328,6 +328,7 @@ stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpe
         auto l = std::make_unique<Listener>();
         l->spec = spec;
         l->handle = *h;
+        if (access_log_ && serves_files(spec.kind)) l->counters.access_log = &access_log_;
         by_listener_[key(*h)] = l.get();
         listeners_.push_back(std::move(l));
     }
