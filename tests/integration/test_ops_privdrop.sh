@@ -46,7 +46,7 @@ ts_daemon_stop TERM || ts_fail "tunstackd (nobody) did not exit on SIGTERM"
 if timeout 10 ip -n "$TS_NS" link show "$TS_TUN" >/dev/null 2>&1; then
     ts_fail "device $TS_TUN still exists after the unprivileged daemon exited"
 fi
-grep -q '^tunstackd: error' "$TS_DAEMON_LOG" && ts_fail "errors in the log: $(grep '^tunstackd: error' "$TS_DAEMON_LOG")"
+grep -qE '^([0-9T:.-]+Z )?tunstackd: error' "$TS_DAEMON_LOG" && ts_fail "errors in the log: $(grep -E '^([0-9T:.-]+Z )?tunstackd: error' "$TS_DAEMON_LOG")"
 
 # The socket file stays (nobody may not unlink in a root-owned directory): the next start replaces it.
 [[ -S $CTL ]] && echo "  stale control socket left by the unprivileged daemon: replaced by the next one"

@@ -15,7 +15,12 @@ command -v systemd-analyze >/dev/null || ts_fail "systemd-analyze missing (tools
 ts_ns_create tst-ops_unit
 TMP=$TS_TMP
 sed "s#/usr/local/bin/tunstackd#$TUNSTACKD#" "$UNIT" >"$TMP/tunstackd.service"
-(cd "$TMP" && timeout 60 systemd-analyze verify ./tunstackd.service) >"$TMP/verify" 2>&1 ||
+# The unit's Documentation= names the man pages built from --help (tools/meson.build, help2man):
+# verify looks them up with man(1), so point MANPATH at this build's.
+mkdir -p "$TMP/man/man8" "$TMP/man/man1"
+cp "$TS_BUILD/tools/tunstackd.8" "$TMP/man/man8/" && cp "$TS_BUILD/tools/tunstack.1" "$TMP/man/man1/" ||
+    ts_fail "man pages not built (help2man missing? tools/setup installs it)"
+(cd "$TMP" && MANPATH=$TMP/man: timeout 60 systemd-analyze verify ./tunstackd.service) >"$TMP/verify" 2>&1 ||
     ts_fail "systemd-analyze verify: $(cat "$TMP/verify")"
 [[ ! -s $TMP/verify ]] || ts_fail "systemd-analyze verify warns: $(cat "$TMP/verify")"
 for d in 'Type=notify' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
@@ -60,7 +65,7 @@ ts_ping -c 2 -i 0.1 -W 2 "$TS_ADDR" || ts_fail "ping failed"
 import socket
 s = socket.create_connection(("198.18.0.2", 7), timeout=3); s.sendall(b"u\n"); print(s.recv(10).decode().strip())') == u ]] ||
     ts_fail "echo:7 did not answer"
-ts_ns curl -sf --max-time 5 http://127.0.0.1:9100/metrics | grep -q '^tunstack_ip_rx_packets_total ' ||
+ts_ns curl -sf --max-time 5 http://127.0.0.1:19464/metrics | grep -q '^tunstack_ip_rx_packets_total ' ||
     ts_fail "the unit's --metrics endpoint does not answer"
 timeout 10 "$TUNSTACK" conns --control "$TMP/control" >/dev/null || ts_fail "the unit's control socket does not answer"
 kill -USR1 "$DPID"

@@ -84,5 +84,57 @@ TEST(ControlProtocol, ConnsListingLooksLikeSs) {
     EXPECT_EQ(ss_state("TIME-WAIT"), "TIME-WAIT");
 }
 
+// Issue 11: `tunstack conns` shows the listeners (as `ss -tl`), filters by state and port like `ss
+// state S sport/dport`, and has a JSON form.
+TEST(ControlProtocol, ListenersFiltersAndJson) {
+    const std::string payload =
+        encode_listener(stack::wire::Ipv4Address(198, 18, 0, 2), 80, "http") +
+        encode_listener(stack::wire::Ipv4Address(198, 18, 0, 2), 7, "echo") +
+        "conn local=198.18.0.2:80 remote=198.18.0.1:40000 state=ESTABLISHED sendq=5 recvq=0 "
+        "mss=1448 cwnd=14480\n"
+        "conn local=198.18.0.2:7 remote=198.18.0.1:40001 state=TIME-WAIT sendq=0 recvq=0\n";
+    const auto all = parse_conns(payload);
+    ASSERT_EQ(all.size(), 4u);
+    EXPECT_EQ(all[0].get("state"), "LISTEN");
+    EXPECT_EQ(all[0].get("local"), "198.18.0.2:80");
+    EXPECT_EQ(all[0].get("service"), "http");
+    EXPECT_EQ(all[0].get("remote"), "0.0.0.0:*");
+
+    const std::string table = format_conns(all);
+    EXPECT_NE(table.find("LISTEN            0        0  198.18.0.2:80         0.0.0.0:*\n"),
+              std::string::npos)
+        << table;
+    // No detail line for a listener: the line after it is the next socket.
+    EXPECT_NE(table.find("0.0.0.0:*\nLISTEN"), std::string::npos) << table;
+
+    auto only = [&](ConnFilter f) {
+        std::string got;
+        for (const auto& c : filter_conns(all, f))
+            got += c.get("state") + "@" + c.get("local") + " ";
+        return got;
+    };
+    EXPECT_EQ(only({"listen", 0}), "LISTEN@198.18.0.2:80 LISTEN@198.18.0.2:7 ");
+    EXPECT_EQ(only({"listening", 0}), "LISTEN@198.18.0.2:80 LISTEN@198.18.0.2:7 ");
+    EXPECT_EQ(only({"estab", 0}), "ESTABLISHED@198.18.0.2:80 ");
+    EXPECT_EQ(only({"ESTABLISHED", 0}), "ESTABLISHED@198.18.0.2:80 ");
+    EXPECT_EQ(only({"connected", 0}), "ESTABLISHED@198.18.0.2:80 ");
+    EXPECT_EQ(only({"time-wait", 0}), "TIME-WAIT@198.18.0.2:7 ");
+    EXPECT_EQ(only({"", 7}), "LISTEN@198.18.0.2:7 TIME-WAIT@198.18.0.2:7 ");
+    EXPECT_EQ(only({"", 40000}), "ESTABLISHED@198.18.0.2:80 ");  // the peer's port
+    EXPECT_EQ(only({"listen", 7}), "LISTEN@198.18.0.2:7 ");
+    EXPECT_EQ(only({"", 9}), "");
+    std::string why;
+    EXPECT_TRUE(valid_state_filter("syn-recv", why));
+    EXPECT_TRUE(valid_state_filter("SYN-RECEIVED", why));
+    EXPECT_FALSE(valid_state_filter("open", why));
+    EXPECT_NE(why.find("unknown state 'open'"), std::string::npos) << why;
+
+    const std::string json = format_conns_json(filter_conns(all, {"estab", 0}));
+    EXPECT_EQ(json,
+              "[\n  {\"cwnd\": 14480, \"local\": \"198.18.0.2:80\", \"mss\": 1448, \"recvq\": 0, "
+              "\"remote\": \"198.18.0.1:40000\", \"sendq\": 5, \"state\": \"ESTABLISHED\"}\n]\n");
+    EXPECT_EQ(format_conns_json({}), "[]\n");
+}
+
 }  // namespace
 }  // namespace tools::control

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
@@ -57,14 +58,26 @@ TEST(Metrics, PrometheusNamesAndLabels) {
     EXPECT_EQ(s.family, "tunstack_tcp_connections");
     EXPECT_TRUE(s.gauge);
     EXPECT_EQ(s.labels[0].second, "time_wait");
+    // Issue 11: the status classes are one family with a code label (was one family per class,
+    // tunstack_svc_status_2xx_total, ...), so sum by (code) and rate() work across classes.
     s = prometheus_series("svc.http.80.status_2xx");
-    EXPECT_EQ(s.family, "tunstack_svc_status_2xx_total");
-    ASSERT_EQ(s.labels.size(), 2u);
+    EXPECT_EQ(s.family, "tunstack_svc_responses_total");
+    ASSERT_EQ(s.labels.size(), 3u);
     EXPECT_EQ(s.labels[0].second, "http");
     EXPECT_EQ(s.labels[1].second, "80");
+    EXPECT_EQ(s.labels[2], (std::pair<std::string, std::string>{"code", "2xx"}));
+    EXPECT_EQ(prometheus_series("svc.https.443.status_5xx").labels[2].second, "5xx");
+    // Units last (Prometheus naming): bytes.
+    EXPECT_EQ(prometheus_series("svc.http.80.bytes_in").family,
+              "tunstack_svc_received_bytes_total");
+    EXPECT_EQ(prometheus_series("svc.http.80.bytes_out").family, "tunstack_svc_sent_bytes_total");
+    s = prometheus_series("tcp.mem_in_use");
+    EXPECT_EQ(s.family, "tunstack_tcp_mem_in_use_bytes");
+    EXPECT_TRUE(s.gauge);
+    EXPECT_EQ(prometheus_series("ip.rx_bytes").family, "tunstack_ip_rx_bytes_total");
     EXPECT_EQ(prometheus_series("svc.http.80.active").family, "tunstack_svc_active");
     EXPECT_EQ(prometheus_series("impair.rx.dropped").family, "tunstack_impair_dropped_total");
-    EXPECT_EQ(prometheus_series("ip.reasm_bytes_in_use").family, "tunstack_ip_reasm_bytes_in_use");
+    EXPECT_EQ(prometheus_series("ip.reasm_bytes_in_use").family, "tunstack_ip_reasm_in_use_bytes");
     // Names another layer may add later: always a valid metric name.
     EXPECT_EQ(prometheus_series("tls.handshakes-ok").family, "tunstack_tls_handshakes_ok_total");
     EXPECT_EQ(prometheus_series("tls.x_total").family, "tunstack_tls_x_total");
@@ -126,7 +139,9 @@ TEST(Metrics, ExpositionOfEveryStackCounterIsWellFormed) {
         EXPECT_TRUE(seen_series.insert(series).second) << "series twice: " << series;
         ++n_samples;
     }
-    EXPECT_EQ(n_samples, samples.size());
+    // Every sample but tcp.retransmits (the sum of tunstack_tcp_retransmit_total{cause}), plus
+    // tunstack_build_info.
+    EXPECT_EQ(n_samples, samples.size() - 1 + 1);
     EXPECT_NE(text.find("tunstack_ip_drop_total{reason=\"bad_checksum\"} 0\n"), std::string::npos);
     EXPECT_NE(text.find("tunstack_svc_requests_total{service=\"http\",port=\"80\"} 5\n"),
               std::string::npos);
@@ -224,6 +239,75 @@ TEST(Logger, SuppressedCountRidesOnTheNextPrintedMessage) {
               "t: debug: h\n"
               "t: debug: j (1 similar message suppressed)\n");
     EXPECT_EQ(log.suppressed_total(), 10u);
+}
+
+// Issue 11: HELP explains each family (a text written for it, not the name again), every family the
+// stack, the services and TLS export has one; a build_info gauge; no family that only sums another.
+TEST(Metrics, HelpExplainsEveryExportedFamily) {
+    stack::Stats st;
+    std::vector<Sample> samples;
+    st.visit([&](std::string_view name, std::uint64_t v) {
+        samples.push_back({std::string(name), v});
+    });
+    for (const char* n : {"accepted", "active", "closed", "errors", "bytes_in", "bytes_out",
+                          "requests", "status_2xx", "status_4xx", "status_5xx"}) {
+        samples.push_back({std::string("svc.http.80.") + n, 1});
+    }
+    for (const char* n :
+         {"tls.handshakes_ok", "tls.handshakes_resumed", "tls.close_notify_sent",
+          "tls.close_notify_received", "tls.sessions_active", "tls.sessions_rejected",
+          "tls.handshake_failed.timeout", "tls.failed.peer_closed", "tun.rx_packets",
+          "tun.tx_packets", "tun.tx_full", "tun.tx_errors", "tun.rx_gso", "tun.rx_csum_completed",
+          "tun.rx_bad_vnet", "tun.tx_gso", "tun.tx_gso_segments"}) {
+        samples.push_back({n, 1});
+    }
+    std::set<std::string> families;
+    for (const Sample& smp : samples) {
+        const PromSeries s = prometheus_series(smp.name);
+        const std::string help = prometheus_help(s);
+        EXPECT_EQ(help.find("(a counter since start)"), std::string::npos)
+            << smp.name << " → " << s.family << " has only the generic HELP: " << help;
+        EXPECT_EQ(help.find("(a gauge: its value now)"), std::string::npos)
+            << smp.name << " → " << s.family << " has only the generic HELP: " << help;
+        families.insert(s.family);
+    }
+    const std::string text = format_prometheus(samples);
+    for (const std::string& f : families) {
+        if (f == "tunstack_tcp_retransmits_total") continue;
+        EXPECT_NE(text.find("# HELP " + f + " "), std::string::npos) << f;
+    }
+    EXPECT_EQ(text.find("tunstack_tcp_retransmits_total"), std::string::npos)
+        << "the sum of tunstack_tcp_retransmit_total{cause} is exported twice";
+    EXPECT_EQ(text.rfind("# HELP tunstack_build_info ", 0), 0u) << text.substr(0, 200);
+    EXPECT_NE(text.find("# TYPE tunstack_build_info gauge\ntunstack_build_info{version=\"" +
+                        std::string(TUNSTACK_VERSION) + "\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(
+        text.find("tunstack_svc_responses_total{service=\"http\",port=\"80\",code=\"4xx\"} 1\n"),
+        std::string::npos);
+    // A name nobody described yet still gets a readable HELP.
+    EXPECT_EQ(prometheus_help(prometheus_series("foo.rx_widgets")),
+              "foo: rx widgets (a counter since start)");
+}
+
+// Issue 11: not under journald the daemon's lines start with the UTC time, RFC 3339 with ms.
+TEST(Logger, TimestampsAreRfc3339UtcWithMilliseconds) {
+    EXPECT_EQ(Logger::format_timestamp(0), "1970-01-01T00:00:00.000Z ");
+    EXPECT_EQ(Logger::format_timestamp(1'796'280'601'123'456), "2026-12-03T06:50:01.123Z ");
+    Logger log("t", LogLevel::Info);
+    EXPECT_FALSE(log.timestamps());
+    log.set_timestamps(true);
+    if (std::getenv("JOURNAL_STREAM") == nullptr) {
+        EXPECT_TRUE(log.timestamps());
+    }
+    EXPECT_EQ(log.format(LogLevel::Info, "x"), "t: x\n");  // format() has neither prefix
+}
+
+TEST(Metrics, JsonIsOneObjectOfNamesToValues) {
+    EXPECT_EQ(format_json({}), "{}\n");
+    EXPECT_EQ(format_json({{"ip.rx_packets", 12}, {"svc.http.80.active", 3}}),
+              "{\n  \"ip.rx_packets\": 12,\n  \"svc.http.80.active\": 3\n}\n");
+    EXPECT_EQ(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
 }
 
 }  // namespace

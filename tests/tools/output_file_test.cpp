@@ -5,12 +5,15 @@
 #include "tools/tunstack/output_file.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -142,3 +145,61 @@ TEST_F(OutputFileTest, ErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace tunstack
+
+// Issue 11: `-o -` and `-o /dev/stdout` write into the caller's fd 1 in place. Before, /dev/stdout
+// was followed to the file the caller had redirected stdout to, and a temporary file was renamed
+// over it: a new inode, so the caller's descriptor never saw the body (and `>>` lost the old data).
+class StdoutRedirect {
+public:
+    explicit StdoutRedirect(const std::string& path) {
+        std::fflush(stdout);
+        saved_ = dup(STDOUT_FILENO);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    ~StdoutRedirect() {
+        std::fflush(stdout);
+        dup2(saved_, STDOUT_FILENO);
+        close(saved_);
+    }
+
+private:
+    int saved_ = -1;
+};
+
+TEST(OutputFileStdout, DashAndDevStdoutWriteIntoFdOneInPlace) {
+    for (const char* name : {"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"}) {
+        char dir_tmpl[] = "/tmp/tunstack-stdout-XXXXXX";
+        ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
+        const std::string target = std::string(dir_tmpl) + "/redirected";
+        { std::ofstream(target) << "before "; }
+        struct stat before {};
+        ASSERT_EQ(stat(target.c_str(), &before), 0);
+        {
+            StdoutRedirect r(target);
+            auto out = tunstack::OutputFile::open(name);
+            ASSERT_TRUE(out.ok()) << name << ": " << out.error();
+            EXPECT_TRUE(out->to_stdout()) << name;
+            EXPECT_EQ(out->temp_path(), "") << name;
+            ASSERT_EQ(write(out->fd(), "body", 4), 4);
+            ASSERT_TRUE(out->commit().ok()) << name;
+        }
+        struct stat after {};
+        ASSERT_EQ(stat(target.c_str(), &after), 0);
+        EXPECT_EQ(after.st_ino, before.st_ino) << name << ": the caller's file was replaced";
+        std::ifstream in(target);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_EQ(text, "before body") << name;
+        unlink(target.c_str());
+        rmdir(dir_tmpl);
+    }
+}
+
+TEST(OutputFileStdout, OnlyTheNamesOfStdoutAreStdout) {
+    EXPECT_TRUE(tunstack::OutputFile::names_stdout("-"));
+    EXPECT_TRUE(tunstack::OutputFile::names_stdout("/dev/stdout"));
+    EXPECT_FALSE(tunstack::OutputFile::names_stdout("./-x"));
+    EXPECT_FALSE(tunstack::OutputFile::names_stdout("/dev/stderr"));
+    EXPECT_FALSE(tunstack::OutputFile::names_stdout("stdout"));
+}

@@ -42,4 +42,19 @@ stack::Result<RuntimeOptions, std::string> client_runtime_options(const ClientTu
     return ro;
 }
 
+std::string unreachable_server(const RuntimeOptions& ro, stack::wire::Ipv4Address server) {
+    if (server == ro.addr) {
+        return "cannot connect to " + server.to_string() +
+               ": it is this client's own address (--addr); the server must be the kernel side or "
+               "beyond it";
+    }
+    if (server.is_loopback() || server.is_unspecified() || server.is_multicast() ||
+        server.is_broadcast()) {
+        return "cannot connect to " + server.to_string() +
+               ": a loopback, unspecified, multicast or broadcast address is not reachable through "
+               "the TUN device";
+    }
+    return {};
+}
+
 }  // namespace tools

@@ -23,4 +23,9 @@ void add_client_tun_flags(CLI::App& app, ClientTunFlags& f);
 // The runtime options for the flags; error: one line naming the flag (a usage error, exit 2).
 stack::Result<RuntimeOptions, std::string> client_runtime_options(const ClientTunFlags& f);
 
+// A server address the client can never reach, since packets only leave through the TUN: its own
+// --addr, or a loopback, unspecified, multicast or broadcast address. Empty when `server` is fine;
+// else one line (a usage error, exit 2), so the client fails at once instead of at its timeout.
+std::string unreachable_server(const RuntimeOptions& ro, stack::wire::Ipv4Address server);
+
 }  // namespace tools

@@ -1,8 +1,12 @@
 #include "tools/common/control_protocol.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+
+#include "tools/common/metrics.hpp"
 
 namespace tools::control {
 
@@ -99,9 +103,16 @@ std::vector<ConnRecord> parse_conns(std::string_view payload) {
         const std::size_t nl = payload.find('\n');
         std::string_view line = payload.substr(0, nl);
         payload.remove_prefix(nl == std::string_view::npos ? payload.size() : nl + 1);
-        if (line.substr(0, 5) != "conn ") continue;
-        line.remove_prefix(5);
+        const bool listener = line.substr(0, 7) == "listen ";
+        if (line.substr(0, 5) != "conn " && !listener) continue;
+        line.remove_prefix(listener ? 7 : 5);
         ConnRecord r;
+        if (listener) {
+            r.fields.emplace("state", "LISTEN");
+            r.fields.emplace("remote", "0.0.0.0:*");
+            r.fields.emplace("recvq", "0");
+            r.fields.emplace("sendq", "0");
+        }
         while (!line.empty()) {
             const std::size_t sp = line.find(' ');
             std::string_view tok = line.substr(0, sp);
@@ -139,6 +150,82 @@ std::string rpad(std::string s, std::size_t w) {
 }
 }  // namespace
 
+std::string encode_listener(stack::wire::Ipv4Address addr, std::uint16_t port,
+                            std::string_view service) {
+    std::string out = "listen local=" + addr.to_string() + ":" + std::to_string(port) + " service=";
+    for (char c : service) out += (c > ' ' && c < 0x7f && c != '=') ? c : '_';
+    return out + "\n";
+}
+
+namespace {
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+constexpr std::string_view kStates[] = {"LISTEN",     "SYN-SENT",   "SYN-RECEIVED", "ESTABLISHED",
+                                        "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",   "CLOSING",
+                                        "LAST-ACK",   "TIME-WAIT",  "CLOSED"};
+bool state_matches(std::string_view want, std::string_view state) {
+    const std::string w = upper(want);
+    if (w == "LISTENING") return state == "LISTEN";
+    if (w == "CONNECTED") {
+        return state != "LISTEN" && state != "SYN-SENT" && state != "TIME-WAIT" &&
+               state != "CLOSED";
+    }
+    return w == state || w == ss_state(state);
+}
+std::uint16_t port_of(const std::string& endpoint) {
+    const std::size_t colon = endpoint.rfind(':');
+    if (colon == std::string::npos) return 0;
+    return static_cast<std::uint16_t>(std::strtoul(endpoint.c_str() + colon + 1, nullptr, 10));
+}
+}  // namespace
+
+bool valid_state_filter(std::string_view state, std::string& error) {
+    const std::string w = upper(state);
+    if (w == "LISTENING" || w == "CONNECTED") return true;
+    for (std::string_view s : kStates) {
+        if (w == s || w == ss_state(s)) return true;
+    }
+    error = "unknown state '" + std::string(state) +
+            "' (an RFC 9293 state such as ESTABLISHED or LISTEN, its ss name such as ESTAB or "
+            "SYN-RECV, or listening, connected)";
+    return false;
+}
+
+std::vector<ConnRecord> filter_conns(const std::vector<ConnRecord>& conns, const ConnFilter& f) {
+    std::vector<ConnRecord> out;
+    for (const auto& c : conns) {
+        if (!f.state.empty() && !state_matches(f.state, c.get("state"))) continue;
+        if (f.port != 0 && port_of(c.get("local")) != f.port &&
+            port_of(c.get("remote")) != f.port) {
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::string format_conns_json(const std::vector<ConnRecord>& conns) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        out += i == 0 ? "\n  {" : ",\n  {";
+        bool first = true;
+        for (const auto& [k, v] : conns[i].fields) {
+            out += first ? "" : ", ";
+            first = false;
+            out += json_string(k) + ": ";
+            const bool number = !v.empty() && v.size() <= 19 &&
+                                v.find_first_not_of("0123456789") == std::string::npos;
+            out += number ? v : json_string(v);
+        }
+        out += "}";
+    }
+    out += conns.empty() ? "]\n" : "\n]\n";
+    return out;
+}
+
 std::string format_conns(const std::vector<ConnRecord>& conns) {
     std::size_t lw = 20, rw = 20;
     for (const auto& c : conns) {
@@ -152,6 +239,7 @@ std::string format_conns(const std::vector<ConnRecord>& conns) {
                            rpad(c.get("recvq"), 8) + " " + rpad(c.get("sendq"), 8) + "  " +
                            pad(c.get("local"), lw) + "  " + c.get("remote");
         out += line + "\n";
+        if (c.get("state") == "LISTEN") continue;  // no TCB: no detail line (as `ss -tni`)
         const std::uint64_t mss = std::max<std::uint64_t>(c.num("mss"), 1);
         std::string d = "\t";
         if (c.num("sack")) d += "sack ";

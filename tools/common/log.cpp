@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace tools {
 
@@ -59,12 +60,27 @@ std::string Logger::format(LogLevel level, std::string_view msg) const {
     return line;
 }
 
+std::string Logger::format_timestamp(std::int64_t unix_us) {
+    const std::time_t secs = static_cast<std::time_t>(unix_us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[96];  // room for any int fields, so the compiler sees no truncation
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(unix_us / 1000 % 1000));
+    return buf;
+}
+
 void Logger::log(LogLevel level, std::string_view msg) {
     if (!enabled(level)) return;
     std::string line = format(level, msg);
     if (journal_) {
         static constexpr const char* kPrefix[] = {"<3>", "<4>", "<6>", "<7>"};
         line.insert(0, kPrefix[static_cast<int>(level)]);
+    } else if (timestamps_) {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        line.insert(0, format_timestamp(std::int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000));
     }
     std::fflush(stderr);  // keep order with anything written through stdio
     std::string_view rest = line;

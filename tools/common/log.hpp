@@ -16,7 +16,9 @@
 //
 // Under systemd, when stderr is the journal (JOURNAL_STREAM names stderr's device and inode), each
 // line starts with the sd-daemon priority prefix ("<3>" error, "<4>" warning, "<6>" info, "<7>"
-// debug) so journalctl shows the level.
+// debug) so journalctl shows the level. Elsewhere, with set_timestamps(true) (the daemon, once its
+// command line is accepted), each line starts with the UTC time, RFC 3339 with milliseconds
+// ("2026-12-03T06:50:01.123Z tunstackd: ready ..."); the journal has its own timestamps.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,11 @@ public:
     explicit Logger(std::string prog, LogLevel level = LogLevel::Info);
 
     void set_level(LogLevel level) { level_ = level; }
+    // Prefix lines with the wall-clock time when stderr is not the journal.
+    void set_timestamps(bool on) { timestamps_ = on; }
+    bool timestamps() const { return timestamps_ && !journal_; }
+    // "2026-12-03T06:50:01.123Z " for `unix_us` microseconds since 1970 (public for tests).
+    static std::string format_timestamp(std::int64_t unix_us);
     LogLevel level() const { return level_; }
     bool enabled(LogLevel level) const { return level <= level_; }
     const std::string& prog() const { return prog_; }
@@ -71,6 +78,7 @@ private:
     std::string prog_;
     LogLevel level_;
     bool journal_ = false;
+    bool timestamps_ = false;
     double per_sec_ = 1.0;
     double burst_ = 5.0;
     std::map<std::string, Bucket, std::less<>> buckets_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <map>
 
 namespace tools {
@@ -52,6 +53,21 @@ std::string escape_label(std::string_view v) {
     return out;
 }
 
+// HELP text escaping (text format 0.0.4): backslash and newline.
+std::string escape_help(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::string counter_name(std::string base, bool gauge) {
     if (!gauge && !ends_with(base, "_total")) base += "_total";
     return base;
@@ -91,6 +107,143 @@ bool is_gauge(std::string_view name) {
            ends_with(last, "_in_flight") || ends_with(last, "_current");
 }
 
+namespace {
+// What each family means, for its HELP line. Keys are the family names; a family not listed gets
+// a text derived from its dotted name (help_from_name), so a new counter is still explained.
+const std::map<std::string, std::string, std::less<>>& help_texts() {
+    static const std::map<std::string, std::string, std::less<>> kTexts = {
+        {"tunstack_build_info", "Build information: the tunstack version as a label; always 1"},
+        {"tunstack_ip_rx_packets_total", "IPv4 packets received from the device (any validity)"},
+        {"tunstack_ip_rx_bytes_total", "Bytes of IPv4 packets received from the device"},
+        {"tunstack_ip_tx_packets_total",
+         "IPv4 packets handed to the device (a TSO super-packet counts once)"},
+        {"tunstack_ip_tx_bytes_total", "Bytes of IPv4 packets handed to the device"},
+        {"tunstack_ip_rx_fragments_total", "IPv4 fragments received"},
+        {"tunstack_ip_tx_fragments_total", "IPv4 fragments sent (RFC 791 fragmentation)"},
+        {"tunstack_ip_reasm_ok_total", "IPv4 datagrams reassembled from fragments"},
+        {"tunstack_ip_frag_ok_total", "IPv4 datagrams fragmented for sending"},
+        {"tunstack_ip_drop_total", "IPv4 packets dropped on input, by first reason"},
+        {"tunstack_ip_tx_drop_total", "IPv4 packets not sent, by reason"},
+        {"tunstack_ip_reasm_in_use_bytes", "Bytes held by IPv4 reassembly buffers now"},
+        {"tunstack_ip_reasm_datagrams_in_flight", "IPv4 datagrams being reassembled now"},
+        {"tunstack_icmp_drop_total", "ICMP messages dropped, by reason"},
+        {"tunstack_icmp_rx_echo_request_total", "ICMP echo requests received (ping)"},
+        {"tunstack_icmp_rx_echo_reply_total", "ICMP echo replies received"},
+        {"tunstack_icmp_rx_dest_unreachable_total", "ICMP destination unreachable received"},
+        {"tunstack_icmp_rx_time_exceeded_total", "ICMP time exceeded received"},
+        {"tunstack_icmp_rx_source_quench_total", "ICMP source quench received (ignored)"},
+        {"tunstack_icmp_rx_redirect_total", "ICMP redirects received (ignored)"},
+        {"tunstack_icmp_rx_parameter_problem_total", "ICMP parameter problem received"},
+        {"tunstack_icmp_rx_timestamp_total", "ICMP timestamp requests received"},
+        {"tunstack_icmp_rx_timestamp_reply_total", "ICMP timestamp replies received"},
+        {"tunstack_icmp_rx_other_total", "ICMP messages of other types received"},
+        {"tunstack_icmp_rx_bytes_total", "Bytes of ICMP messages received"},
+        {"tunstack_icmp_tx_echo_reply_total", "ICMP echo replies sent"},
+        {"tunstack_icmp_tx_dest_unreachable_total",
+         "ICMP destination unreachable sent (port or protocol unreachable)"},
+        {"tunstack_icmp_tx_bytes_total", "Bytes of ICMP messages sent"},
+        {"tunstack_udp_rx_datagrams_total", "UDP datagrams received"},
+        {"tunstack_udp_rx_bytes_total", "Bytes of UDP datagrams received"},
+        {"tunstack_tcp_retransmits_total",
+         "TCP segments retransmitted (not exported: the sum of tunstack_tcp_retransmit_total)"},
+        {"tunstack_icmp_rx_messages_total", "ICMP messages received (all types)"},
+        {"tunstack_icmp_tx_messages_total", "ICMP messages sent (all types)"},
+        {"tunstack_icmp_error_suppressed_total",
+         "ICMP errors not sent because RFC 1122 forbids them (e.g. about a broadcast)"},
+        {"tunstack_icmp_error_rate_limited_total", "ICMP errors not sent by the rate limit"},
+        {"tunstack_udp_drop_total",
+         "UDP datagrams dropped, by reason (no_port: answered with port unreachable)"},
+        {"tunstack_tcp_rx_segments_total", "TCP segments received"},
+        {"tunstack_tcp_tx_segments_total", "TCP segments sent (those of TSO super-packets each)"},
+        {"tunstack_tcp_rx_bytes_total", "Bytes of TCP segments received, headers included"},
+        {"tunstack_tcp_tx_bytes_total", "Bytes of TCP segments sent, headers included"},
+        {"tunstack_tcp_rx_payload_bytes_total", "TCP payload bytes received"},
+        {"tunstack_tcp_tx_payload_bytes_total", "TCP payload bytes sent, retransmissions included"},
+        {"tunstack_tcp_tx_tso_packets_total", "TCP super-packets built for segmentation offload"},
+        {"tunstack_tcp_active_opens_total", "TCP connections opened by connect()"},
+        {"tunstack_tcp_passive_opens_total", "TCP connections accepted from a listener's SYN"},
+        {"tunstack_tcp_established_total", "TCP connections that reached ESTABLISHED"},
+        {"tunstack_tcp_tx_resets_total", "TCP resets (RST) sent"},
+        {"tunstack_tcp_rx_resets_total", "TCP resets (RST) received and accepted"},
+        {"tunstack_tcp_retransmit_total",
+         "TCP segments retransmitted, by cause (rto, fast, sack, partial_ack, syn)"},
+        {"tunstack_tcp_rto_total", "TCP retransmission timer expiries (RFC 6298)"},
+        {"tunstack_tcp_fast_retransmits_total",
+         "TCP loss recoveries entered by three duplicate ACKs (RFC 5681)"},
+        {"tunstack_tcp_sack_recoveries_total", "TCP loss recoveries driven by SACK (RFC 6675)"},
+        {"tunstack_tcp_timeouts_total", "TCP connections ended by the user timeout"},
+        {"tunstack_tcp_abort_on_data_total",
+         "TCP connections reset because they were closed with unread data"},
+        {"tunstack_tcp_challenge_acks_total", "TCP challenge ACKs sent (RFC 5961)"},
+        {"tunstack_tcp_window_probes_total", "TCP zero-window probes sent"},
+        {"tunstack_tcp_keepalive_probes_total", "TCP keep-alive probes sent"},
+        {"tunstack_tcp_rx_out_of_order_total", "TCP segments received out of order"},
+        {"tunstack_tcp_drop_total", "TCP segments dropped, by reason"},
+        {"tunstack_tcp_syncookies_sent_total", "SYN cookies sent with a SYN-ACK"},
+        {"tunstack_tcp_syncookies_ok_total", "SYN cookies validated by the peer's ACK"},
+        {"tunstack_tcp_syncookies_failed_total", "ACKs with an invalid SYN cookie"},
+        {"tunstack_tcp_mem_in_use_bytes", "Bytes reserved by TCP connection buffers now"},
+        {"tunstack_tcp_connections", "TCP connections in each state now"},
+        {"tunstack_tcp_listeners", "TCP listening sockets now"},
+        {"tunstack_svc_accepted_total", "Connections a service accepted"},
+        {"tunstack_svc_active", "Connections a service is handling now"},
+        {"tunstack_svc_closed_total", "Connections a service finished"},
+        {"tunstack_svc_errors_total", "Connections a service ended with an error"},
+        {"tunstack_svc_received_bytes_total", "Bytes a service read from its clients (plaintext)"},
+        {"tunstack_svc_sent_bytes_total", "Bytes a service wrote to its clients (plaintext)"},
+        {"tunstack_svc_requests_total", "HTTP requests a service answered"},
+        {"tunstack_svc_responses_total", "HTTP responses a service sent, by status class (code)"},
+        {"tunstack_tls_handshakes_ok_total", "TLS handshakes completed"},
+        {"tunstack_tls_handshakes_resumed_total", "TLS handshakes that resumed a session"},
+        {"tunstack_tls_handshake_failed_total", "TLS handshakes that failed, by reason"},
+        {"tunstack_tls_failed_total", "TLS sessions that failed after the handshake, by reason"},
+        {"tunstack_tls_close_notify_sent_total", "TLS close_notify alerts sent"},
+        {"tunstack_tls_close_notify_received_total", "TLS close_notify alerts received"},
+        {"tunstack_tls_sessions_active", "TLS sessions open now"},
+        {"tunstack_tls_sessions_rejected_total", "TLS connections reset at --tls-max-sessions"},
+        {"tunstack_tun_rx_packets_total", "Packets read from the TUN device"},
+        {"tunstack_tun_tx_packets_total", "Packets written to the TUN device"},
+        {"tunstack_tun_tx_full_total", "Writes to the TUN device refused as full (retried)"},
+        {"tunstack_tun_tx_errors_total", "Writes to the TUN device that failed"},
+        {"tunstack_tun_rx_gso_total", "TCP super-packets read from the TUN device (offload)"},
+        {"tunstack_tun_rx_csum_completed_total",
+         "Partial checksums completed by the driver (offload)"},
+        {"tunstack_tun_rx_bad_vnet_total", "Packets with an unusable virtio_net_hdr dropped"},
+        {"tunstack_tun_tx_gso_total", "TCP super-packets written to the TUN device (TSO)"},
+        {"tunstack_tun_tx_gso_segments_total", "Segments the written super-packets make"},
+    };
+    return kTexts;
+}
+
+// "ip.rx_fragments" → "ip: rx fragments (counter)": the fallback for a family not in help_texts().
+std::string help_from_name(std::string_view pattern, bool gauge) {
+    std::string out;
+    for (char c : pattern) out += c == '_' ? ' ' : c;
+    const std::size_t dot = out.find('.');
+    if (dot != std::string::npos) out.replace(dot, 1, ": ");
+    return out + (gauge ? " (a gauge: its value now)" : " (a counter since start)");
+}
+
+// Counters whose value is the sum of a labelled family's series: left out of the exposition, so a
+// sum() over the labelled family is not double-counted (tunstack_tcp_retransmit_total{cause}).
+bool is_sum_of_family(std::string_view name) { return name == "tcp.retransmits"; }
+
+std::string series_line(const PromSeries& s, std::uint64_t value) {
+    std::string line = s.family;
+    if (!s.labels.empty()) {
+        line += '{';
+        for (std::size_t i = 0; i < s.labels.size(); ++i) {
+            if (i > 0) line += ',';
+            line += s.labels[i].first + "=\"" + escape_label(s.labels[i].second) + "\"";
+        }
+        line += '}';
+    }
+    line += ' ';
+    line += std::to_string(value);
+    return line;
+}
+}  // namespace
+
 PromSeries prometheus_series(std::string_view name) {
     PromSeries s;
     s.gauge = is_gauge(name);
@@ -112,13 +265,28 @@ PromSeries prometheus_series(std::string_view name) {
         s.labels = {{"state", std::string(parts[2])}};
         s.help = "tcp.state.<state> (connections in each TCP state)";
     } else if (n == 4 && parts[0] == "svc") {
-        s.family = counter_name("tunstack_svc_" + sanitize(parts[3]), s.gauge);
         s.labels = {{"service", std::string(parts[1])}, {"port", std::string(parts[2])}};
-        s.help = "svc.<service>.<port>." + std::string(parts[3]);
+        const std::string_view leaf = parts[3];
+        if (leaf.size() == 10 && leaf.substr(0, 7) == "status_" && leaf.substr(8) == "xx") {
+            // status_2xx, status_4xx, ...: one family with the class as the code label.
+            s.family = "tunstack_svc_responses_total";
+            s.labels.emplace_back("code", std::string(leaf.substr(7)));
+        } else if (leaf == "bytes_in" || leaf == "bytes_out") {
+            s.family = leaf == "bytes_in" ? "tunstack_svc_received_bytes_total"
+                                          : "tunstack_svc_sent_bytes_total";
+        } else {
+            s.family = counter_name("tunstack_svc_" + sanitize(leaf), s.gauge);
+        }
+        s.help = "svc.<service>.<port>." + std::string(leaf);
     } else if (n == 3 && parts[0] == "impair") {
         s.family = counter_name("tunstack_impair_" + sanitize(parts[2]), s.gauge);
         s.labels = {{"direction", std::string(parts[1])}};
         s.help = "impair.<direction>." + std::string(parts[2]);
+    } else if (name == "tcp.mem_in_use" || name == "ip.reasm_bytes_in_use") {
+        // Gauges of bytes: the unit goes last (Prometheus naming).
+        s.family = name == "tcp.mem_in_use" ? "tunstack_tcp_mem_in_use_bytes"
+                                            : "tunstack_ip_reasm_in_use_bytes";
+        s.help = std::string(name);
     } else {
         std::string flat = "tunstack";
         for (auto p : parts) flat += "_" + sanitize(p);
@@ -128,43 +296,71 @@ PromSeries prometheus_series(std::string_view name) {
     return s;
 }
 
+std::string prometheus_help(const PromSeries& s) {
+    const auto& texts = help_texts();
+    if (auto it = texts.find(s.family); it != texts.end()) return it->second;
+    return help_from_name(s.help, s.gauge);
+}
+
 std::string format_prometheus(const std::vector<Sample>& samples) {
     struct Family {
-        std::string help;
-        bool gauge = false;
+        PromSeries first;
         std::vector<std::string> lines;
     };
     std::vector<std::string> order;
     std::map<std::string, Family> families;
-    for (const Sample& smp : samples) {
-        PromSeries s = prometheus_series(smp.name);
+    auto add = [&](const PromSeries& s, std::uint64_t value) {
         auto [it, fresh] = families.try_emplace(s.family);
-        Family& f = it->second;
         if (fresh) {
             order.push_back(s.family);
-            f.help = s.help;
-            f.gauge = s.gauge;
+            it->second.first = s;
         }
-        std::string line = s.family;
-        if (!s.labels.empty()) {
-            line += '{';
-            for (std::size_t i = 0; i < s.labels.size(); ++i) {
-                if (i > 0) line += ',';
-                line += s.labels[i].first + "=\"" + escape_label(s.labels[i].second) + "\"";
-            }
-            line += '}';
-        }
-        line += ' ';
-        line += std::to_string(smp.value);
-        f.lines.push_back(std::move(line));
+        it->second.lines.push_back(series_line(s, value));
+    };
+    PromSeries build;
+    build.family = "tunstack_build_info";
+    build.gauge = true;
+    build.labels = {{"version", TUNSTACK_VERSION}};
+    add(build, 1);
+    for (const Sample& smp : samples) {
+        if (is_sum_of_family(smp.name)) continue;
+        add(prometheus_series(smp.name), smp.value);
     }
     std::string out;
     for (const std::string& name : order) {
         const Family& f = families[name];
-        out += "# HELP " + name + " tunstack " + (f.gauge ? "gauge " : "counter ") + f.help + "\n";
-        out += "# TYPE " + name + (f.gauge ? " gauge\n" : " counter\n");
+        out += "# HELP " + name + " " + escape_help(prometheus_help(f.first)) + "\n";
+        out += "# TYPE " + name + (f.first.gauge ? " gauge\n" : " counter\n");
         for (const std::string& l : f.lines) out += l + "\n";
     }
+    return out;
+}
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string format_json(const std::vector<Sample>& samples) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        out += i == 0 ? "\n  " : ",\n  ";
+        out += json_string(samples[i].name) + ": " + std::to_string(samples[i].value);
+    }
+    out += samples.empty() ? "}\n" : "\n}\n";
     return out;
 }
 

@@ -22,9 +22,16 @@
 //   tcp.state.STATE        → tunstack_tcp_connections{state="STATE"}              (gauge)
 //   svc.KIND.PORT.NAME     → tunstack_svc_NAME[_total]{service="KIND",port="PORT"}
 //   impair.DIR.NAME        → tunstack_impair_NAME_total{direction="DIR"}
+//   svc.KIND.PORT.status_Nxx → tunstack_svc_responses_total{service,port,code="Nxx"}
+//   svc.KIND.PORT.bytes_in/bytes_out → tunstack_svc_{received,sent}_bytes_total{service,port}
+//   tcp.mem_in_use         → tunstack_tcp_mem_in_use_bytes                     (gauge, unit last)
+//   ip.reasm_bytes_in_use  → tunstack_ip_reasm_in_use_bytes                    (gauge)
 // e.g. ip.drop.bad_checksum → tunstack_ip_drop_total{reason="bad_checksum"}, icmp.rx_echo_request →
 // tunstack_icmp_rx_echo_request_total. Samples of one family are written together under one HELP
-// and one TYPE line, families in order of first appearance.
+// and one TYPE line, families in order of first appearance, after tunstack_build_info{version}.
+// A counter that is the sum of a labelled family (tcp.retransmits = sum of tcp.retransmit.<cause>)
+// is left out, so sum() over the family counts each retransmission once. HELP says what the family
+// counts (a table of texts, else one derived from the dotted name).
 #pragma once
 
 #include <cstdint>
@@ -52,9 +59,16 @@ struct PromSeries {
     std::string help;  // the dotted name pattern it comes from, e.g. "ip.drop.<reason>"
 };
 PromSeries prometheus_series(std::string_view name);
+// The HELP text of the family `s` belongs to.
+std::string prometheus_help(const PromSeries& s);
 
 // The Prometheus text exposition (version 0.0.4) of `samples`.
 std::string format_prometheus(const std::vector<Sample>& samples);
+
+// `tunstack stats --json`: one JSON object, dotted names to values, in order.
+std::string format_json(const std::vector<Sample>& samples);
+// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+std::string json_string(std::string_view s);
 
 // A readable table grouped by layer (the first dotted segment; svc.KIND.PORT for services), names
 // aligned and values right-aligned; `nonzero` leaves out counters that are 0.

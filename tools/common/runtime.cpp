@@ -1,5 +1,8 @@
 #include "tools/common/runtime.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -39,8 +42,39 @@ std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string&
     return secret;
 }
 
+std::vector<std::string> overlapping_subnets(const stack::wire::Ipv4Cidr& subnet,
+                                             std::string_view own_device) {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET ||
+            i->ifa_netmask == nullptr || i->ifa_name == nullptr || own_device == i->ifa_name) {
+            continue;
+        }
+        sockaddr_in a{}, m{};
+        std::memcpy(&a, i->ifa_addr, sizeof a);
+        std::memcpy(&m, i->ifa_netmask, sizeof m);
+        stack::wire::Ipv4Cidr other;
+        other.address = stack::wire::Ipv4Address(ntohl(a.sin_addr.s_addr));
+        other.prefix_len = static_cast<std::uint8_t>(__builtin_popcount(m.sin_addr.s_addr));
+        if (other.address.is_loopback()) continue;
+        // Two subnets overlap when the shorter prefix contains the other's network.
+        const auto& wider = other.prefix_len < subnet.prefix_len ? other : subnet;
+        const auto& narrower = other.prefix_len < subnet.prefix_len ? subnet : other;
+        if (wider.contains(narrower.address)) {
+            out.push_back(other.to_string() + " on " + i->ifa_name);
+        }
+    }
+    freeifaddrs(list);
+    return out;
+}
+
 stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const RuntimeOptions& o,
                                                                      std::string prog) {
+    // Another interface already routing (part of) this subnet makes the kernel's choice of device
+    // for it ambiguous: warn before the device takes the address (not refused: it may be intended).
+    const auto overlaps = overlapping_subnets(o.host_addr, o.tun);
     std::optional<drivers::PcapWriter> pcap;
     if (!o.pcap.empty()) {
         auto opened = drivers::PcapWriter::open(o.pcap);
@@ -62,6 +96,10 @@ stack::Result<std::unique_ptr<Runtime>, std::string> Runtime::create(const Runti
 
     std::unique_ptr<Runtime> rt(
         new Runtime(o, std::move(prog), std::move(tun), std::move(*created)));
+    for (const std::string& other : overlaps) {
+        rt->logger_.warn("--host-addr " + o.host_addr.to_string() + " overlaps " + other +
+                         ": the kernel may route this subnet's traffic to either device");
+    }
     if (pcap) {
         rt->pcap_.emplace(std::move(*pcap));
         rt->tap_.emplace(rt->tun_, *rt->pcap_);
@@ -99,6 +137,7 @@ Runtime::Runtime(const RuntimeOptions& o, std::string prog, drivers::TunDevice t
       loop_(std::move(loop)),
       rx_(65536),
       logger_(prog_, o.log_level) {
+    logger_.set_timestamps(o.log_timestamps);
     stack::StackConfig config;
     config.addr = o.addr;
     config.mtu = static_cast<std::uint16_t>(o.mtu);

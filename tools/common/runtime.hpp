@@ -29,6 +29,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "drivers/event_loop.hpp"
 #include "drivers/fault_injector.hpp"
@@ -53,10 +55,16 @@ struct RuntimeOptions {
     std::optional<drivers::FaultConfig> impair;  // both directions (rx uses seed+1)
     stack::tcp::TcpConfig tcp;
     LogLevel log_level = LogLevel::Info;
+    bool log_timestamps = false;  // Logger::set_timestamps (the daemon's, not the client's)
 };
 
 // getrandom(), or a weak pid/clock mix with a warning on stderr prefixed by `prog`.
 std::uint64_t random_seed(const std::string& prog);
+
+// The IPv4 addresses ("198.18.0.5/16 on eth1") of interfaces other than `own_device` (in this
+// network namespace, loopback excepted) whose subnet overlaps `subnet`.
+std::vector<std::string> overlapping_subnets(const stack::wire::Ipv4Cidr& subnet,
+                                             std::string_view own_device);
 // 256 bits from getrandom() for StackConfig::tcp_secret (ISN and SYN-cookie keys); nullopt (with a
 // warning) if getrandom fails.
 std::optional<std::array<std::uint8_t, 32>> random_tcp_secret(const std::string& prog);

@@ -4,8 +4,8 @@
 //                [--cacert FILE] [--insecure] [--resolve NAME:ADDR] [--stats]
 //   tunstack iperf3 -c HOST [-p PORT] [-t S] [-P N] [-O S] [-R] [-J] --tun NAME --host-addr CIDR
 //                --addr IP [--mtu N] [--pcap F]      (an iperf3 client: tunstack/iperf3_client.hpp)
-//   tunstack stats [--control PATH] [--prometheus | --nonzero] [--timeout S]
-//   tunstack conns [--control PATH] [--timeout S]
+//   tunstack stats [--control PATH] [--prometheus | --nonzero | --json] [--timeout S]
+//   tunstack conns [--control PATH] [--json] [--state STATE] [--port PORT] [--timeout S]
 //
 // `stats` and `conns` ask a running tunstackd over its control socket (tools/common/control_protocol.hpp)
 // and print its counters as a table (or in the Prometheus text format) and its TCP connections like
@@ -230,7 +230,9 @@ private:
         std::snprintf(line, sizeof line, "tunstack: got %llu bytes in %.3f s (%.1f Mbit/s) from ",
                       static_cast<unsigned long long>(bytes), secs, mbit);
         summary_ = line + url_text() + ", HTTP " + std::to_string(parser_.status_code()) +
-                   tls_note + ", saved to " + out_path_;
+                   tls_note +
+                   (tunstack::OutputFile::names_stdout(out_path_) ? ", written to standard output"
+                                                                  : ", saved to " + out_path_);
         rt_.stop();
     }
 
@@ -392,6 +394,8 @@ struct ControlOptions {
     std::string control = kDefaultControl;
     bool prometheus = false;
     bool nonzero = false;
+    bool json = false;                  // stats/conns --json
+    tools::control::ConnFilter filter;  // conns --state/--port
     double timeout_s = 5;
 };
 
@@ -467,8 +471,9 @@ int run_stats(const ControlOptions& c) {
     auto r = control_request(c, "stats");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
     const auto samples = tools::parse_stat_lines(std::get<std::string>(r));
-    const std::string out =
-        c.prometheus ? tools::format_prometheus(samples) : tools::format_table(samples, c.nonzero);
+    const std::string out = c.prometheus ? tools::format_prometheus(samples)
+                            : c.json     ? tools::format_json(samples)
+                                         : tools::format_table(samples, c.nonzero);
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -476,8 +481,10 @@ int run_stats(const ControlOptions& c) {
 int run_conns(const ControlOptions& c) {
     auto r = control_request(c, "conns");
     if (auto* rc = std::get_if<int>(&r)) return *rc;
+    const auto conns = tools::control::filter_conns(
+        tools::control::parse_conns(std::get<std::string>(r)), c.filter);
     const std::string out =
-        tools::control::format_conns(tools::control::parse_conns(std::get<std::string>(r)));
+        c.json ? tools::control::format_conns_json(conns) : tools::control::format_conns(conns);
     std::fputs(out.c_str(), stdout);
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -500,6 +507,9 @@ int run_get(const GetOptions& g) {
     }
     auto ro = tools::client_runtime_options(g.net);
     if (!ro) return usage_error(ro.error());
+    if (auto why = tools::unreachable_server(*ro, url->host); !why.empty()) {
+        return usage_error(why);
+    }
     if (!(g.timeout_s > 0 && g.timeout_s <= 86400)) {
         return usage_error("--timeout: expected seconds in (0, 86400]");
     }
@@ -546,7 +556,8 @@ int run_get(const GetOptions& g) {
             std::fprintf(stderr, "tunstack: error: %s\n", c.error().c_str());
             rc = kExitFailure;
         } else {
-            std::printf("%s\n", client.summary().c_str());
+            // With the body on stdout (-o -) the summary goes to stderr, out of its way.
+            std::fprintf(out->to_stdout() ? stderr : stdout, "%s\n", client.summary().c_str());
             if (std::fflush(stdout) != 0) rc = kExitFailure;
         }
     } else {
@@ -577,6 +588,7 @@ int run_iperf3(Iperf3Cli& c) {
     if (c.o.omit_s < 0 || c.o.omit_s > 60) return usage_error("-O: expected 0..60 s");
     auto ro = tools::client_runtime_options(c.net);
     if (!ro) return usage_error(ro.error());
+    if (auto why = tools::unreachable_server(*ro, *server); !why.empty()) return usage_error(why);
     std::uint8_t random[36];
     if (getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
         std::fprintf(stderr, "tunstack: error: getrandom: %s\n", std::strerror(errno));
@@ -612,7 +624,9 @@ int main_impl(int argc, char** argv) {
     get->add_option("URL", g.url,
                     "http[s]://HOST[:PORT][/PATH]; HOST an IPv4 literal or a --resolve'd name")
         ->required();
-    get->add_option("-o,--output", g.output, "write the body to FILE")->required();
+    get->add_option("-o,--output", g.output,
+                    "write the body to FILE (replaced only on success); - for standard output")
+        ->required();
     tools::add_client_tun_flags(*get, g.net);
     get->add_option("--timeout", g.timeout_s, "give up after SECONDS in total")
         ->capture_default_str();
@@ -645,8 +659,8 @@ int main_impl(int argc, char** argv) {
     ControlOptions ctl;
     CLI::App* stats = app.add_subcommand(
         "stats", "print a running tunstackd's counters (table, or Prometheus text format)");
-    CLI::App* conns =
-        app.add_subcommand("conns", "list a running tunstackd's TCP connections like `ss -tni`");
+    CLI::App* conns = app.add_subcommand(
+        "conns", "list a running tunstackd's TCP listeners and connections like `ss -tlni`");
     for (CLI::App* sub : {stats, conns}) {
         sub->add_option("--control", ctl.control, "tunstackd's control socket (its --control PATH)")
             ->capture_default_str();
@@ -654,8 +668,17 @@ int main_impl(int argc, char** argv) {
     }
     auto* prom =
         stats->add_flag("--prometheus", ctl.prometheus, "Prometheus text exposition format 0.0.4");
-    stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
-        ->excludes(prom);
+    auto* nonzero =
+        stats->add_flag("--nonzero", ctl.nonzero, "leave out counters that are 0 (table only)")
+            ->excludes(prom);
+    stats->add_flag("--json", ctl.json, "one JSON object: counter name to value")
+        ->excludes(prom)
+        ->excludes(nonzero);
+    conns->add_flag("--json", ctl.json, "a JSON array of objects, one per socket");
+    conns->add_option("--state", ctl.filter.state,
+                      "only sockets in STATE: ESTABLISHED/ESTAB, LISTEN, SYN-RECV, TIME-WAIT, ... "
+                      "or listening, connected");
+    conns->add_option("--port", ctl.filter.port, "only sockets with local or peer port PORT");
     // The program's own options (--help, --version) take no value, so the first word that is not
     // an option must be the subcommand: name it when it is unknown (CLI11 would only say that a
     // subcommand is required).
@@ -691,6 +714,10 @@ int main_impl(int argc, char** argv) {
         return usage_error("--timeout: expected seconds in (0, 3600]");
     }
     if (stats->parsed()) return run_stats(ctl);
+    if (std::string why; conns->parsed() && !ctl.filter.state.empty() &&
+                         !tools::control::valid_state_filter(ctl.filter.state, why)) {
+        return usage_error("--state: " + why);
+    }
     if (conns->parsed()) return run_conns(ctl);
     return usage_error("no subcommand (see tunstack --help)");
 }

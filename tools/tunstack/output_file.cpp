@@ -24,9 +24,22 @@ std::string dir_of(const std::string& path) {
 std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
+bool OutputFile::names_stdout(const std::string& path) {
+    return path == "-" || path == "/dev/stdout" || path == "/dev/fd/1" || path == "/proc/self/fd/1";
+}
+
 stack::Result<OutputFile, std::string> OutputFile::open(const std::string& path) {
     const std::string what = "-o " + path + ": ";
     if (path.empty()) return stack::Err(std::string("-o: empty file name"));
+    if (names_stdout(path)) {
+        // Standard output is written in place (a dup of fd 1): whatever the caller redirected it
+        // to (a file, a pipe) stays theirs; nothing is renamed over it.
+        const int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) return stack::Err(what + "standard output: " + errno_text());
+        OutputFile out(path, "", "", fd);
+        out.stdout_ = true;
+        return out;
+    }
     std::string target = path;
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -72,7 +85,8 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
     : path_(std::move(other.path_)),
       target_(std::move(other.target_)),
       temp_(std::move(other.temp_)),
-      fd_(std::exchange(other.fd_, -1)) {
+      fd_(std::exchange(other.fd_, -1)),
+      stdout_(other.stdout_) {
     other.temp_.clear();
 }
 

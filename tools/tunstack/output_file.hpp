@@ -12,6 +12,11 @@
 // would. A FILE that exists and is not a regular file (/dev/null, a FIFO, a terminal) is written
 // directly: renaming onto it would replace the device node itself, and there is nothing to lose.
 //
+// `-` and the names of standard output (/dev/stdout, /dev/fd/1, /proc/self/fd/1) write to fd 1 in
+// place (to_stdout()): /dev/stdout is a symlink to whatever the caller redirected stdout to, and
+// renaming a temporary file onto that would replace the caller's file instead of writing into
+// their descriptor (and break a pipe). A failed download may then have written part of the body.
+//
 // Errors are one line naming the file ("-o /x/y: cannot create a temporary file in /x: Permission
 // denied").
 #pragma once
@@ -36,6 +41,9 @@ public:
     int fd() const { return fd_; }
     // The temporary file being written ("" when writing directly to a non-regular FILE).
     const std::string& temp_path() const { return temp_; }
+    // True when the body goes to standard output (-o -, -o /dev/stdout, ...).
+    bool to_stdout() const { return stdout_; }
+    static bool names_stdout(const std::string& path);
 
     // Makes FILE the complete body: fsync, close, rename onto FILE. On error the temporary file is
     // removed and FILE left as it was. Call at most once.
@@ -51,6 +59,7 @@ private:
     std::string target_;  // what the rename replaces (path_, or a symlink's target)
     std::string temp_;
     int fd_ = -1;
+    bool stdout_ = false;
 };
 
 }  // namespace tunstack

@@ -189,7 +189,8 @@ private:
 
 // The control protocol's commands (tools/common/control_protocol.hpp).
 std::string control_reply(const std::string& request, const tools::Runtime& rt,
-                          const tunstackd::ServiceHost& services) {
+                          const tunstackd::ServiceHost& services,
+                          const std::vector<tunstackd::ServiceSpec>& specs) {
     namespace ctl = tools::control;
     const std::size_t nl = request.find('\n');
     if (nl == std::string::npos) {
@@ -201,6 +202,12 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
     if (cmd == "stats") return ctl::ok_reply(stats_text(rt, services));
     if (cmd == "conns") {
         std::string out;
+        // The listeners are the services' (closed once a drain starts), then every connection.
+        for (const auto& spec : specs) {
+            if (services.draining()) break;
+            out += ctl::encode_listener(rt.stack().config().addr, spec.port,
+                                        tunstackd::to_string(spec.kind));
+        }
         rt.stack().tcp().for_each_connection(
             [&](const stack::tcp::ConnectionInfo& i) { out += ctl::encode_conn(i); });
         return ctl::ok_reply(out);
@@ -320,6 +327,7 @@ private:
 
 int run(const tunstackd::Options& o) {
     tools::Logger log("tunstackd", o.log_level);
+    log.set_timestamps(true);  // a daemon's log lines carry the time (the journal adds its own)
     // Never keep running as root by accident: without --user or --stay-root, root drops to
     // kDefaultUser once the device is set up, and says so.
     std::string user = o.user;
@@ -365,6 +373,7 @@ int run(const tunstackd::Options& o) {
     ro.pcap = o.pcap;
     ro.impair = o.impair;
     ro.log_level = o.log_level;
+    ro.log_timestamps = true;
     auto created = tools::Runtime::create(ro, "tunstackd");
     if (!created) {
         log.error(created.error());
@@ -381,6 +390,21 @@ int run(const tunstackd::Options& o) {
         ho.body_timeout = stack::Duration::seconds(o.body_timeout_s);
         services.set_http_options(ho);
     }
+    // --access-log: opened here, before any privilege drop; one write(2) per line, O_APPEND.
+    const Fd access_log(
+        o.access_log.empty()
+            ? -1
+            : open(o.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    if (!o.access_log.empty() && access_log.get() < 0) {
+        log.error("--access-log " + o.access_log + ": " + std::strerror(errno));
+        return kExitFailure;
+    }
+    if (access_log.get() >= 0) {
+        services.set_access_log([fd = access_log.get()](const std::string& line) {
+            const std::string l = line + "\n";
+            (void)!write(fd, l.data(), l.size());
+        });
+    }
     if (tls_state.config) {
         tunstackd::TlsServiceOptions to;
         to.handshake_timeout = stack::Duration::seconds(o.tls_handshake_timeout_s);
@@ -396,7 +420,7 @@ int run(const tunstackd::Options& o) {
     if (!o.control.empty()) {
         auto s = tools::RequestServer::listen_unix(
             rt.loop(), o.control, "\n", tools::control::kMaxRequest,
-            [&](const std::string& req) { return control_reply(req, rt, services); });
+            [&](const std::string& req) { return control_reply(req, rt, services, o.services); });
         if (!s) {
             log.error(s.error());
             return kExitFailure;
@@ -485,7 +509,7 @@ int main_impl(int argc, char** argv) {
         return 0;
     }
     if (auto* err = std::get_if<tunstackd::UsageError>(&outcome)) {
-        std::fprintf(stderr, "tunstackd: error: %s\n", err->message.c_str());
+        tools::Logger("tunstackd").error(err->message);  // journal priority like runtime errors
         return kExitUsage;
     }
     return run(std::get<tunstackd::Options>(outcome));

@@ -69,14 +69,19 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         "SIGHUP reloads the --cert/--key files (a bad file keeps the old ones).",
         "tunstackd"};
     app.set_version_flag("--version", std::string("tunstackd ") + TUNSTACK_VERSION);
+    // A flag given twice takes its last value (as most daemons do), so the unit's
+    // $TUNSTACKD_ARGS, which come after its own flags, override them. The repeatable ones
+    // (--serve, --cert, --key) collect every value instead.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     Options o;
     std::string host_addr_text, addr_text;
-    app.add_option("--tun", o.tun, "TUN device to create (must not exist)")->required();
+    // Required, but checked after the parse (below): CLI11 reports a missing option before an
+    // unknown one, and "--tun is required" for a misspelt "--tunn" hides the real mistake.
+    app.add_option("--tun", o.tun, "TUN device to create (must not exist); required");
     app.add_option("--host-addr", host_addr_text,
-                   "kernel-side address of the TUN, CIDR, e.g. 198.18.0.1/24")
-        ->required();
-    app.add_option("--addr", addr_text, "the stack's own address in that subnet, e.g. 198.18.0.2")
-        ->required();
+                   "kernel-side address of the TUN, CIDR, e.g. 198.18.0.1/24; required");
+    app.add_option("--addr", addr_text,
+                   "the stack's own address in that subnet, e.g. 198.18.0.2; required");
     app.add_option("--mtu", o.mtu, "device and stack MTU (576..65535)")->capture_default_str();
     app.add_option("--pcap", o.pcap, "record every packet in and out to FILE (pcap, LINKTYPE_RAW)");
     app.add_option("--reasm-timeout", o.reasm_timeout_s,
@@ -100,15 +105,21 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     app.add_option("--serve", serve_text,
                    "run a service: echo:PORT, discard:PORT, chargen:PORT, http:PORT, https:PORT, "
                    "tls-echo:PORT or iperf3:PORT (repeatable)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--www", o.www, "document root for http:PORT and https:PORT services");
+    app.add_option("--access-log", o.access_log,
+                   "append one line per http/https response to FILE (Common Log Format: peer, "
+                   "time, request line, status, length)");
     app.add_option("--cert", o.certs,
                    "TLS certificate chain, PEM (repeatable, paired in order with --key; the first "
                    "pair is the default, others are chosen by SNI name)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--key", o.keys,
                    "private key (PEM, unencrypted) for the --cert at the same position")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--cert-out", o.cert_out,
                    "without --cert: write the generated self-signed certificate (PEM) to FILE");
     app.add_option("--tls-handshake-timeout", o.tls_handshake_timeout_s,
@@ -128,7 +139,7 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
     std::string sndbuf_text = "512K", rcvbuf_text = "512K";
     app.add_option(
         "--metrics", metrics_text,
-        "serve Prometheus metrics over HTTP on a kernel loopback socket, e.g. 127.0.0.1:9100");
+        "serve Prometheus metrics over HTTP on a kernel loopback socket, e.g. 127.0.0.1:19464");
     app.add_option("--log-level", log_level_text, "error, warn, info or debug")
         ->capture_default_str();
     app.add_option("--drain-timeout", o.drain_timeout_s,
@@ -170,6 +181,8 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
                    "(1..3600)")
         ->capture_default_str();
 
+    // Extras are collected, not thrown, so an unknown option is named as such (below).
+    app.allow_extras();
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -178,6 +191,16 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         return ShowText{std::string("tunstackd ") + TUNSTACK_VERSION + "\n"};
     } catch (const CLI::ParseError& e) {
         return UsageError{one_line(e.what())};
+    }
+    if (const auto extra = app.remaining(); !extra.empty()) {
+        const std::string& first = extra.front();
+        if (first.size() > 1 && first[0] == '-') {
+            return UsageError{"unknown option '" + first + "' (see tunstackd --help)"};
+        }
+        return UsageError{"unexpected argument '" + first + "' (see tunstackd --help)"};
+    }
+    for (const char* flag : {"--tun", "--host-addr", "--addr"}) {
+        if (app.count(flag) == 0) return UsageError{std::string(flag) + " is required"};
     }
 
     if (auto lvl = tools::parse_log_level(log_level_text)) {
@@ -200,23 +223,31 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         }
     }
     if (app.count("--metrics") > 0) {
+        // Each mistake named: the shape, the address, the port, the loopback rule.
+        const std::string m = "--metrics '" + metrics_text + "': ";
         const std::size_t colon = metrics_text.rfind(':');
-        auto a = stack::wire::Ipv4Address::parse(
-            metrics_text.substr(0, colon == std::string::npos ? 0 : colon));
-        unsigned long port = 0;
-        bool port_ok = false;
-        if (colon != std::string::npos && colon + 1 < metrics_text.size()) {
-            char* end = nullptr;
-            port = std::strtoul(metrics_text.c_str() + colon + 1, &end, 10);
-            port_ok = *end == '\0' && port >= 1 && port <= 65535;
+        if (colon == std::string::npos) {
+            return UsageError{m + "expected ADDR:PORT, e.g. 127.0.0.1:19464 (no ':PORT')"};
         }
-        if (!a || !port_ok) {
-            return UsageError{"--metrics '" + metrics_text +
-                              "': expected ADDR:PORT, e.g. 127.0.0.1:9100"};
+        const std::string addr_part = metrics_text.substr(0, colon);
+        const std::string port_part = metrics_text.substr(colon + 1);
+        auto a = stack::wire::Ipv4Address::parse(addr_part);
+        if (!a) {
+            return UsageError{m + "'" + addr_part +
+                              "' is not an IPv4 address (expected ADDR:PORT, e.g. "
+                              "127.0.0.1:19464)"};
+        }
+        unsigned long port = 0;
+        bool port_ok = !port_part.empty() && port_part.size() <= 5 &&
+                       port_part.find_first_not_of("0123456789") == std::string::npos;
+        if (port_ok) port = std::strtoul(port_part.c_str(), nullptr, 10);
+        if (!port_ok || port < 1 || port > 65535) {
+            return UsageError{m + "port '" + port_part + "' is not a number in 1..65535"};
         }
         if ((a->value >> 24) != 127) {
-            return UsageError{"--metrics '" + metrics_text +
-                              "': only a loopback address (127.0.0.0/8) is allowed"};
+            return UsageError{m +
+                              "only a loopback address (127.0.0.0/8) is allowed: the "
+                              "metrics are served without authentication"};
         }
         o.metrics_addr = *a;
         o.metrics_port = static_cast<std::uint16_t>(port);
@@ -315,6 +346,9 @@ ParseOutcome parse_options(int argc, const char* const* argv) {
         want_http = want_http || serves_files(spec->kind);
         want_tls = want_tls || is_tls(spec->kind);
         o.services.push_back(*spec);
+    }
+    if (!o.access_log.empty() && !want_http) {
+        return UsageError{"--access-log needs an http:PORT or https:PORT service"};
     }
     if (want_http && o.www.empty()) {
         return UsageError{"--serve http:PORT and https:PORT need --www DIR"};

@@ -60,6 +60,7 @@ struct Options {
     std::string control;     // --control: Unix socket path for `tunstack stats|conns`
     std::optional<stack::wire::Ipv4Address> metrics_addr;  // --metrics ADDR:PORT (loopback only)
     std::uint16_t metrics_port = 0;
+    std::string access_log;  // --access-log FILE ("" none)
     tools::LogLevel log_level = tools::LogLevel::Info;
     double drain_timeout_s = 5;       // --drain-timeout
     std::size_t max_connections = 0;  // --max-connections (0: only the socket table's 4096)

@@ -400,6 +400,7 @@ stack::Result<void, std::string> ServiceHost::start(const std::vector<ServiceSpe
         l->spec = spec;
         l->handle = *h;
         if (spec.kind == ServiceKind::Iperf3) l->iperf3 = std::make_shared<Iperf3Hub>(tcp_, wakes_);
+        if (access_log_ && serves_files(spec.kind)) l->counters.access_log = &access_log_;
         by_listener_[key(*h)] = l.get();
         listeners_.push_back(std::move(l));
     }

@@ -80,7 +80,12 @@ struct ServiceSpec {
 std::optional<ServiceSpec> parse_service_spec(std::string_view text, std::string& error);
 std::string_view to_string(ServiceKind kind);
 
+// Where http/https sessions write one access-log line per response (--access-log); the line has
+// no newline. Owned by ServiceHost.
+using AccessLog = std::function<void(const std::string&)>;
+
 struct ServiceCounters {
+    const AccessLog* access_log = nullptr;  // set by ServiceHost::set_access_log (http, https)
     std::uint64_t accepted = 0;
     std::uint64_t active = 0;  // gauge
     std::uint64_t closed = 0;  // finished normally
@@ -191,6 +196,8 @@ public:
     // Where connection-level problems are reported (at most 100 lines per 10 s; the rest are
     // counted as suppressed). Default: nowhere.
     void set_logger(Logger log) { log_ = std::move(log); }
+    // Before start(): http and https sessions report every response here (--access-log).
+    void set_access_log(AccessLog log) { access_log_ = std::move(log); }
     // The TLS configuration for https/tls-echo services; required before start() when any is served.
     void set_tls(std::shared_ptr<const tls::ServerConfig> config, const TlsServiceOptions& options);
     // Timeouts of http/https sessions accepted from now on.
@@ -248,6 +255,7 @@ private:
     tls::Counters tls_counters_;
     bool serves_tls_ = false;
     Logger log_;
+    AccessLog access_log_;
     stack::Instant now_;  // of the current handle_events()
     stack::Instant log_window_;
     unsigned log_lines_ = 0;
