@@ -37,7 +37,7 @@ check_page() { # check_page PAGE HELP-TEXT-FILE
 }
 "$TUNSTACKD" --help >"$TMP/d.help"
 check_page "$MAN8" "$TMP/d.help"
-{ "$TUNSTACK" --help; for s in get stats conns; do "$TUNSTACK" "$s" --help; done; } >"$TMP/c.help"
+{ "$TUNSTACK" --help; for s in get iperf3 stats conns; do "$TUNSTACK" "$s" --help; done; } >"$TMP/c.help"
 check_page "$MAN1" "$TMP/c.help"
 
 # ---- bash completion ----
@@ -51,18 +51,18 @@ while read -r f; do
     # (no pipe into grep -q: with pipefail an early grep exit would fail the pipeline)
     grep -qxF -- "$f" <<<"$(complete_words "$CD" tunstackd "$f")" || ts_fail "completion of tunstackd does not offer $f"
 done < <(flags_of <"$TMP/d.help")
-for s in get stats conns; do
+for s in get iperf3 stats conns; do
     while read -r f; do
         grep -qxF -- "$f" <<<"$(complete_words "$CC" tunstack "$s" "$f")" ||
             ts_fail "completion of tunstack $s does not offer $f"
     done < <("$TUNSTACK" "$s" --help | flags_of)
 done
-[[ $(complete_words "$CC" tunstack "" | sort | tr '\n' ' ') == "--help --version conns get stats " ]] ||
+[[ $(complete_words "$CC" tunstack "" | sort | tr '\n' ' ') == "--help --version conns get iperf3 stats " ]] ||
     ts_fail "tunstack <TAB>: $(complete_words "$CC" tunstack "" | tr '\n' ' ')"
 [[ $(complete_words "$CD" tunstackd --cc "") == $'cubic\nnewreno' ]] || ts_fail "tunstackd --cc <TAB>"
 [[ $(complete_words "$CC" tunstack conns --state est) == established ]] || ts_fail "tunstack conns --state est<TAB>"
 grep -qx -- --json <<<"$(complete_words "$CC" tunstack stats --j)" || ts_fail "tunstack stats --j<TAB>"
-echo "  ok   completions offer every option of tunstackd and tunstack get/stats/conns, subcommands and values"
+echo "  ok   completions offer every option of tunstackd and tunstack get/iperf3/stats/conns, subcommands and values"
 
 # ---- the unit points at the pages ----
 grep -qE '^Documentation=.*man:tunstackd\(8\).*man:tunstack\(1\)' "$TS_ROOT/tools/tunstackd.service" ||
