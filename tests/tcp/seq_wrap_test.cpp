@@ -4,6 +4,8 @@
 // §3.4, stack/wire/seq.hpp), so any variable left behind at the ISS ("recover", ...) compares the
 // wrong way once the distance to it passes 2^31.
 //
+// Also the timestamp space (RFC 7323 §5.5): PAWS after more than 24 days idle.
+//
 // Cheap enough for the unit suite: 64 KB MTU, 4 MiB buffers, 1 ms one-way delay and no payload
 // verification beyond each chunk's first and last byte (the stream carries a counter pattern).
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "tests/tcp/pair.hpp"
+#include "tests/tcp/script.hpp"
 
 namespace tunstack_test {
 namespace {
@@ -156,3 +159,26 @@ INSTANTIATE_TEST_SUITE_P(SackOnOff, SeqWrap, ::testing::Bool(),
 
 }  // namespace
 }  // namespace tunstack_test
+
+namespace tcpscript {
+namespace {
+
+// RFC 7323 §5.5: after more than 24 days idle, ts_recent is too old to be trusted. A peer whose clock
+// ticks once a millisecond (the fastest RFC 7323 §5.4 allows) has moved its TSval by more than 2^31
+// after 25 days, so its next segment looks older than ts_recent under the modular comparison; PAWS
+// must accept it rather than drop the connection's traffic for ever.
+TEST(TcpScriptSeqWrap, PawsAcceptsWrappedTsvalAfterMoreThan24DaysIdle_Rfc7323S55) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .tsval = 100});  // ts_recent = 101
+    const std::uint32_t idle_ms = 25u * 24 * 3600 * 1000;        // 2.16e9 ticks > 2^31
+    s.advance_to(Instant::from_millis(idle_ms));
+    s.expect_nothing();
+    s.inject(data(1001, 1, bytes(10)).with_ts(101 + idle_ms, 0));
+    s.advance_by(Duration::millis(100));
+    s.expect({.flags = kAck, .ack = 1011, .tsecr = 101 + idle_ms});
+    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 0u);
+    EXPECT_EQ(s.tcp().info(c)->recv_queue, 10u);
+}
+
+}  // namespace
+}  // namespace tcpscript
