@@ -484,6 +484,15 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
         if (2ull * max_flight_ >= cc_->cwnd()) {
             cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
         }
+        // Keep "recover" trailing just below SND.UNA once the ACK has passed it, so that it never
+        // falls 2^31 or more behind: the modular comparison in may_start_recovery() would then flip
+        // and refuse every fast retransmit for the next 2^31 bytes (a connection that never lost a
+        // segment keeps recover_ at the ISS). Both rules there (RFC 6582 §3.2 step 2: SND.UNA >
+        // recover_; RFC 6675 §5.1: SND.UNA >= recover_) already hold for this ACK and, with
+        // recover_ = SND.UNA - 1, hold for every later one, as they would without the wrap. While
+        // SND.UNA has not passed recover_ (after an RTO, or exactly at it after a recovery)
+        // recover_ stays where it is, so the "careful" NewReno rule keeps refusing ACKs at it.
+        if (recover_ < snd_una_) recover_ = snd_una_ - 1;
         // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself a
         // duplicate ACK, and IsLost(HighACK + 1) may already hold.
         if (new_sack && snd_una_ != snd_max_) {
@@ -516,7 +525,8 @@ bool Connection::take_sack(SeqNumber snd_una, const wire::TcpOptions& options) {
 
 // Whether a loss detected now may start a new recovery. recover_ is SND.MAX when the last one (or
 // the last RTO) began, one past the highest octet then sent (RFC 6582's "recover", RFC 6675's
-// RecoveryPoint).
+// RecoveryPoint); once SND.UNA has passed it, on_new_ack() keeps it at SND.UNA - 1 so that it never
+// falls 2^31 behind (a modular comparison against it would then flip).
 //  - SACK, RFC 6675 §5 / §5.1: once HighACK (SND.UNA - 1) >= RecoveryPoint, i.e. SND.UNA >= recover_:
 //    an ACK equal to the old SND.MAX qualifies; the scoreboard tells new losses from old ones.
 //  - NewReno, RFC 6582 §3.2 step 2 ("careful" variant): "ack_number - 1 > recover", one byte beyond

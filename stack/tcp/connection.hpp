@@ -247,7 +247,8 @@ private:
     unsigned dupacks_ = 0;
     bool in_recovery_ = false;
     // SND.MAX when the last recovery (or RTO) began: one past RFC 6582's "recover" / RFC 6675's
-    // RecoveryPoint (both name the highest octet sent then).
+    // RecoveryPoint (both name the highest octet sent then); SND.UNA - 1 once SND.UNA has passed it
+    // outside recovery (sequence-space wrap, see on_new_ack).
     SeqNumber recover_;
     SeqNumber high_rxt_;
     // NewReno without SACK: how far RFC 6582's cwnd is inflated above ssthresh (RFC 5681 §3.2 steps
