@@ -152,11 +152,16 @@ done
 run_iperf3 after -t 1 || ts_fail "after the refusals: iperf3 failed: $(head -c 300 "$TS_TMP/after.json")"
 out=$(check after 1) || ts_fail "after: $out"
 # SIGTERM during a test: the client is told the server terminated; the daemon drains and exits 0.
-timeout 30 ip netns exec "$TS_NS" iperf3 -c "$TS_ADDR" -p 5201 -t 20 >"$TS_TMP/term.out" 2>&1 &
+timeout 30 ip netns exec "$TS_NS" iperf3 -c "$TS_ADDR" -p 5201 -t 20 --forceflush >"$TS_TMP/term.out" 2>&1 &
 term_pid=$!
 TS_PIDS+=($term_pid)
-sixth_running() { ts_stats "$TS_TMP/st" && [[ $(ts_stat "$TS_TMP/st" svc.iperf3.5201.tests) == 7 ]]; }
-wait_for 15 sixth_running || ts_fail "the test to be terminated did not start"
+# Running means the client has printed its first one-second interval (--forceflush: line by line),
+# not only that the server counted the test: a SIGTERM before TEST_START raced with the setup.
+sixth_running() {
+    grep -q ' 0.00-1.00 *sec' "$TS_TMP/term.out" && ts_stats "$TS_TMP/st" &&
+        [[ $(ts_stat "$TS_TMP/st" svc.iperf3.5201.tests) == 7 ]]
+}
+wait_for 20 sixth_running || ts_fail "the test to be terminated did not start: $(cat "$TS_TMP/term.out")"
 ts_daemon_stop TERM || ts_fail "tunstackd did not stop on SIGTERM during a test"
 [[ $TS_DAEMON_RC == 0 ]] || ts_fail "tunstackd exited with $TS_DAEMON_RC after SIGTERM during a test"
 rc=0

@@ -92,7 +92,7 @@ TS_PIDS+=($!)
 wait_for 30 test -s "$TS_TMP/flood.out" || ts_fail "the 20 connection attempts did not finish"
 read -r connected2 served2 <"$TS_TMP/flood.out"
 timeout 10 "$TUNSTACK" stats --control "$CTL" --prometheus >"$TS_TMP/budget.prom" || ts_fail "tunstack stats failed"
-mem=$(ts_prom "$TS_TMP/budget.prom" tunstack_tcp_mem_in_use)
+mem=$(ts_prom "$TS_TMP/budget.prom" tunstack_tcp_mem_in_use_bytes)
 bdrops=$(ts_prom "$TS_TMP/budget.prom" 'tunstack_tcp_drop_total{reason="mem_budget"}')
 echo "  --mem-budget 1M with 64K+64K buffers: $connected2 of 20 connected, $served2 echoed, tcp.mem_in_use $mem, $bdrops SYNs dropped"
 ((connected2 >= 8 && served2 == 8)) || ts_fail "$connected2 connected, $served2 served under the budget, expected 8 served (of at least 8 connected)"

@@ -65,8 +65,11 @@ ts_ping -c 2 -i 0.1 -W 2 "$TS_ADDR" || ts_fail "ping failed"
 import socket
 s = socket.create_connection(("198.18.0.2", 7), timeout=3); s.sendall(b"u\n"); print(s.recv(10).decode().strip())') == u ]] ||
     ts_fail "echo:7 did not answer"
-ts_ns curl -sf --max-time 5 http://127.0.0.1:19464/metrics | grep -q '^tunstack_ip_rx_packets_total ' ||
-    ts_fail "the unit's --metrics endpoint does not answer"
+# Under strace -f on a loaded machine one scrape can take seconds: retry until a deadline.
+metrics_ok() {
+    ts_ns curl -sf --max-time 5 http://127.0.0.1:19464/metrics | grep -q '^tunstack_ip_rx_packets_total '
+}
+wait_for 30 metrics_ok || ts_fail "the unit's --metrics endpoint does not answer"
 timeout 10 "$TUNSTACK" conns --control "$TMP/control" >/dev/null || ts_fail "the unit's control socket does not answer"
 kill -USR1 "$DPID"
 wait_for 5 grep -q 'tunstackd: end stats' "$TS_DAEMON_LOG" || ts_fail "no stats on SIGUSR1"
