@@ -209,6 +209,10 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
+    // A retransmission may carry bytes never sent before (the original segment was short and more
+    // data was queued since: RFC 9293 §3.8.1 allows repacketizing). SND.MAX covers them, or the
+    // peer's ACK of them would be taken for an ACK of unsent data and dropped (on_ack).
+    snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
     return true;
 }
 
