@@ -163,6 +163,8 @@ private:
     std::uint32_t send_window_room() const;
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);
+    // The sequence number of a pure ACK: SND.MAX within the peer's window (send_ack explains why).
+    SeqNumber pure_ack_seq() const;
     void send_challenge_ack(Instant now);
     void send_rst(Instant now, SeqNumber seq);
     // What made a segment go out again (the tcp.retransmit.CAUSE counters).

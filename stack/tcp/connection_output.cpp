@@ -142,7 +142,19 @@ bool Connection::send_ack(Instant now) {
     if (state_ == TcpState::SynReceived) {
         return send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
     }
-    return send_segment(now, snd_nxt_, 0, TcpFlag::Ack);
+    return send_segment(now, pure_ack_seq(), 0, TcpFlag::Ack);
+}
+
+// RFC 9293 §3.10.7.4 sends <SEQ=SND.NXT>, but after a retransmission timeout SND.NXT is rewound to
+// SND.UNA (go-back-N, on_rto) while the peer may already hold bytes up to SND.MAX (only its ACKs
+// were lost). An ACK at the rewound SND.NXT is then left of the peer's window, fails its
+// acceptability test and is dropped unread; when both ends are retransmitting, neither ever sees the
+// other's ACK and the connection stalls until the user timeout. So a segment without data, SYN or FIN
+// carries the first octet never sent, SND.MAX (as 4.4BSD's tcp_output does), but never beyond the
+// right edge of the peer's window (SND.UNA + SND.WND: a zero-window probe puts SND.MAX one byte past
+// it, Linux's tcp_acceptable_seq makes the same bound), and never below SND.NXT.
+SeqNumber Connection::pure_ack_seq() const {
+    return wire::seq_max(snd_nxt_, wire::seq_min(snd_max_, snd_una_ + snd_wnd_));
 }
 
 void Connection::send_challenge_ack(Instant now) {
@@ -197,6 +209,10 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
     if (high_rxt_ < sent_end) high_rxt_ = sent_end;
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
+    // A retransmission may carry bytes never sent before (the original segment was short and more
+    // data was queued since: RFC 9293 §3.8.1 allows repacketizing). SND.MAX covers them, or the
+    // peer's ACK of them would be taken for an ACK of unsent data and dropped (on_ack).
+    snd_max_ = wire::seq_max(snd_max_, snd_nxt_);
     return true;
 }
 
