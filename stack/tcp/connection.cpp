@@ -181,11 +181,8 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
         }
         return;
     }
-    // RFC 7323 §4.3: remember the peer's timestamp if this segment covers Last.ACK.sent.
-    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
+    // TS.Recent is updated only once the segment has passed the RST, SYN and ACK checks too
+    // (update_ts_recent, called from on_ack): see there.
 
     // Step 2: RST (RFC 5961 §3.2).
     if (seg.flags().rst()) {
@@ -333,6 +330,19 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
     send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
 }
 
+// RFC 7323 §4.3 (2): remember the peer's timestamp if this segment covers Last.ACK.sent (PAWS has
+// already checked SEG.TSval >= TS.Recent). Only for a segment whose ACK is acceptable (RFC 7323 §4.3
+// and RFC 5961 §5, Linux tcp_replace_ts_recent after tcp_ack's checks): else a spoofed segment that is
+// merely in the window (a blind attacker needs to guess only that) could carry a huge TSval into
+// TS.Recent, and PAWS would then drop every genuine segment.
+void Connection::update_ts_recent(Instant now, const wire::TcpPacket& seg,
+                                  const wire::TcpOptions& options) {
+    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
+        ts_recent_ = options.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
+}
+
 bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options) {
     const SeqNumber ack = seg.ack();
     if (state_ == TcpState::SynReceived) {
@@ -340,6 +350,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
             send_rst(now, ack);  // RFC 9293 §3.10.7.4 step 5, SYN-RECEIVED
             return false;
         }
+        update_ts_recent(now, seg, options);
         complete_handshake(now, ack, static_cast<std::uint32_t>(seg.window()) << snd_wscale_,
                            seg.seq());
         // fall through: the ACK may carry data and FIN
@@ -354,6 +365,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         send_challenge_ack(now);
         return false;
     }
+    update_ts_recent(now, seg, options);
     const std::uint32_t old_wnd = snd_wnd_;
     if (ack > snd_una_) {
         on_new_ack(now, ack, options);

@@ -121,6 +121,7 @@ private:
     bool acceptable(const wire::TcpPacket& seg) const;
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now, const wire::TcpOptions& options);
