@@ -502,8 +502,11 @@ void Connection::on_dup_ack(Instant now, const wire::TcpOptions& options) {
     restart_rtx(now);
 }
 
-// RFC 9293 §3.10.7.4 step 5: update the send window from the most recent segment only.
+// RFC 9293 §3.10.7.4 step 5: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated",
+// from the most recent segment only (SND.WL1/WL2). An older ACK, acceptable under RFC 5961 §5.2 but
+// below SND.UNA, says nothing about the window now (a reordered or forged segment could close it).
 void Connection::update_window(const wire::TcpPacket& seg) {
+    if (seg.ack() < snd_una_) return;
     if (snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack())) {
         snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
         max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
@@ -693,7 +696,7 @@ void Connection::shutdown_send(Instant now) {
 
 void Connection::abort(Instant now) {
     if (state_ != TcpState::Closed && state_ != TcpState::SynSent && state_ != TcpState::TimeWait) {
-        send_rst(now, snd_nxt_);  // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>
+        send_rst(now, rst_seq());  // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>, see rst_seq()
     }
     close_with(SocketError::Aborted);
 }

@@ -140,6 +140,7 @@ private:
     bool send_ack(Instant now);
     void send_challenge_ack(Instant now);
     void send_rst(Instant now, SeqNumber seq);
+    SeqNumber rst_seq() const;
     // What made a segment go out again (the tcp.retransmit.CAUSE counters).
     enum class Rexmit : std::uint8_t { Rto, Fast, Sack, PartialAck, Syn };
     void count_retransmit(Rexmit cause);

@@ -151,6 +151,18 @@ void Connection::send_challenge_ack(Instant now) {
     send_ack(now);
 }
 
+// The sequence number of an RST we originate (abort, user timeout, keepalive and persist timeouts).
+// RFC 9293 §3.10.5 says SND.NXT, but after a retransmission timeout SND.NXT is back at SND.UNA while
+// the peer may hold everything up to SND.MAX (only its ACKs were lost): an RST at SND.NXT would then
+// fall left of its window and be ignored. SND.MAX is in the window, except after a zero-window probe
+// sent a byte past it: then the window's right edge SND.UNA + SND.WND (as Linux tcp_acceptable_seq),
+// but never below SND.NXT (RFC 9293's choice; e.g. a SYN-RECEIVED peer with a zero window expects
+// ISS+1).
+SeqNumber Connection::rst_seq() const {
+    const SeqNumber right = snd_una_ + snd_wnd_;
+    return snd_max_ <= right ? snd_max_ : wire::seq_max(right, snd_nxt_);
+}
+
 void Connection::send_rst(Instant now, SeqNumber seq) {
     if (send_segment(now, seq, 0, TcpFlag::Rst)) ++layer_.stats().tcp_tx_resets;
 }
@@ -441,7 +453,7 @@ void Connection::on_rto(Instant now) {
     // RFC 9293 §3.8.3 R2: give up when retransmissions go unanswered for the user timeout.
     if (now - last_progress_ >= config_.user_timeout) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }
@@ -469,7 +481,7 @@ void Connection::on_persist(Instant now) {
     // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
     if (now - last_received_ >= config_.user_timeout) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }
@@ -496,7 +508,7 @@ void Connection::on_keepalive(Instant now) {
     }
     if (keepalive_sent_ >= config_.keepalive_probes) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }

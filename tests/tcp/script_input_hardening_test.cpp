@@ -70,5 +70,71 @@ TEST(TcpScriptHardening, AcceptableSegmentStillUpdatesTsRecent_Rfc7323S43) {
     EXPECT_EQ(s.stack().stats().tcp_drop_paws, 1u);
 }
 
+// ---- RST at SND.MAX, window updates (RFC 9293 §3.10.5, §3.10.7.4 step 5) ----
+
+// Passive open whose handshake takes 100 ms (one RTT sample: RTO 300 ms).
+SocketHandle open_100ms(Script& s, std::uint16_t win = 65535) {
+    auto l = s.listen();
+    s.inject(syn(1000));
+    s.expect({.flags = kSynAck});
+    s.inject(s.now() + Duration::millis(100), ack(1001, 1, win));
+    auto c = s.tcp().accept(l);
+    EXPECT_TRUE(c.ok());
+    return *c;
+}
+
+// Three segments out, none acknowledged; the RTO goes back to SND.UNA (SND.NXT = 1461, SND.MAX = 4381).
+// The peer may hold everything up to SND.MAX (only its ACKs were lost): an RST at SND.NXT would be left
+// of its window and ignored, one at SND.MAX is in it.
+TEST(TcpScriptHardening, AbortAfterRtoSendsRstAtSndMax_Rfc9293S3105) {
+    Script s;
+    auto c = open_100ms(s);
+    s.send(c, bytes(3 * 1460));
+    for (std::uint32_t i = 0; i < 3; ++i) s.expect({.seq = 1 + i * 1460, .len = 1460});
+    s.advance_to(at(400ms));
+    s.expect({.at = at(400ms), .flags = kAck, .seq = 1, .len = 1460});  // go back to SND.UNA
+    s.expect_nothing();
+    ASSERT_TRUE(s.tcp().abort(s.now(), c).ok());
+    s.poll();
+    s.expect({.flags = kRst, .seq = 1 + 3 * 1460});
+}
+
+TEST(TcpScriptHardening, UserTimeoutRstIsAtSndMax_Rfc9293S383) {
+    Script s([](stack::StackConfig& c) { c.tcp.user_timeout = Duration::seconds(5); });
+    auto c = open_100ms(s);
+    s.send(c, bytes(3 * 1460));
+    s.advance_to(at(5100ms));
+    while (s.pending() > 0 && !s.captured().front().tcp.flags.rst()) s.expect({.flags = kAck});
+    s.expect({.at = at(5100ms), .flags = kRst, .seq = 1 + 3 * 1460});
+    EXPECT_EQ(s.tcp().error(c), SocketError::TimedOut);
+}
+
+// A zero-window probe put SND.MAX one byte past the peer's closed window: the RST stays at the window's
+// edge (SND.UNA + SND.WND = RCV.NXT for the peer), the one sequence number it accepts.
+TEST(TcpScriptHardening, PersistTimeoutRstStaysInsideAClosedWindow_Rfc9293S3105) {
+    Script s([](stack::StackConfig& c) { c.tcp.user_timeout = Duration::seconds(5); });
+    auto c = open_100ms(s, 0);
+    s.send(c, bytes(100));
+    s.advance_to(at(30s));
+    while (s.pending() > 1) s.expect({.len = 1});  // probes (one byte beyond the closed window)
+    s.expect({.flags = kRst, .seq = 1});
+    EXPECT_EQ(s.tcp().error(c), SocketError::TimedOut);
+}
+
+// A segment whose ACK is older than SND.UNA (still acceptable under RFC 5961 §5.2) but whose SEG.SEQ is
+// newer than SND.WL1 must not set the send window: here it would close it, stalling the sender.
+TEST(TcpScriptHardening, OldAckDoesNotUpdateTheSendWindow_Rfc9293S31074Step5) {
+    Script s;
+    auto c = open_100ms(s);
+    s.send(c, bytes(1000));
+    s.expect({.seq = 1, .len = 1000});
+    s.inject(at(200ms), data(1001, 1001, bytes(10)));  // SND.UNA = 1001, SND.WL1 = 1001
+    s.inject(at(210ms), data(1011, 1, bytes(10), 0));  // SEG.ACK < SND.UNA, SEG.SEQ > SND.WL1
+    EXPECT_EQ(s.tcp().info(c)->snd_wnd, 65535u);
+    s.discard_output();
+    s.send(c, bytes(500));
+    s.expect({.at = at(210ms), .seq = 1001, .len = 500});
+}
+
 }  // namespace
 }  // namespace tcpscript
