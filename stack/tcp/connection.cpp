@@ -546,6 +546,10 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
         ack_now_ = true;
         return;
     }
+    // The peer's full-sized segment (for the delayed-ACK byte count): the largest seen, at most our
+    // MSS (a GRO super-packet is larger but made of segments of at most that).
+    rcv_mss_ = std::max<std::uint32_t>(
+        rcv_mss_, static_cast<std::uint32_t>(std::min<std::size_t>(payload.size(), our_mss_)));
     if (offset == 0) {
         std::size_t n = rcv_buf_.write(payload);
         rcv_nxt_ += static_cast<std::uint32_t>(n);

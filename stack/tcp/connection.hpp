@@ -234,6 +234,8 @@ private:
     // ACK policy.
     bool ack_now_ = false;
     unsigned unacked_segments_ = 0;
+    std::uint32_t rcv_mss_ =
+        536;  // the peer's full-sized segment as seen (RFC 9293 §3.7.1 default)
     bool nodelay_ = false;
     bool want_writable_ = false;
     std::uint64_t retransmits_ = 0;

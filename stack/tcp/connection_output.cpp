@@ -170,8 +170,11 @@ void Connection::send_rst(Instant now, SeqNumber seq) {
 void Connection::schedule_ack(Instant now, bool immediate) {
     ++unacked_segments_;
     // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full-sized segment; at most 500 ms late
-    // (ours: config delayed_ack, 40 ms by default).
-    if (immediate || unacked_segments_ >= 2) {
+    // (ours: config delayed_ack, 40 ms by default). Counted in segments and in bytes: one GRO
+    // super-packet is a single segment here but carries many full-sized ones, so more than one
+    // full-sized segment's worth unacknowledged (as Linux __tcp_ack_snd_check) is also owed an ACK now.
+    const std::uint32_t unacked_bytes = static_cast<std::uint32_t>(rcv_nxt_ - last_ack_sent_);
+    if (immediate || unacked_segments_ >= 2 || unacked_bytes > rcv_mss_) {
         ack_now_ = true;
     } else if (!armed(Timer::DelayedAck)) {
         arm(Timer::DelayedAck, now + config_.delayed_ack);

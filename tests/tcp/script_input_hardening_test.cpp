@@ -136,5 +136,40 @@ TEST(TcpScriptHardening, OldAckDoesNotUpdateTheSendWindow_Rfc9293S31074Step5) {
     s.expect({.at = at(210ms), .seq = 1001, .len = 500});
 }
 
+// ---- delayed ACKs count bytes (RFC 5681 §4.2, RFC 9293 §3.8.6.3) ----
+
+// With GRO (the TUN's vnet_hdr offloads) one segment may carry many full-sized ones: an ACK is owed
+// at once, not after the delayed-ACK timer or a second super-packet.
+TEST(TcpScriptHardening, GroSuperPacketOfSeveralFullSegmentsIsAckedAtOnce_Rfc5681S42) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
+    s.inject(at(100ms), data(1001, 1, bytes(1460)));  // learn the peer's segment size
+    s.advance_to(at(140ms));
+    s.expect({.at = at(140ms), .flags = kAck, .ack = 2461});  // one segment: delayed
+    s.inject(at(200ms), data(2461, 1, bytes(10 * 1460, 2)));
+    s.expect({.at = at(200ms), .flags = kAck, .ack = 2461 + 10 * 1460});
+    s.expect_nothing_until(at(400ms));
+    EXPECT_EQ(s.recv(c).size(), 11u * 1460);
+}
+
+// The same with timestamps: full-sized segments carry 1448 bytes, and the first super-packet comes
+// before any plain segment taught us the size.
+TEST(TcpScriptHardening, FirstGroSuperPacketWithTimestampsIsAckedAtOnce_Rfc5681S42) {
+    Script s;
+    s.passive_open(1000, {.mss = 1460, .wscale = 7, .tsval = 100});
+    s.inject(at(100ms), data(1001, 1, bytes(2 * 1448)).with_ts(200, 0));
+    s.expect({.at = at(100ms), .flags = kAck, .ack = 1001 + 2 * 1448});
+}
+
+// Counting bytes does not ACK a single segment shorter than full-sized at once: the delayed ACK stays.
+TEST(TcpScriptHardening, ShortSegmentsStillDelayTheAck_Rfc5681S42) {
+    Script s;
+    s.passive_open(1000);
+    s.inject(at(100ms), data(1001, 1, bytes(1400)));
+    s.expect_nothing_until(at(139ms));
+    s.advance_to(at(140ms));
+    s.expect({.at = at(140ms), .flags = kAck, .ack = 2401});
+}
+
 }  // namespace
 }  // namespace tcpscript
