@@ -106,6 +106,9 @@ namespace stack {
     X(tcp_timeouts, "tcp.timeouts")                                 \
     X(tcp_abort_on_data, "tcp.abort_on_data")                       \
     X(tcp_challenge_acks, "tcp.challenge_acks")                     \
+    X(tcp_challenge_limited_conn, "tcp.challenge_limited_conn")     \
+    X(tcp_challenge_limited_global, "tcp.challenge_limited_global") \
+    X(tcp_invalid_acks_limited, "tcp.invalid_acks_limited")         \
     X(tcp_window_probes, "tcp.window_probes")                       \
     X(tcp_keepalive_probes, "tcp.keepalive_probes")                 \
     X(tcp_rx_out_of_order, "tcp.rx_out_of_order")                   \

@@ -33,8 +33,13 @@ struct TcpConfig {
     Duration keepalive_idle = Duration::seconds(7200);  // RFC 1122 §4.2.3.6 default
     Duration keepalive_interval = Duration::seconds(75);
     unsigned keepalive_probes = 9;
-    std::uint32_t challenge_ack_per_sec = 1000;  // RFC 5961 §7 (Linux tcp_challenge_ack_limit)
-    std::uint16_t ephemeral_first = 32768;       // Linux ip_local_port_range
+    // RFC 5961 §7: challenge ACKs for all connections, per second on average (each second's budget is
+    // drawn from [limit/2, limit*3/2): CVE-2016-5696); Linux tcp_challenge_ack_limit.
+    std::uint32_t challenge_ack_per_sec = 1000;
+    // Per connection, at most one ACK per interval answers invalid segments (challenge ACKs, and ACKs
+    // for out-of-window or PAWS-failed segments without data); Linux tcp_invalid_ratelimit.
+    Duration invalid_ack_interval = Duration::millis(500);
+    std::uint16_t ephemeral_first = 32768;  // Linux ip_local_port_range
     std::uint16_t ephemeral_last = 60999;
 };
 

@@ -176,7 +176,7 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
             if (state_ == TcpState::TimeWait && seg.flags().fin()) {
                 arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
             }
-            ack_now_ = true;
+            ack_invalid_segment(now, seg);
             output(now);
         }
         return;
@@ -241,7 +241,7 @@ bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
         return true;
     }
     ++layer_.stats().tcp_drop_paws;
-    ack_now_ = true;
+    ack_invalid_segment(now, seg);
     output(now);
     return false;
 }

@@ -139,6 +139,8 @@ private:
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);
     void send_challenge_ack(Instant now);
+    bool invalid_ack_allowed(Instant now);
+    void ack_invalid_segment(Instant now, const wire::TcpPacket& seg);
     void send_rst(Instant now, SeqNumber seq);
     SeqNumber rst_seq() const;
     // What made a segment go out again (the tcp.retransmit.CAUSE counters).
@@ -233,6 +235,8 @@ private:
 
     // ACK policy.
     bool ack_now_ = false;
+    bool invalid_acked_ = false;  // last_invalid_ack_ is set (invalid_ack_allowed)
+    Instant last_invalid_ack_;
     unsigned unacked_segments_ = 0;
     std::uint32_t rcv_mss_ =
         536;  // the peer's full-sized segment as seen (RFC 9293 §3.7.1 default)

@@ -145,10 +145,41 @@ bool Connection::send_ack(Instant now) {
     return send_segment(now, snd_nxt_, 0, TcpFlag::Ack);
 }
 
+// RFC 5961 §7: challenge ACKs are limited per connection first (so that one connection flooded with
+// spoofed segments spends none of the others' share), then by the layer's randomised global budget.
 void Connection::send_challenge_ack(Instant now) {
-    if (!layer_.challenge_ack_allowed(now)) return;  // RFC 5961 §7 global rate limit
+    if (!invalid_ack_allowed(now)) {
+        ++layer_.stats().tcp_challenge_limited_conn;
+        return;
+    }
+    if (!layer_.challenge_ack_allowed(now)) {
+        ++layer_.stats().tcp_challenge_limited_global;
+        return;
+    }
     ++layer_.stats().tcp_challenge_acks;
     send_ack(now);
+}
+
+// At most one ACK per TcpConfig::invalid_ack_interval for segments that failed a check (Linux
+// tcp_oow_rate_limited): two ends that each find the other's segments unacceptable would otherwise ACK
+// each other in a loop, and a flood of spoofed segments would be answered one for one.
+bool Connection::invalid_ack_allowed(Instant now) {
+    if (invalid_acked_ && now - last_invalid_ack_ < config_.invalid_ack_interval) return false;
+    invalid_acked_ = true;
+    last_invalid_ack_ = now;
+    return true;
+}
+
+// The ACK owed for a segment that failed the sequence test or PAWS (RFC 9293 §3.10.7.4 step 1, RFC
+// 7323 §5.3 R1), rate-limited per connection. A segment occupying sequence space (data or FIN, without
+// SYN) is always answered, as in Linux: it is typically a retransmission of something we already hold
+// because our ACK was lost, and the peer needs that ACK to make progress.
+void Connection::ack_invalid_segment(Instant now, const wire::TcpPacket& seg) {
+    if ((seg.segment_len() == 0 || seg.flags().syn()) && !invalid_ack_allowed(now)) {
+        ++layer_.stats().tcp_invalid_acks_limited;
+        return;
+    }
+    ack_now_ = true;
 }
 
 // The sequence number of an RST we originate (abort, user timeout, keepalive and persist timeouts).

@@ -171,5 +171,167 @@ TEST(TcpScriptHardening, ShortSegmentsStillDelayTheAck_Rfc5681S42) {
     s.expect({.at = at(140ms), .flags = kAck, .ack = 2401});
 }
 
+// ---- challenge ACK and invalid-segment ACK limits (RFC 5961 §7, CVE-2016-5696) ----
+
+struct Peer {
+    std::uint16_t port = 0;
+    std::uint32_t iss = 0;      // the peer's
+    std::uint32_t our_iss = 0;  // ours, on this connection
+    SocketHandle handle;
+};
+
+// Opens n connections to port 80 from ports 41000.. (each with its own ISS pair).
+std::vector<Peer> open_many(Script& s, std::uint32_t n) {
+    auto l = s.listen(kOurPort, n + 1);
+    std::vector<Peer> peers;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Peer p;
+        p.port = static_cast<std::uint16_t>(41000 + i);
+        p.iss = 1000 + i * 100'000;
+        Seg sy = syn(p.iss);
+        sy.sport = p.port;
+        s.inject(sy);
+        Out sa = s.expect({.flags = kSynAck, .ack = p.iss + 1});
+        p.our_iss = sa.tcp.seq.value();
+        Seg a = ack(p.iss + 1, p.our_iss + 1);
+        a.absolute_ack = true;
+        a.sport = p.port;
+        s.inject(a);
+        auto h = s.tcp().accept(l);
+        EXPECT_TRUE(h.ok());
+        p.handle = h.ok() ? *h : SocketHandle{};
+        peers.push_back(p);
+    }
+    s.expect_nothing();
+    return peers;
+}
+
+// An RST inside the window but not at RCV.NXT: answered with a challenge ACK (RFC 5961 §3.2).
+Seg blind_rst(const Peer& p) {
+    Seg r = rst(p.iss + 1 + 5000);
+    r.sport = p.port;
+    return r;
+}
+
+// How many segments went to each peer port since the last call (then forgets them).
+std::map<std::uint16_t, std::size_t> sent_per_peer(Script& s) {
+    std::map<std::uint16_t, std::size_t> n;
+    for (const auto& o : s.captured()) ++n[o.tcp.dst_port];
+    s.discard_output();
+    return n;
+}
+
+// One connection flooded with blind RSTs gets one challenge ACK per 500 ms (Linux
+// tcp_invalid_ratelimit); the global budget stays available to every other connection.
+TEST(TcpScriptHardening, OneConnectionCannotConsumeTheChallengeAckBudget_Rfc5961S7) {
+    Script s([](stack::StackConfig& c) { c.tcp.challenge_ack_per_sec = 20; });
+    auto peers = open_many(s, 6);
+    s.advance_to(at(1s));
+    for (int i = 0; i < 1000; ++i)
+        s.inject(at(1s) + Duration::micros(100 * i), blind_rst(peers[0]));
+    for (std::size_t i = 1; i < peers.size(); ++i) s.inject(at(1100ms), blind_rst(peers[i]));
+    auto n = sent_per_peer(s);
+    EXPECT_EQ(n[peers[0].port], 1u);
+    for (std::size_t i = 1; i < peers.size(); ++i) EXPECT_EQ(n[peers[i].port], 1u) << i;
+    // 500 ms later the flooded connection may be answered again, once.
+    for (int i = 0; i < 100; ++i)
+        s.inject(at(1500ms) + Duration::micros(100 * i), blind_rst(peers[0]));
+    EXPECT_EQ(sent_per_peer(s)[peers[0].port], 1u);
+    EXPECT_EQ(s.stack().stats().tcp_challenge_acks, 7u);
+    EXPECT_EQ(s.stack().stats().get("tcp.challenge_limited_conn"), 1098);
+    for (const auto& p : peers) EXPECT_EQ(s.tcp().info(p.handle)->state, TcpState::Established);
+}
+
+// The global budget is drawn afresh each second, uniformly from [limit/2, limit*3/2), so an off-path
+// attacker counting the challenge ACKs on its own connections cannot learn how many were spent on
+// others (CVE-2016-5696, which exploited Linux's fixed 100 per second). 40 connections each provoke one
+// challenge ACK a second for 20 seconds: the count per second stays within the bounds, varies, and
+// differs between two stacks with different seeds.
+std::vector<std::size_t> challenge_acks_per_second(std::uint64_t seed) {
+    Script s([seed](stack::StackConfig& c) {
+        c.seed = seed;
+        c.tcp.challenge_ack_per_sec = 20;
+    });
+    auto peers = open_many(s, 40);
+    std::vector<std::size_t> counts;
+    for (int sec = 1; sec <= 20; ++sec) {
+        for (std::size_t i = 0; i < peers.size(); ++i) {
+            s.inject(at(std::chrono::seconds(sec)) + Duration::millis(static_cast<std::int64_t>(i)),
+                     blind_rst(peers[i]));
+        }
+        counts.push_back(s.pending());
+        for (const auto& o : s.captured()) EXPECT_TRUE(o.tcp.flags.ack() && !o.tcp.flags.rst());
+        s.discard_output();
+    }
+    return counts;
+}
+
+TEST(TcpScriptHardening, ChallengeAckBudgetPerSecondIsRandomised_Rfc5961S7_Cve20165696) {
+    const auto a = challenge_acks_per_second(7);
+    const auto b = challenge_acks_per_second(8);
+    std::set<std::size_t> distinct;
+    std::size_t total = 0;
+    for (std::size_t v : a) {
+        EXPECT_GE(v, 10u);
+        EXPECT_LT(v, 30u);
+        distinct.insert(v);
+        total += v;
+    }
+    for (std::size_t v : b) {
+        EXPECT_GE(v, 10u);
+        EXPECT_LT(v, 30u);
+    }
+    EXPECT_GE(distinct.size(), 5u) << "the per-second budget is (nearly) a fixed number";
+    EXPECT_NE(a, b) << "two seeds gave the same budgets";
+    // On average it is still about the configured limit (20 per second): 20 draws from [10, 30).
+    EXPECT_GT(total, 20u * 14);
+    EXPECT_LT(total, 20u * 26);
+}
+
+// ACKs answering out-of-window or PAWS-failed segments without data are limited per connection (one
+// per 500 ms, shared with challenge ACKs), so two ends cannot ACK each other in a loop and a flood of
+// such segments is not answered one for one. Segments carrying data are always answered (Linux
+// tcp_oow_rate_limited): a retransmission of data we already hold needs our ACK.
+TEST(TcpScriptHardening, OutOfWindowAndPawsFailedAcksAreRateLimitedPerConnection) {
+    Script s;
+    auto peers = open_many(s, 2);
+    auto oow = [&](const Peer& p) {
+        Seg a = ack(p.iss + 1 + 200'000, p.our_iss + 1);  // beyond the window
+        a.absolute_ack = true;
+        a.sport = p.port;
+        return a;
+    };
+    s.advance_to(at(1s));
+    for (int i = 0; i < 50; ++i) s.inject(at(1s) + Duration::millis(i), oow(peers[0]));
+    s.inject(at(1060ms), oow(peers[1]));
+    auto n = sent_per_peer(s);
+    EXPECT_EQ(n[peers[0].port], 1u);
+    EXPECT_EQ(n[peers[1].port], 1u);
+    EXPECT_EQ(s.stack().stats().tcp_drop_out_of_window, 51u);
+    EXPECT_EQ(s.stack().stats().get("tcp.invalid_acks_limited"), 49);
+    s.inject(at(1500ms), oow(peers[0]));
+    EXPECT_EQ(sent_per_peer(s)[peers[0].port], 1u);
+    // Old data (entirely below RCV.NXT): every copy is acknowledged.
+    for (int i = 0; i < 3; ++i) {
+        Seg d = data(peers[0].iss - 99, peers[0].our_iss + 1, bytes(100));
+        d.absolute_ack = true;
+        d.sport = peers[0].port;
+        s.inject(at(1600ms) + Duration::millis(i), d);
+    }
+    EXPECT_EQ(sent_per_peer(s)[peers[0].port], 3u);
+}
+
+TEST(TcpScriptHardening, PawsFailedAcksAreRateLimitedPerConnection_Rfc7323S5) {
+    Script s;
+    s.passive_open(1000, {.mss = 1460, .tsval = 100});
+    for (int i = 0; i < 20; ++i)
+        s.inject(at(10ms) + Duration::millis(i), ack(1001, 1).with_ts(50, 0));
+    EXPECT_EQ(s.pending(), 1u);
+    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 20u);
+    s.discard_output();
+    s.inject(at(600ms), ack(1001, 1).with_ts(50, 0));
+    EXPECT_EQ(s.pending(), 1u);
+}
+
 }  // namespace
 }  // namespace tcpscript
