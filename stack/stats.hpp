@@ -114,6 +114,7 @@ namespace stack {
     X(tcp_rx_out_of_order, "tcp.rx_out_of_order")                   \
     X(tcp_drop_out_of_window, "tcp.drop.out_of_window")             \
     X(tcp_drop_paws, "tcp.drop.paws")                               \
+    X(tcp_drop_ooo_full, "tcp.drop.ooo_full")                       \
     X(tcp_drop_bad_options, "tcp.drop.bad_options")                 \
     X(tcp_drop_listen_overflow, "tcp.drop.listen_overflow")         \
     X(tcp_syncookies_sent, "tcp.syncookies_sent")                   \

@@ -553,17 +553,12 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
     if (offset == 0) {
         std::size_t n = rcv_buf_.write(payload);
         rcv_nxt_ += static_cast<std::uint32_t>(n);
-        const bool filled_gap = ooo_count_ > 0;
+        const bool filled_gap = !ooo_.empty();
         // Out-of-order data already sits in the ring just past the readable end: absorb it.
-        while (ooo_count_ > 0 && ooo_[0].begin <= rcv_nxt_) {
-            if (ooo_[0].end > rcv_nxt_) {
-                std::uint32_t extra = static_cast<std::uint32_t>(ooo_[0].end - rcv_nxt_);
-                rcv_buf_.commit(extra);
-                rcv_nxt_ = ooo_[0].end;
-            }
-            std::copy(ooo_.begin() + 1, ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                      ooo_.begin());
-            --ooo_count_;
+        const SeqNumber reach = ooo_.advance(rcv_nxt_);
+        if (reach > rcv_nxt_) {
+            rcv_buf_.commit(static_cast<std::size_t>(reach - rcv_nxt_));
+            rcv_nxt_ = reach;
         }
         notify(kEventReadable);
         // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap; else delay.
@@ -571,43 +566,18 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
         if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) on_fin(now);
         return;
     }
-    // Out of order: store in place, track the range, ACK at once (with SACK blocks).
-    rcv_buf_.write_at(offset, payload);
+    // Out of order: track the range, store the bytes in place, ACK at once (with SACK blocks; RFC 5681
+    // §4.2). With every range in use, a segment needing a new one is dropped (counted): the ranges
+    // held, which SACK blocks may have reported, are never given up (no reneging, RFC 2018 §8), and the
+    // sender retransmits the dropped segment as it would a lost one.
     ++layer_.stats().tcp_rx_out_of_order;
-    OooRange r{seq, seq + static_cast<std::uint32_t>(payload.size())};
-    // Merge into the sorted range list.
-    std::size_t i = 0;
-    while (i < ooo_count_ && ooo_[i].end < r.begin) ++i;
-    std::size_t j = i;
-    while (j < ooo_count_ && ooo_[j].begin <= r.end) {
-        r.begin = wire::seq_min(r.begin, ooo_[j].begin);
-        r.end = wire::seq_max(r.end, ooo_[j].end);
-        ++j;
-    }
-    if (j > i) {  // replace ooo_[i..j) by r
-        ooo_[i] = r;
-        std::copy(ooo_.begin() + static_cast<std::ptrdiff_t>(j),
-                  ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                  ooo_.begin() + static_cast<std::ptrdiff_t>(i + 1));
-        ooo_count_ -= (j - i - 1);
-    } else if (ooo_count_ < kMaxOoo) {
-        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ + 1));
-        ooo_[i] = r;
-        ++ooo_count_;
-    } else if (i < ooo_count_) {
-        // Full: forget the highest range (its bytes stay unreferenced and are re-received later).
-        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ - 1),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_));
-        ooo_[i] = r;
-    } else {
-        ack_now_ = true;
+    ack_now_ = true;
+    if (ooo_.insert(seq, seq + static_cast<std::uint32_t>(payload.size())) ==
+        Assembler::Insert::Full) {
+        ++layer_.stats().tcp_drop_ooo_full;
         return;
     }
-    last_ooo_ = r;
-    ack_now_ = true;
+    rcv_buf_.write_at(offset, payload);
 }
 
 void Connection::on_fin(Instant now) {

@@ -8,8 +8,9 @@
 //
 // Buffers: send data lives in snd_buf_ from snd_buf_seq_ (= the first unacknowledged data byte) until
 // acknowledged; received data is committed to rcv_buf_ in order, out-of-order data is written in place
-// ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (≤ kMaxOoo ranges), so every
-// payload byte is copied exactly once into the ring and once out of it.
+// ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (an Assembler, its ranges
+// bounded in proportion to the receive buffer), so every payload byte is copied exactly once into the
+// ring and once out of it.
 #pragma once
 
 #include <array>
@@ -20,6 +21,7 @@
 #include "stack/base/ring_buffer.hpp"
 #include "stack/base/time.hpp"
 #include "stack/socket/socket.hpp"
+#include "stack/tcp/assembler.hpp"
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
 #include "stack/tcp/rtt.hpp"
@@ -192,16 +194,9 @@ private:
     // Receive sequence space.
     SeqNumber irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge of the window last advertised
     RingBuffer rcv_buf_;
-    struct OooRange {
-        SeqNumber begin, end;
-    };
-    static constexpr std::size_t kMaxOoo = 16;
-    std::array<OooRange, kMaxOoo>
-        ooo_{};  // sorted, disjoint; most recent first for SACK kept apart
-    std::size_t ooo_count_ = 0;
+    // Out-of-order data held beyond RCV.NXT (and the SACK blocks reporting it); never reneges.
+    Assembler ooo_{Assembler::capacity_for(config_.recv_buffer)};
     std::optional<SeqNumber> ooo_fin_;
-    OooRange
-        last_ooo_{};  // the block containing the most recent out-of-order segment (RFC 2018 §4)
     bool fin_received_ = false;
 
     // Negotiated options.

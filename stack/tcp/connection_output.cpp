@@ -77,20 +77,14 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     } else if (!flags.rst()) {
         r.window = static_cast<std::uint16_t>(advertised_window());
         if (ts_ok_) r.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
-        if (sack_ok_ && ooo_count_ > 0) {
-            // RFC 2018 §4: the first block holds the most recent out-of-order segment, then others.
-            // The most recent block may have been made in-order since (a gap fill): then it is no
-            // longer held beyond RCV.NXT and must not be reported.
-            const std::size_t limit = ts_ok_ ? 3 : 4;
-            std::size_t n = 0;
-            const OooRange* recent = nullptr;
-            for (std::size_t i = 0; i < ooo_count_; ++i) {
-                if (ooo_[i].begin == last_ooo_.begin) recent = &ooo_[i];
-            }
-            if (recent != nullptr) r.options.sack_blocks[n++] = {recent->begin, recent->end};
-            for (std::size_t i = 0; i < ooo_count_ && n < limit; ++i) {
-                if (&ooo_[i] == recent) continue;
-                r.options.sack_blocks[n++] = {ooo_[i].begin, ooo_[i].end};
+        if (sack_ok_ && !ooo_.empty()) {
+            // RFC 2018 §4: the first block holds the most recent out-of-order segment, then the
+            // other most recently reported ones (Assembler::sack_blocks). Blocks made in-order since
+            // (a gap fill) are no longer held beyond RCV.NXT and are not reported.
+            std::array<Assembler::Range, 4> blocks{};
+            const std::size_t n = ooo_.sack_blocks(std::span(blocks.data(), ts_ok_ ? 3 : 4));
+            for (std::size_t i = 0; i < n; ++i) {
+                r.options.sack_blocks[i] = {blocks[i].begin, blocks[i].end};
             }
             r.options.sack_count = static_cast<std::uint8_t>(n);
             // The segment must fit the MTU (DF is set): a full-sized data segment has no room left

@@ -333,5 +333,55 @@ TEST(TcpScriptHardening, PawsFailedAcksAreRateLimitedPerConnection_Rfc7323S5) {
     EXPECT_EQ(s.pending(), 1u);
 }
 
+// ---- out-of-order data: the assembler (stack/tcp/assembler.hpp) ----
+
+// `len` bytes of one deterministic stream starting at the peer's sequence number `seq` (ISS 1000).
+Seg stream_seg(const Packet& stream, std::uint32_t seq, std::uint32_t len) {
+    const auto from = stream.begin() + static_cast<std::ptrdiff_t>(seq - 1001);
+    return data(seq, 1, Packet(from, from + len));
+}
+
+// A hundred holes, each filled in order afterwards: every out-of-order byte was kept (the old receiver
+// kept 16 ranges and forgot the rest).
+TEST(TcpScriptHardening, MoreThanSixteenOutOfOrderRangesAreKept_Rfc2018) {
+    Script s;
+    auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
+    const Packet stream = bytes(200, 3);
+    for (std::uint32_t k = 0; k < 100; ++k) s.inject(at(10ms), stream_seg(stream, 1002 + 2 * k, 1));
+    s.discard_output();
+    for (std::uint32_t k = 0; k < 100; ++k) s.inject(at(20ms), stream_seg(stream, 1001 + 2 * k, 1));
+    Out last = s.captured().back();
+    EXPECT_EQ(last.tcp.ack.value(), 1201u);
+    EXPECT_EQ(s.recv(c), stream);
+    EXPECT_EQ(s.stack().stats().get("tcp.drop.ooo_full"), 0);
+}
+
+// A receive buffer of 8 KB allows 16 ranges. With 16 held (and reported in SACK blocks), a segment
+// needing a 17th range is dropped and counted; nothing held is given up: the block SACK reported
+// last stays reported and its byte is delivered once the data before it arrives (the old receiver
+// forgot its highest range to make room: it reneged on data it had SACKed).
+TEST(TcpScriptHardening, FullAssemblerDropsNewRangesAndNeverRenegesOnSackedData_Rfc2018S8) {
+    Script s([](stack::StackConfig& c) { c.tcp.recv_buffer = 8192; });
+    auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
+    const Packet stream = bytes(100, 5);
+    for (std::uint32_t k = 0; k < 16; ++k) s.inject(at(10ms), stream_seg(stream, 1003 + 4 * k, 1));
+    Out before = s.captured().back();
+    ASSERT_GE(before.tcp.options.sack_count, 1u);
+    EXPECT_EQ(before.tcp.options.sack_blocks[0].left.value(), 1063u);
+    s.discard_output();
+    s.inject(at(20ms), stream_seg(stream, 1005, 1));  // between two held ranges: a 17th
+    EXPECT_EQ(s.stack().stats().get("tcp.drop.ooo_full"), 1);
+    Out after = s.expect({.at = at(20ms), .flags = kAck, .ack = 1001});
+    ASSERT_GE(after.tcp.options.sack_count, 1u);
+    for (std::size_t i = 0; i < after.tcp.options.sack_count; ++i) {
+        EXPECT_NE(after.tcp.options.sack_blocks[i].left.value(), 1005u) << "SACKed a dropped byte";
+    }
+    EXPECT_EQ(after.tcp.options.sack_blocks[0].left.value(), 1063u);
+    // Everything below the highest held byte arrives in order: the held byte is delivered too.
+    s.inject(at(30ms), stream_seg(stream, 1001, 62));
+    s.expect({.at = at(30ms), .flags = kAck, .ack = 1064, .sack_blocks = 0});
+    EXPECT_EQ(s.recv(c), Packet(stream.begin(), stream.begin() + 63));
+}
+
 }  // namespace
 }  // namespace tcpscript
