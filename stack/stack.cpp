@@ -41,8 +41,10 @@ void Stack::ingress(Instant now, Bytes packet) {
     }
     const wire::Ipv4Packet& ipv4 = *parsed;
     const wire::Ipv4Address src = ipv4.src();
-    // RFC 1122 §3.2.1.3: a source that is not a unicast address is martian.
-    if (src.is_unspecified() || src.is_broadcast() || src.is_multicast() || src.is_loopback()) {
+    // RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a source that cannot be a peer's unicast address is
+    // martian (0/8, 127/8, 224/4, 240/4 with the limited broadcast), and so is our own address coming
+    // in from the device (a spoofed "land" packet: answering it would talk to ourselves).
+    if (src.is_martian_source() || src == config_.addr) {
         ++stats_.ip_drop_bad_source;
         return;
     }

@@ -113,11 +113,15 @@ namespace stack {
     X(tcp_timeouts, "tcp.timeouts")                                 \
     X(tcp_abort_on_data, "tcp.abort_on_data")                       \
     X(tcp_challenge_acks, "tcp.challenge_acks")                     \
+    X(tcp_challenge_limited_conn, "tcp.challenge_limited_conn")     \
+    X(tcp_challenge_limited_global, "tcp.challenge_limited_global") \
+    X(tcp_invalid_acks_limited, "tcp.invalid_acks_limited")         \
     X(tcp_window_probes, "tcp.window_probes")                       \
     X(tcp_keepalive_probes, "tcp.keepalive_probes")                 \
     X(tcp_rx_out_of_order, "tcp.rx_out_of_order")                   \
     X(tcp_drop_out_of_window, "tcp.drop.out_of_window")             \
     X(tcp_drop_paws, "tcp.drop.paws")                               \
+    X(tcp_drop_ooo_full, "tcp.drop.ooo_full")                       \
     X(tcp_drop_bad_options, "tcp.drop.bad_options")                 \
     X(tcp_drop_listen_overflow, "tcp.drop.listen_overflow")         \
     X(tcp_syncookies_sent, "tcp.syncookies_sent")                   \

@@ -50,8 +50,13 @@ struct TcpConfig {
     // reset (tcp.orphan_probe_aborts). Linux's tcp_orphan_retries (0 there means 8). A connection the
     // application still holds probes for as long as the peer answers (RFC 9293 §3.8.6.1).
     unsigned orphan_retries = 8;
-    std::uint32_t challenge_ack_per_sec = 1000;  // RFC 5961 §7 (Linux tcp_challenge_ack_limit)
-    std::uint16_t ephemeral_first = 32768;       // Linux ip_local_port_range
+    // RFC 5961 §7: challenge ACKs for all connections, per second on average (each second's budget is
+    // drawn from [limit/2, limit*3/2): CVE-2016-5696); Linux tcp_challenge_ack_limit.
+    std::uint32_t challenge_ack_per_sec = 1000;
+    // Per connection, at most one ACK per interval answers invalid segments (challenge ACKs, and ACKs
+    // for out-of-window or PAWS-failed segments without data); Linux tcp_invalid_ratelimit.
+    Duration invalid_ack_interval = Duration::millis(500);
+    std::uint16_t ephemeral_first = 32768;  // Linux ip_local_port_range
     std::uint16_t ephemeral_last = 60999;
 };
 

@@ -184,16 +184,13 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
             if (state_ == TcpState::TimeWait && seg.flags().fin()) {
                 arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
             }
-            ack_now_ = true;
+            ack_invalid_segment(now, seg);
             output(now);
         }
         return;
     }
-    // RFC 7323 §4.3: remember the peer's timestamp if this segment covers Last.ACK.sent.
-    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
+    // TS.Recent is updated only once the segment has passed the RST, SYN and ACK checks too
+    // (update_ts_recent, called from on_ack): see there.
 
     // Step 2: RST (RFC 5961 §3.2).
     if (seg.flags().rst()) {
@@ -252,7 +249,7 @@ bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
         return true;
     }
     ++layer_.stats().tcp_drop_paws;
-    ack_now_ = true;
+    ack_invalid_segment(now, seg);
     output(now);
     return false;
 }
@@ -341,6 +338,19 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
     send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
 }
 
+// RFC 7323 §4.3 (2): remember the peer's timestamp if this segment covers Last.ACK.sent (PAWS has
+// already checked SEG.TSval >= TS.Recent). Only for a segment whose ACK is acceptable (RFC 7323 §4.3
+// and RFC 5961 §5, Linux tcp_replace_ts_recent after tcp_ack's checks): else a spoofed segment that is
+// merely in the window (a blind attacker needs to guess only that) could carry a huge TSval into
+// TS.Recent, and PAWS would then drop every genuine segment.
+void Connection::update_ts_recent(Instant now, const wire::TcpPacket& seg,
+                                  const wire::TcpOptions& options) {
+    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
+        ts_recent_ = options.timestamps->tsval;
+        ts_recent_age_ = now;
+    }
+}
+
 bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options) {
     const SeqNumber ack = seg.ack();
     if (state_ == TcpState::SynReceived) {
@@ -348,6 +358,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
             send_rst(now, ack);  // RFC 9293 §3.10.7.4 step 5, SYN-RECEIVED
             return false;
         }
+        update_ts_recent(now, seg, options);
         complete_handshake(now, ack, static_cast<std::uint32_t>(seg.window()) << snd_wscale_,
                            seg.seq());
         // fall through: the ACK may carry data and FIN
@@ -362,6 +373,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         send_challenge_ack(now);
         return false;
     }
+    update_ts_recent(now, seg, options);
     const std::uint32_t old_wnd = snd_wnd_;
     if (ack > snd_una_) {
         on_new_ack(now, ack, options);
@@ -563,8 +575,11 @@ void Connection::maybe_start_recovery(Instant now) {
     restart_rtx(now);
 }
 
-// RFC 9293 §3.10.7.4 step 5: update the send window from the most recent segment only.
+// RFC 9293 §3.10.7.4 step 5: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated",
+// from the most recent segment only (SND.WL1/WL2). An older ACK, acceptable under RFC 5961 §5.2 but
+// below SND.UNA, says nothing about the window now (a reordered or forged segment could close it).
 void Connection::update_window(const wire::TcpPacket& seg) {
+    if (seg.ack() < snd_una_) return;
     if (snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack())) {
         snd_wnd_ = static_cast<std::uint32_t>(seg.window()) << snd_wscale_;
         max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
@@ -604,20 +619,19 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
         ack_now_ = true;
         return;
     }
+    // The peer's full-sized segment (for the delayed-ACK byte count): the largest seen, at most our
+    // MSS (a GRO super-packet is larger but made of segments of at most that).
+    rcv_mss_ = std::max<std::uint32_t>(
+        rcv_mss_, static_cast<std::uint32_t>(std::min<std::size_t>(payload.size(), our_mss_)));
     if (offset == 0) {
         std::size_t n = rcv_buf_.write(payload);
         rcv_nxt_ += static_cast<std::uint32_t>(n);
-        const bool filled_gap = ooo_count_ > 0;
+        const bool filled_gap = !ooo_.empty();
         // Out-of-order data already sits in the ring just past the readable end: absorb it.
-        while (ooo_count_ > 0 && ooo_[0].begin <= rcv_nxt_) {
-            if (ooo_[0].end > rcv_nxt_) {
-                std::uint32_t extra = static_cast<std::uint32_t>(ooo_[0].end - rcv_nxt_);
-                rcv_buf_.commit(extra);
-                rcv_nxt_ = ooo_[0].end;
-            }
-            std::copy(ooo_.begin() + 1, ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                      ooo_.begin());
-            --ooo_count_;
+        const SeqNumber reach = ooo_.advance(rcv_nxt_);
+        if (reach > rcv_nxt_) {
+            rcv_buf_.commit(static_cast<std::size_t>(reach - rcv_nxt_));
+            rcv_nxt_ = reach;
         }
         notify(kEventReadable);
         // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap; else delay.
@@ -625,43 +639,18 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
         if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) on_fin(now);
         return;
     }
-    // Out of order: store in place, track the range, ACK at once (with SACK blocks).
-    rcv_buf_.write_at(offset, payload);
+    // Out of order: track the range, store the bytes in place, ACK at once (with SACK blocks; RFC 5681
+    // §4.2). With every range in use, a segment needing a new one is dropped (counted): the ranges
+    // held, which SACK blocks may have reported, are never given up (no reneging, RFC 2018 §8), and the
+    // sender retransmits the dropped segment as it would a lost one.
     ++layer_.stats().tcp_rx_out_of_order;
-    OooRange r{seq, seq + static_cast<std::uint32_t>(payload.size())};
-    // Merge into the sorted range list.
-    std::size_t i = 0;
-    while (i < ooo_count_ && ooo_[i].end < r.begin) ++i;
-    std::size_t j = i;
-    while (j < ooo_count_ && ooo_[j].begin <= r.end) {
-        r.begin = wire::seq_min(r.begin, ooo_[j].begin);
-        r.end = wire::seq_max(r.end, ooo_[j].end);
-        ++j;
-    }
-    if (j > i) {  // replace ooo_[i..j) by r
-        ooo_[i] = r;
-        std::copy(ooo_.begin() + static_cast<std::ptrdiff_t>(j),
-                  ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                  ooo_.begin() + static_cast<std::ptrdiff_t>(i + 1));
-        ooo_count_ -= (j - i - 1);
-    } else if (ooo_count_ < kMaxOoo) {
-        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ + 1));
-        ooo_[i] = r;
-        ++ooo_count_;
-    } else if (i < ooo_count_) {
-        // Full: forget the highest range (its bytes stay unreferenced and are re-received later).
-        std::copy_backward(ooo_.begin() + static_cast<std::ptrdiff_t>(i),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_ - 1),
-                           ooo_.begin() + static_cast<std::ptrdiff_t>(ooo_count_));
-        ooo_[i] = r;
-    } else {
-        ack_now_ = true;
+    ack_now_ = true;
+    if (ooo_.insert(seq, seq + static_cast<std::uint32_t>(payload.size())) ==
+        Assembler::Insert::Full) {
+        ++layer_.stats().tcp_drop_ooo_full;
         return;
     }
-    last_ooo_ = r;
-    ack_now_ = true;
+    rcv_buf_.write_at(offset, payload);
 }
 
 void Connection::on_fin(Instant now) {
@@ -783,7 +772,7 @@ void Connection::shutdown_send(Instant now) {
 
 void Connection::abort(Instant now) {
     if (state_ != TcpState::Closed && state_ != TcpState::SynSent && state_ != TcpState::TimeWait) {
-        send_rst(now, snd_nxt_);  // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>
+        send_rst(now, rst_seq());  // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST>, see rst_seq()
     }
     close_with(SocketError::Aborted);
 }

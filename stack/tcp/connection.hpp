@@ -8,8 +8,9 @@
 //
 // Buffers: send data lives in snd_buf_ from snd_buf_seq_ (= the first unacknowledged data byte) until
 // acknowledged; received data is committed to rcv_buf_ in order, out-of-order data is written in place
-// ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (≤ kMaxOoo ranges), so every
-// payload byte is copied exactly once into the ring and once out of it.
+// ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (an Assembler, its ranges
+// bounded in proportion to the receive buffer), so every payload byte is copied exactly once into the
+// ring and once out of it.
 #pragma once
 
 #include <array>
@@ -20,6 +21,7 @@
 #include "stack/base/ring_buffer.hpp"
 #include "stack/base/time.hpp"
 #include "stack/socket/socket.hpp"
+#include "stack/tcp/assembler.hpp"
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
 #include "stack/tcp/rtt.hpp"
@@ -144,6 +146,7 @@ private:
     bool acceptable(const wire::TcpPacket& seg) const;
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now);
@@ -166,7 +169,10 @@ private:
     // The sequence number of a pure ACK: SND.MAX within the peer's window (send_ack explains why).
     SeqNumber pure_ack_seq() const;
     void send_challenge_ack(Instant now);
+    bool invalid_ack_allowed(Instant now);
+    void ack_invalid_segment(Instant now, const wire::TcpPacket& seg);
     void send_rst(Instant now, SeqNumber seq);
+    SeqNumber rst_seq() const;
     // What made a segment go out again (the tcp.retransmit.CAUSE counters).
     enum class Rexmit : std::uint8_t { Rto, Fast, Sack, PartialAck, Syn };
     void count_retransmit(Rexmit cause);
@@ -216,16 +222,9 @@ private:
     // Receive sequence space.
     SeqNumber irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge of the window last advertised
     RingBuffer rcv_buf_;
-    struct OooRange {
-        SeqNumber begin, end;
-    };
-    static constexpr std::size_t kMaxOoo = 16;
-    std::array<OooRange, kMaxOoo>
-        ooo_{};  // sorted, disjoint; most recent first for SACK kept apart
-    std::size_t ooo_count_ = 0;
+    // Out-of-order data held beyond RCV.NXT (and the SACK blocks reporting it); never reneges.
+    Assembler ooo_{Assembler::capacity_for(config_.recv_buffer)};
     std::optional<SeqNumber> ooo_fin_;
-    OooRange
-        last_ooo_{};  // the block containing the most recent out-of-order segment (RFC 2018 §4)
     bool fin_received_ = false;
 
     // Negotiated options.
@@ -271,7 +270,11 @@ private:
 
     // ACK policy.
     bool ack_now_ = false;
+    bool invalid_acked_ = false;  // last_invalid_ack_ is set (invalid_ack_allowed)
+    Instant last_invalid_ack_;
     unsigned unacked_segments_ = 0;
+    std::uint32_t rcv_mss_ =
+        536;  // the peer's full-sized segment as seen (RFC 9293 §3.7.1 default)
     bool nodelay_ = false;
     bool want_writable_ = false;
     std::uint64_t retransmits_ = 0;

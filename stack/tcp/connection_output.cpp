@@ -77,20 +77,14 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     } else if (!flags.rst()) {
         r.window = static_cast<std::uint16_t>(advertised_window());
         if (ts_ok_) r.options.timestamps = wire::TcpTimestamps{ts_now(now), ts_recent_};
-        if (sack_ok_ && ooo_count_ > 0) {
-            // RFC 2018 §4: the first block holds the most recent out-of-order segment, then others.
-            // The most recent block may have been made in-order since (a gap fill): then it is no
-            // longer held beyond RCV.NXT and must not be reported.
-            const std::size_t limit = ts_ok_ ? 3 : 4;
-            std::size_t n = 0;
-            const OooRange* recent = nullptr;
-            for (std::size_t i = 0; i < ooo_count_; ++i) {
-                if (ooo_[i].begin == last_ooo_.begin) recent = &ooo_[i];
-            }
-            if (recent != nullptr) r.options.sack_blocks[n++] = {recent->begin, recent->end};
-            for (std::size_t i = 0; i < ooo_count_ && n < limit; ++i) {
-                if (&ooo_[i] == recent) continue;
-                r.options.sack_blocks[n++] = {ooo_[i].begin, ooo_[i].end};
+        if (sack_ok_ && !ooo_.empty()) {
+            // RFC 2018 §4: the first block holds the most recent out-of-order segment, then the
+            // other most recently reported ones (Assembler::sack_blocks). Blocks made in-order since
+            // (a gap fill) are no longer held beyond RCV.NXT and are not reported.
+            std::array<Assembler::Range, 4> blocks{};
+            const std::size_t n = ooo_.sack_blocks(std::span(blocks.data(), ts_ok_ ? 3 : 4));
+            for (std::size_t i = 0; i < n; ++i) {
+                r.options.sack_blocks[i] = {blocks[i].begin, blocks[i].end};
             }
             r.options.sack_count = static_cast<std::uint8_t>(n);
             // The segment must fit the MTU (DF is set): a full-sized data segment has no room left
@@ -157,10 +151,53 @@ SeqNumber Connection::pure_ack_seq() const {
     return wire::seq_max(snd_nxt_, wire::seq_min(snd_max_, snd_una_ + snd_wnd_));
 }
 
+// RFC 5961 §7: challenge ACKs are limited per connection first (so that one connection flooded with
+// spoofed segments spends none of the others' share), then by the layer's randomised global budget.
 void Connection::send_challenge_ack(Instant now) {
-    if (!layer_.challenge_ack_allowed(now)) return;  // RFC 5961 §7 global rate limit
+    if (!invalid_ack_allowed(now)) {
+        ++layer_.stats().tcp_challenge_limited_conn;
+        return;
+    }
+    if (!layer_.challenge_ack_allowed(now)) {
+        ++layer_.stats().tcp_challenge_limited_global;
+        return;
+    }
     ++layer_.stats().tcp_challenge_acks;
     send_ack(now);
+}
+
+// At most one ACK per TcpConfig::invalid_ack_interval for segments that failed a check (Linux
+// tcp_oow_rate_limited): two ends that each find the other's segments unacceptable would otherwise ACK
+// each other in a loop, and a flood of spoofed segments would be answered one for one.
+bool Connection::invalid_ack_allowed(Instant now) {
+    if (invalid_acked_ && now - last_invalid_ack_ < config_.invalid_ack_interval) return false;
+    invalid_acked_ = true;
+    last_invalid_ack_ = now;
+    return true;
+}
+
+// The ACK owed for a segment that failed the sequence test or PAWS (RFC 9293 §3.10.7.4 step 1, RFC
+// 7323 §5.3 R1), rate-limited per connection. A segment occupying sequence space (data or FIN, without
+// SYN) is always answered, as in Linux: it is typically a retransmission of something we already hold
+// because our ACK was lost, and the peer needs that ACK to make progress.
+void Connection::ack_invalid_segment(Instant now, const wire::TcpPacket& seg) {
+    if ((seg.segment_len() == 0 || seg.flags().syn()) && !invalid_ack_allowed(now)) {
+        ++layer_.stats().tcp_invalid_acks_limited;
+        return;
+    }
+    ack_now_ = true;
+}
+
+// The sequence number of an RST we originate (abort, user timeout, keepalive and persist timeouts).
+// RFC 9293 §3.10.5 says SND.NXT, but after a retransmission timeout SND.NXT is back at SND.UNA while
+// the peer may hold everything up to SND.MAX (only its ACKs were lost): an RST at SND.NXT would then
+// fall left of its window and be ignored. SND.MAX is in the window, except after a zero-window probe
+// sent a byte past it: then the window's right edge SND.UNA + SND.WND (as Linux tcp_acceptable_seq),
+// but never below SND.NXT (RFC 9293's choice; e.g. a SYN-RECEIVED peer with a zero window expects
+// ISS+1).
+SeqNumber Connection::rst_seq() const {
+    const SeqNumber right = snd_una_ + snd_wnd_;
+    return snd_max_ <= right ? snd_max_ : wire::seq_max(right, snd_nxt_);
 }
 
 void Connection::send_rst(Instant now, SeqNumber seq) {
@@ -170,8 +207,11 @@ void Connection::send_rst(Instant now, SeqNumber seq) {
 void Connection::schedule_ack(Instant now, bool immediate) {
     ++unacked_segments_;
     // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full-sized segment; at most 500 ms late
-    // (ours: config delayed_ack, 40 ms by default).
-    if (immediate || unacked_segments_ >= 2) {
+    // (ours: config delayed_ack, 40 ms by default). Counted in segments and in bytes: one GRO
+    // super-packet is a single segment here but carries many full-sized ones, so more than one
+    // full-sized segment's worth unacknowledged (as Linux __tcp_ack_snd_check) is also owed an ACK now.
+    const std::uint32_t unacked_bytes = static_cast<std::uint32_t>(rcv_nxt_ - last_ack_sent_);
+    if (immediate || unacked_segments_ >= 2 || unacked_bytes > rcv_mss_) {
         ack_now_ = true;
     } else if (!armed(Timer::DelayedAck)) {
         arm(Timer::DelayedAck, now + config_.delayed_ack);
@@ -477,7 +517,7 @@ void Connection::on_rto(Instant now) {
     // RFC 9293 §3.8.3 R2: give up when retransmissions go unanswered for the user timeout.
     if (now - last_progress_ >= config_.user_timeout) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }
@@ -506,7 +546,7 @@ void Connection::on_persist(Instant now) {
     // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
     if (now - last_received_ >= config_.user_timeout) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }
@@ -545,7 +585,7 @@ void Connection::on_keepalive(Instant now) {
     }
     if (keepalive_sent_ >= config_.keepalive_probes) {
         ++layer_.stats().tcp_timeouts;
-        send_rst(now, snd_nxt_);
+        send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }

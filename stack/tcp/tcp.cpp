@@ -45,7 +45,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats
     dirty_.reserve(n);
     to_free_.reserve(n);
     tw_.reserve(std::min<std::size_t>(config.max_time_wait, std::size_t{1} << 20));
-    challenge_credit_us_ = 1'000'000;
 }
 
 TcpLayer::~TcpLayer() = default;
@@ -284,13 +283,20 @@ std::size_t TcpLayer::abort_all(Instant now) {
     return n;
 }
 
+// RFC 5961 §7: the global challenge-ACK budget. A fixed number per second shared by all connections
+// is a side channel (CVE-2016-5696): an off-path attacker spends it with spoofed segments on a victim
+// connection and counts the challenge ACKs left for its own, learning whether its guess hit the window.
+// So each one-second period draws its budget uniformly from [limit/2, limit*3/2) (as Linux since 4.7);
+// connections are also limited one by one (Connection::invalid_ack_allowed), which is what keeps one
+// connection from spending the budget and an attacker from observing it through a single connection.
 bool TcpLayer::challenge_ack_allowed(Instant now) {
-    const std::int64_t cost = 1'000'000 / std::max<std::uint32_t>(config_.challenge_ack_per_sec, 1);
-    challenge_credit_us_ = std::min<std::int64_t>(
-        1'000'000, challenge_credit_us_ + (now - challenge_refill_).as_micros());
-    challenge_refill_ = now;
-    if (challenge_credit_us_ < cost) return false;
-    challenge_credit_us_ -= cost;
+    if (now >= challenge_period_end_) {
+        const std::uint64_t limit = std::max<std::uint32_t>(config_.challenge_ack_per_sec, 1);
+        challenge_budget_ = (limit + 1) / 2 + ip::splitmix64(rng_) % limit;
+        challenge_period_end_ = now + Duration::seconds(1);
+    }
+    if (challenge_budget_ == 0) return false;
+    --challenge_budget_;
     return true;
 }
 

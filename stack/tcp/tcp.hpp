@@ -119,6 +119,7 @@ public:
     void mark_dirty(const Connection& c);
     void on_established(Connection& c);
     void on_closed(Connection& c);
+    // The global challenge-ACK budget (RFC 5961 §7), drawn at random each second; consumes one if true.
     bool challenge_ack_allowed(Instant now);
     // Every state change of a connection (Connection::set_state), for the tcp.state.* gauges.
     void state_changed(TcpState from, TcpState to);
@@ -218,11 +219,12 @@ private:
     std::size_t events_head_ = 0, events_count_ = 0;
     std::vector<std::uint32_t> dirty_;
     std::vector<std::uint32_t> to_free_;
-    std::int64_t challenge_credit_us_ = 0;
+    std::uint64_t challenge_budget_ =
+        0;  // challenge ACKs left in this period (challenge_ack_allowed)
     std::size_t time_wait_ = 0;
     std::size_t mem_in_use_ = 0;
     std::size_t half_open_ = 0;  // embryonic connections (all listeners)
-    Instant challenge_refill_;
+    Instant challenge_period_end_;
     std::unordered_map<std::uint64_t, TimeWaitEntry> tw_;
     // By deadline, oldest first (every deadline is 2*MSL after its push, so pushing at the back keeps
     // the order); an entry whose id is not its record's current one is stale and skipped.

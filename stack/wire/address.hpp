@@ -24,6 +24,16 @@ struct Ipv4Address {
     constexpr bool is_broadcast() const { return value == 0xffffffffu; }
     constexpr bool is_multicast() const { return (value >> 28) == 0xe; }
     constexpr bool is_loopback() const { return (value >> 24) == 127; }
+    // 0.0.0.0/8, "this host on this network" (RFC 1122 §3.2.1.3 (a)/(b)): never a source on the wire.
+    constexpr bool is_this_network() const { return (value >> 24) == 0; }
+    // 240.0.0.0/4, reserved (RFC 1112 §4 class E, RFC 6890), which holds the limited broadcast.
+    constexpr bool is_reserved() const { return (value >> 28) == 0xf; }
+    // A source address no real peer can have (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7): this network,
+    // loopback, multicast, reserved and broadcast. (The receiver's own address is martian too, but only
+    // the receiver knows it.)
+    constexpr bool is_martian_source() const {
+        return is_this_network() || is_loopback() || is_multicast() || is_reserved();
+    }
     constexpr auto operator<=>(const Ipv4Address&) const = default;
 
     // Strict dotted quad: four decimal octets 0..255, no leading '+', no trailing garbage.

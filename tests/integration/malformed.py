@@ -58,6 +58,8 @@ def frag(src, dst, ident, offset_bytes, more, payload):
 CLASSES = ["ip_bad_checksum", "ip_ihl_below_5", "ip_ihl_beyond_length", "ip_version_6",
            "ip_version_7", "ip_truncated_header", "ip_total_length_too_big",
            "ip_total_length_below_header", "icmp_bad_checksum", "icmp_truncated", "ip_not_ours",
+           "ip_src_this_network", "ip_src_loopback", "ip_src_multicast", "ip_src_reserved",
+           "ip_src_broadcast", "ip_src_ours",
            "frag_overlap", "frag_inconsistent", "frag_too_big", "frag_flood"]
 
 
@@ -153,6 +155,13 @@ def main():
 
     # A datagram for someone else.
     burst("ip_not_ours", [ip_header(src, "198.18.0.77", len(good_icmp)) + good_icmp])
+
+    # Martian sources (RFC 1122 §3.2.1.3): valid pings from addresses no peer can have, and from the
+    # daemon's own address.
+    for name, martian in [("ip_src_this_network", "0.18.0.1"), ("ip_src_loopback", "127.0.0.1"),
+                          ("ip_src_multicast", "224.0.0.1"), ("ip_src_reserved", "240.0.0.1"),
+                          ("ip_src_broadcast", "255.255.255.255"), ("ip_src_ours", dst)]:
+        burst(name, [ip_header(martian, dst, len(good_icmp)) + good_icmp])
 
     # Fragments. Each datagram uses its own IP ID so classes do not interfere.
     def echo_payload(n, seq):
