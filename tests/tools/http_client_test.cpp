@@ -33,6 +33,11 @@ TEST(TunstackUrl, AcceptsIpv4LiteralHttpAndHttps) {
     auto h2 = parse_url("HTTPS://198.18.0.1:4433", err);
     ASSERT_TRUE(h2) << err;
     EXPECT_EQ(h2->host_header, "198.18.0.1:4433");
+    // A query right after the authority gets the root path in front of it.
+    auto q = parse_url("http://198.18.0.1:81?x=1#f", err);
+    ASSERT_TRUE(q) << err;
+    EXPECT_EQ(q->path, "/?x=1");
+    EXPECT_EQ(q->host_header, "198.18.0.1:81");
     for (const char* bad : {"ftp://198.18.0.1/", "http://example.com/", "http://198.18.0.1:0/",
                             "http://198.18.0.1:70000/", "http://u@198.18.0.1/", "198.18.0.1",
                             "http://198.18.0.1/a b", "http://[::1]/"}) {
