@@ -107,6 +107,11 @@ public:
             flush(now);
         }
         discard_input(now);
+        // A data stream is not closed under a client that is still sending: a close with unread
+        // input resets it, and the client's next write fails ("Broken pipe") before it reads the
+        // SERVER_TERMINATE on its control connection. Its input is dropped until the client,
+        // told on the control connection, closes it (or the drain timeout resets it).
+        if (role_ == Role::Data && !peer_finished()) return;
         finish(now, false);
     }
 
@@ -420,6 +425,7 @@ private:
     void data(stack::Instant now) {
         if (test_ == nullptr || draining_) {
             discard_input(now);
+            if (draining_ && !peer_finished()) return;  // see drain()
             return finish(now, false);
         }
         const bool running = test_->phase == Phase::Running;
