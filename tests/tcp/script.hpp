@@ -510,6 +510,21 @@ private:
     SocketHandle listener_;
 };
 
+// Passive open whose handshake takes `rtt` (one RTT sample: SRTT = rtt, RTTVAR = rtt/2); the peer's
+// final ACK carries `win` (scaled by the peer's wscale if it offered one).
+inline SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o = {},
+                                  std::uint16_t win = 65535) {
+    auto l = s.listen();
+    s.inject(syn(1000, o));
+    Out sa = s.expect({.flags = kSynAck});
+    Seg a = ack(1001, 1, win);
+    if (o.tsval) a.with_ts(*o.tsval + 1, sa.ts_val());
+    s.inject(s.now() + rtt, a);
+    auto c = s.tcp().accept(l);
+    EXPECT_TRUE(c.ok());
+    return *c;
+}
+
 // n bytes of deterministic data.
 inline Packet bytes(std::size_t n, std::uint32_t seed = 1) {
     return stack::testing::pattern(n, seed);

@@ -16,19 +16,6 @@ constexpr std::uint32_t kMss = 1460;
 // Relative sequence number of the first byte of segment i (1-based) of a bulk send.
 constexpr std::uint32_t seg_start(std::uint32_t i) { return 1 + (i - 1) * kMss; }
 
-// Passive open whose handshake takes `rtt` (one RTT sample: SRTT = rtt, RTTVAR = rtt/2).
-SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o = {}) {
-    auto l = s.listen();
-    s.inject(syn(1000, o));
-    Out sa = s.expect({.flags = kSynAck});
-    Seg a = ack(1001, 1);
-    if (o.tsval) a.with_ts(*o.tsval + 1, sa.ts_val());
-    s.inject(s.now() + rtt, a);
-    auto c = s.tcp().accept(l);
-    EXPECT_TRUE(c.ok());
-    return *c;
-}
-
 auto newreno = [](stack::StackConfig& c) { c.tcp.congestion = CcAlgorithm::NewReno; };
 
 std::int64_t stat(Script& s, const char* name) { return s.stack().stats().get(name); }

@@ -8,19 +8,6 @@
 namespace tcpscript {
 namespace {
 
-// Passive open whose handshake takes `rtt` (one RTT sample: SRTT = rtt, RTTVAR = rtt/2).
-SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o = {}) {
-    auto l = s.listen();
-    s.inject(syn(1000, o));
-    Out sa = s.expect({.flags = kSynAck});
-    Seg a = ack(1001, 1);
-    if (o.tsval) a.with_ts(*o.tsval + 1, sa.ts_val());
-    s.inject(s.now() + rtt, a);
-    auto c = s.tcp().accept(l);
-    EXPECT_TRUE(c.ok());
-    return *c;
-}
-
 TEST(TcpScriptRtx, RtoIsThreeSecondsAfterSynAckTimedOutWithoutSample_Rfc6298S57) {
     Script s;
     auto l = s.listen();

@@ -17,20 +17,6 @@ constexpr std::uint32_t kMss = 1460;
 
 void with_tso(stack::StackConfig& c) { c.tso_max_size = 65535; }
 
-// Passive open whose handshake takes `rtt`; the peer's final ACK carries `win` (scaled by the peer's
-// wscale if it offered one).
-SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o, std::uint16_t win = 65535) {
-    auto l = s.listen();
-    s.inject(syn(1000, o));
-    Out sa = s.expect({.flags = kSynAck});
-    Seg a = ack(1001, 1, win);
-    if (o.tsval) a.with_ts(*o.tsval + 1, sa.ts_val());
-    s.inject(s.now() + rtt, a);
-    auto c = s.tcp().accept(l);
-    EXPECT_TRUE(c.ok());
-    return *c;
-}
-
 const SynOpts kBigWindow{.mss = 1460, .wscale = 7, .sack_ok = true};
 
 TEST(TcpScriptTso, WithoutTsoEverySegmentIsOneMssPacket) {
