@@ -31,15 +31,13 @@ PNG=${PNG:-${OUT%.json}.png}
 TUNSTACKD=$ROOT/$BUILD/tools/tunstackd
 PY=/usr/bin/python3
 
-((EUID == 0)) || { echo "iperf3_report: must run as root (namespaces, TUN devices)" >&2; exit 2; }
-[[ -x $TUNSTACKD ]] || { echo "iperf3_report: $TUNSTACKD not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
-command -v iperf3 >/dev/null || { echo "iperf3_report: iperf3 missing (tools/setup installs it)" >&2; exit 2; }
 
 NS_TUN=tsbench-ip3-$$
 NS_A=tsbench-ip3a-$$
 NS_B=tsbench-ip3b-$$
 BENCH_NAME=iperf3_report
 source "$ROOT/bench/e2e/lib.sh"
+e2e_require --iperf3 "$TUNSTACKD"
 e2e_init
 
 HZ=$(getconf CLK_TCK)

@@ -1,5 +1,8 @@
 # bench/e2e/lib.sh — what the end-to-end benchmark scripts share (source it after setting BENCH_NAME).
 #
+#   e2e_require [--iperf3] BIN...
+#                            exit 2 with one line unless root, each BIN is built (executable) and,
+#                            with --iperf3, iperf3 is installed; before e2e_init
 #   e2e_init                 a temp dir ($TMP), the cleanup trap; BENCH_NSES and PIDS start empty
 #   e2e_ns NAME              create namespace NAME (lo up, IPv6 off, tcp_no_metrics_save=1), deleted
 #                            by the cleanup trap on every exit path
@@ -22,6 +25,19 @@ e2e_cleanup() {
     for ns in "${BENCH_NSES[@]}"; do timeout 10 ip netns del "$ns" 2>/dev/null; done
     rm -rf -- "$TMP"
     exit "$rc"
+}
+
+e2e_require() {
+    local b
+    ((EUID == 0)) || { echo "$BENCH_NAME: must run as root (namespaces, TUN devices)" >&2; exit 2; }
+    if [[ ${1:-} == --iperf3 ]]; then
+        shift
+        command -v iperf3 >/dev/null ||
+            { echo "$BENCH_NAME: iperf3 missing (tools/setup installs it)" >&2; exit 2; }
+    fi
+    for b in "$@"; do
+        [[ -x $b ]] || { echo "$BENCH_NAME: $b not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
+    done
 }
 
 e2e_init() {

@@ -28,15 +28,13 @@ TUNSTACKD=$ROOT/$BUILD/tools/tunstackd
 CLIENT=$ROOT/tests/integration/tcp_client.py
 PY=/usr/bin/python3
 
-((EUID == 0)) || { echo "throughput: must run as root (namespaces, TUN devices)" >&2; exit 2; }
-[[ -x $TUNSTACKD ]] || { echo "throughput: $TUNSTACKD not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
-command -v iperf3 >/dev/null || { echo "throughput: iperf3 missing (tools/setup installs it)" >&2; exit 2; }
 
 NS_TUN=tsbench-tun-$$
 NS_A=tsbench-a-$$
 NS_B=tsbench-b-$$
 BENCH_NAME=throughput
 source "$ROOT/bench/e2e/lib.sh"
+e2e_require --iperf3 "$TUNSTACKD"
 e2e_init
 
 # ---- TUN: tunstackd with discard and chargen ----

@@ -30,14 +30,11 @@ TUNSTACKD=$ROOT/$BUILD/tools/tunstackd
 BENCH=$ROOT/$BUILD/bench/bench_tls
 PY=/usr/bin/python3
 
-((EUID == 0)) || { echo "tls_throughput: must run as root (namespaces, TUN devices)" >&2; exit 2; }
-for b in "$TUNSTACKD" "$BENCH"; do
-    [[ -x $b ]] || { echo "tls_throughput: $b not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 2; }
-done
 
 NS=tsbench-tls-$$
 BENCH_NAME=tls_throughput
 source "$ROOT/bench/e2e/lib.sh"
+e2e_require "$TUNSTACKD" "$BENCH"
 e2e_init
 nsx() { timeout "$1" ip netns exec "$NS" "${@:2}"; }
 
