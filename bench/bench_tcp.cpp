@@ -142,7 +142,7 @@ void BM_TcpDataIn(benchmark::State& state) {
         e.now += Duration::micros(1);
         ++segs;
     }
-    if (received != segs * kSeg || e.st->stats().tcp_drop_out_of_window != 0) {
+    if (received != segs * kSeg || e.st->stats().tcp.drop_out_of_window != 0) {
         state.SkipWithError("data was not taken in order");
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(segs));
@@ -169,7 +169,7 @@ void BM_TcpAckClockedOut(benchmark::State& state) {
         e.now += Duration::micros(1);
         ++segs;
     }
-    if (e.st->stats().tcp_retransmits != 0) state.SkipWithError("unexpected retransmissions");
+    if (e.st->stats().tcp.retransmits != 0) state.SkipWithError("unexpected retransmissions");
     if (e.sink.packets < segs) state.SkipWithError("segments were not sent");
     state.SetItemsProcessed(static_cast<std::int64_t>(segs));
     state.SetBytesProcessed(static_cast<std::int64_t>(segs * kSeg));
@@ -224,7 +224,7 @@ void BM_TcpPureAckIn(benchmark::State& state) {
         ++acks;
         e.now += Duration::micros(1);
     }
-    if (e.st->stats().tcp_retransmits != 0) state.SkipWithError("unexpected retransmissions");
+    if (e.st->stats().tcp.retransmits != 0) state.SkipWithError("unexpected retransmissions");
     // Only the refills may have put segments on the wire: the ACKs themselves sent nothing.
     if (e.sink.packets - packets_before > refills * kAckBatch) {
         state.SkipWithError("ACK processing sent segments");
@@ -292,7 +292,7 @@ void BM_TcpOutputTso(benchmark::State& state) {
     }
     const std::size_t supers = e.sink.super_packets - supers0;
     if (supers < iterations) state.SkipWithError("super-segments were not sent");
-    if (e.st->stats().tcp_retransmits != 0) state.SkipWithError("unexpected retransmissions");
+    if (e.st->stats().tcp.retransmits != 0) state.SkipWithError("unexpected retransmissions");
     state.SetItemsProcessed(static_cast<std::int64_t>(e.sink.super_segments - segs0));
     state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
     state.counters["allocs"] =

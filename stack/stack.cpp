@@ -12,30 +12,30 @@ Stack::Stack(const StackConfig& config)
           config.tso_max_size),
       output_(ip::OutputConfig{config.addr, config.mtu, config.ttl, config.seed,
                                config.tso_max_size, config.tso_partial_checksum},
-              tx_, stats_),
-      reassembler_(config.reassembly, stats_),
-      icmp_(config.icmp, output_, stats_),
-      tcp_(config.tcp, output_, stats_, config.seed, config.tcp_secret) {}
+              tx_, stats_.ip),
+      reassembler_(config.reassembly, stats_.ip),
+      icmp_(config.icmp, output_, stats_.icmp),
+      tcp_(config.tcp, output_, stats_.tcp, config.seed, config.tcp_secret) {}
 
 void Stack::ingress(Instant now, Bytes packet) {
-    ++stats_.ip_rx_packets;
-    stats_.ip_rx_bytes += packet.size();
+    ++stats_.ip.rx_packets;
+    stats_.ip.rx_bytes += packet.size();
     if (packet.empty()) {
-        ++stats_.ip_drop_empty;
+        ++stats_.ip.drop_empty;
         return;
     }
     if ((packet[0] >> 4) == 6) {  // the kernel writes router solicitations and MLD into a fresh TUN
-        ++stats_.ip_drop_ipv6;
+        ++stats_.ip.drop_ipv6;
         return;
     }
     auto parsed = wire::Ipv4Packet::parse(packet);
     if (!parsed) {
         switch (parsed.error()) {
-            case wire::Ipv4Error::Truncated: ++stats_.ip_drop_truncated; break;
-            case wire::Ipv4Error::BadVersion: ++stats_.ip_drop_bad_version; break;
-            case wire::Ipv4Error::BadIhl: ++stats_.ip_drop_bad_ihl; break;
-            case wire::Ipv4Error::BadTotalLength: ++stats_.ip_drop_bad_total_length; break;
-            case wire::Ipv4Error::BadChecksum: ++stats_.ip_drop_bad_checksum; break;
+            case wire::Ipv4Error::Truncated: ++stats_.ip.drop_truncated; break;
+            case wire::Ipv4Error::BadVersion: ++stats_.ip.drop_bad_version; break;
+            case wire::Ipv4Error::BadIhl: ++stats_.ip.drop_bad_ihl; break;
+            case wire::Ipv4Error::BadTotalLength: ++stats_.ip.drop_bad_total_length; break;
+            case wire::Ipv4Error::BadChecksum: ++stats_.ip.drop_bad_checksum; break;
         }
         return;
     }
@@ -45,11 +45,11 @@ void Stack::ingress(Instant now, Bytes packet) {
     // martian (0/8, 127/8, 224/4, 240/4 with the limited broadcast), and so is our own address coming
     // in from the device (a spoofed "land" packet: answering it would talk to ourselves).
     if (src.is_martian_source() || src == config_.addr) {
-        ++stats_.ip_drop_bad_source;
+        ++stats_.ip.drop_bad_source;
         return;
     }
     if (ipv4.dst() != config_.addr) {
-        ++stats_.ip_drop_not_for_us;
+        ++stats_.ip.drop_not_for_us;
         return;
     }
     if (ipv4.is_fragment()) {
@@ -76,7 +76,7 @@ void Stack::deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes p
             tcp_.on_segment(now, ip, payload);
             return;
         default:
-            ++stats_.ip_drop_unknown_protocol;
+            ++stats_.ip.drop_unknown_protocol;
             icmp_.send_unreachable(now, wire::UnreachCode::Protocol, header, payload);
             return;
     }
@@ -86,16 +86,16 @@ void Stack::on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes pa
     auto udp = wire::UdpPacket::parse(payload, ip.src, ip.dst);
     if (!udp) {
         switch (udp.error()) {
-            case wire::UdpError::Truncated: ++stats_.udp_drop_truncated; break;
-            case wire::UdpError::BadLength: ++stats_.udp_drop_bad_length; break;
-            case wire::UdpError::BadChecksum: ++stats_.udp_drop_bad_checksum; break;
+            case wire::UdpError::Truncated: ++stats_.udp.drop_truncated; break;
+            case wire::UdpError::BadLength: ++stats_.udp.drop_bad_length; break;
+            case wire::UdpError::BadChecksum: ++stats_.udp.drop_bad_checksum; break;
         }
         return;
     }
-    ++stats_.udp_rx_datagrams;
-    stats_.udp_rx_bytes += payload.size();
+    ++stats_.udp.rx_datagrams;
+    stats_.udp.rx_bytes += payload.size();
     // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1: port unreachable).
-    ++stats_.udp_drop_no_port;
+    ++stats_.udp.drop_no_port;
     icmp_.send_unreachable(now, wire::UnreachCode::Port, header, payload);
 }
 
@@ -109,8 +109,8 @@ void Stack::poll(Instant now, PacketSink& sink) {
             Bytes packet = tx_.front();
             const GsoInfo* gso = tx_.front_gso();
             if (!(gso != nullptr ? sink.transmit_gso(packet, *gso) : sink.transmit(packet))) return;
-            ++stats_.ip_tx_packets;
-            stats_.ip_tx_bytes += packet.size();
+            ++stats_.ip.tx_packets;
+            stats_.ip.tx_bytes += packet.size();
             tx_.pop();
         }
         if (!tcp_.has_dirty()) return;

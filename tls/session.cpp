@@ -28,20 +28,19 @@ std::string_view to_string(TlsSession::Phase p) {
 SavedSession::SavedSession() { mbedtls_ssl_session_init(&session_); }
 SavedSession::~SavedSession() { mbedtls_ssl_session_free(&session_); }
 
-TlsSession::TlsSession(ByteStream& stream, Counters* counters)
-    : stream_(stream), counters_(counters) {
+TlsSession::TlsSession(ByteStream& stream, TlsStats* stats) : stream_(stream), stats_(stats) {
     mbedtls_ssl_init(&ssl_);
-    if (counters_ != nullptr) ++counters_->sessions_active;
+    if (stats_ != nullptr) ++stats_->sessions_active;
 }
 
 TlsSession::~TlsSession() {
     mbedtls_ssl_free(&ssl_);
-    if (counters_ != nullptr) --counters_->sessions_active;
+    if (stats_ != nullptr) --stats_->sessions_active;
 }
 
 stack::Result<std::unique_ptr<TlsSession>, Error> TlsSession::server(
-    std::shared_ptr<const ServerConfig> config, ByteStream& stream, Counters* counters) {
-    std::unique_ptr<TlsSession> s(new TlsSession(stream, counters));
+    std::shared_ptr<const ServerConfig> config, ByteStream& stream, TlsStats* stats) {
+    std::unique_ptr<TlsSession> s(new TlsSession(stream, stats));
     const mbedtls_ssl_config* conf = config->get();
     s->config_ = std::move(config);
     if (const int ret = mbedtls_ssl_setup(&s->ssl_, conf); ret != 0) {
@@ -54,8 +53,8 @@ stack::Result<std::unique_ptr<TlsSession>, Error> TlsSession::server(
 
 stack::Result<std::unique_ptr<TlsSession>, Error> TlsSession::client(
     std::shared_ptr<const ClientConfig> config, ByteStream& stream, const ClientTarget& target,
-    Counters* counters, const SavedSession* resume) {
-    std::unique_ptr<TlsSession> s(new TlsSession(stream, counters));
+    TlsStats* stats, const SavedSession* resume) {
+    std::unique_ptr<TlsSession> s(new TlsSession(stream, stats));
     const mbedtls_ssl_config* conf = config->get();
     const bool verify = config->verify();
     s->config_ = std::move(config);
@@ -122,8 +121,8 @@ int TlsSession::verify_ip(void* self, mbedtls_x509_crt* crt, int depth, std::uin
 
 void TlsSession::record_failure(Error e) {
     if (error_) return;
-    if (counters_ != nullptr) {
-        auto& by_reason = handshake_done_ ? counters_->failed : counters_->handshake_failed;
+    if (stats_ != nullptr) {
+        auto& by_reason = handshake_done_ ? stats_->failed : stats_->handshake_failed;
         ++by_reason[static_cast<std::size_t>(e.reason)];
     }
     error_ = std::move(e);
@@ -199,9 +198,9 @@ void TlsSession::step_handshake() {
     if (!compat::handshake_over(&ssl_)) return;
     handshake_done_ = true;
     phase_ = Phase::Open;
-    if (counters_ != nullptr) {
-        ++counters_->handshakes_ok;
-        if (resumed_) ++counters_->handshakes_resumed;
+    if (stats_ != nullptr) {
+        ++stats_->handshakes_ok;
+        if (resumed_) ++stats_->handshakes_resumed;
     }
     if (close_requested_) {
         phase_ = Phase::Closing;
@@ -219,7 +218,7 @@ void TlsSession::step_close() {
             return;
         }
         // The alert record exists now; a WANT_WRITE only delays it to the next flush.
-        if (counters_ != nullptr) ++counters_->close_notify_sent;
+        if (stats_ != nullptr) ++stats_->close_notify_sent;
         if (!flush()) return;
     }
     stream_.shutdown_send();
@@ -268,7 +267,7 @@ stack::Result<std::size_t, Error> TlsSession::read(stack::MutBytes out) {
     if (ret > 0) return static_cast<std::size_t>(ret);
     if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
         peer_closed_ = true;
-        if (counters_ != nullptr) ++counters_->close_notify_received;
+        if (stats_ != nullptr) ++stats_->close_notify_received;
         return std::size_t{0};
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {

@@ -37,8 +37,8 @@
 #include "stack/base/result.hpp"
 #include "tls/byte_stream.hpp"
 #include "tls/config.hpp"
-#include "tls/counters.hpp"
 #include "tls/error.hpp"
+#include "tls/stats.hpp"
 
 namespace tls {
 
@@ -71,10 +71,10 @@ public:
     enum class Phase : std::uint8_t { Handshake, Open, Closing, Closed, Failed };
 
     static stack::Result<std::unique_ptr<TlsSession>, Error> server(
-        std::shared_ptr<const ServerConfig> config, ByteStream& stream, Counters* counters);
+        std::shared_ptr<const ServerConfig> config, ByteStream& stream, TlsStats* stats);
     static stack::Result<std::unique_ptr<TlsSession>, Error> client(
         std::shared_ptr<const ClientConfig> config, ByteStream& stream, const ClientTarget& target,
-        Counters* counters, const SavedSession* resume = nullptr);
+        TlsStats* stats, const SavedSession* resume = nullptr);
     ~TlsSession();
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
@@ -109,7 +109,7 @@ public:
     bool save(SavedSession& out) const;
 
 private:
-    TlsSession(ByteStream& stream, Counters* counters);
+    TlsSession(ByteStream& stream, TlsStats* stats);
     static int bio_send(void* self, const unsigned char* buf, std::size_t len);
     static int bio_recv(void* self, unsigned char* buf, std::size_t len);
     static int verify_ip(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags);
@@ -121,7 +121,7 @@ private:
     void record_failure(Error e);
 
     ByteStream& stream_;
-    Counters* counters_;
+    TlsStats* stats_;
     std::shared_ptr<const void> config_;  // keeps the mbedtls_ssl_config alive
     mbedtls_ssl_context ssl_;
     bool ssl_ready_ = false;

@@ -19,7 +19,7 @@ bool is_error_type(std::uint8_t type) {
 }
 }  // namespace
 
-Icmp::Icmp(const IcmpConfig& config, Ipv4Output& output, Stats& stats)
+Icmp::Icmp(const IcmpConfig& config, Ipv4Output& output, IcmpStats& stats)
     : config_(config), output_(output), stats_(stats) {
     STACK_ASSERT(config_.error_rate_per_sec > 0);
     credit_us_ = std::int64_t{config_.error_burst} * (1'000'000 / config_.error_rate_per_sec);
@@ -30,18 +30,18 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
     auto parsed = wire::Icmpv4Packet::parse(message);
     if (!parsed) {
         if (parsed.error() == wire::Icmpv4Error::Truncated) {
-            ++stats_.icmp_drop_truncated;
+            ++stats_.drop_truncated;
         } else {
-            ++stats_.icmp_drop_bad_checksum;
+            ++stats_.drop_bad_checksum;
         }
         return;
     }
     const wire::Icmpv4Packet& icmp = *parsed;
-    ++stats_.icmp_rx_messages;
-    stats_.icmp_rx_bytes += message.size();
+    ++stats_.rx_messages;
+    stats_.rx_bytes += message.size();
     switch (static_cast<wire::IcmpType>(icmp.type())) {
         case wire::IcmpType::EchoRequest: {
-            ++stats_.icmp_rx_echo_request;
+            ++stats_.rx_echo_request;
             // The reply differs from the request only in its first word (type/code), so its checksum
             // is the request's updated incrementally (RFC 1624) and the data is copied once, from the
             // request straight into the outbound frames.
@@ -52,21 +52,21 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
             store_be16(header + 2, checksum::update16(icmp.checksum(), old_word, 0));
             store_be32(header + 4, icmp.rest_of_header());
             if (output_.send(ip.src, wire::IpProtocol::Icmp, {Bytes(header), icmp.body()})) {
-                ++stats_.icmp_tx_echo_reply;
-                ++stats_.icmp_tx_messages;
-                stats_.icmp_tx_bytes += wire::kIcmpv4HeaderLen + icmp.body().size();
+                ++stats_.tx_echo_reply;
+                ++stats_.tx_messages;
+                stats_.tx_bytes += wire::kIcmpv4HeaderLen + icmp.body().size();
             }
             return;
         }
-        case wire::IcmpType::EchoReply: ++stats_.icmp_rx_echo_reply; return;
-        case wire::IcmpType::DestUnreachable: ++stats_.icmp_rx_dest_unreachable; return;
-        case wire::IcmpType::TimeExceeded: ++stats_.icmp_rx_time_exceeded; return;
-        case wire::IcmpType::SourceQuench: ++stats_.icmp_rx_source_quench; return;
-        case wire::IcmpType::Redirect: ++stats_.icmp_rx_redirect; return;
-        case wire::IcmpType::ParameterProblem: ++stats_.icmp_rx_parameter_problem; return;
-        case wire::IcmpType::Timestamp: ++stats_.icmp_rx_timestamp; return;
-        case wire::IcmpType::TimestampReply: ++stats_.icmp_rx_timestamp_reply; return;
-        default: ++stats_.icmp_rx_other; return;
+        case wire::IcmpType::EchoReply: ++stats_.rx_echo_reply; return;
+        case wire::IcmpType::DestUnreachable: ++stats_.rx_dest_unreachable; return;
+        case wire::IcmpType::TimeExceeded: ++stats_.rx_time_exceeded; return;
+        case wire::IcmpType::SourceQuench: ++stats_.rx_source_quench; return;
+        case wire::IcmpType::Redirect: ++stats_.rx_redirect; return;
+        case wire::IcmpType::ParameterProblem: ++stats_.rx_parameter_problem; return;
+        case wire::IcmpType::Timestamp: ++stats_.rx_timestamp; return;
+        case wire::IcmpType::TimestampReply: ++stats_.rx_timestamp_reply; return;
+        default: ++stats_.rx_other; return;
     }
 }
 
@@ -89,11 +89,11 @@ void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, B
     const wire::Ipv4Address src(header.size() >= 16 ? load_be32(&header[12]) : 0);
     if (header.size() < wire::kIpv4MinHeaderLen || !initial_fragment || about_icmp_error ||
         src.is_unspecified() || src.is_broadcast() || src.is_multicast()) {
-        ++stats_.icmp_error_suppressed;
+        ++stats_.error_suppressed;
         return;
     }
     if (!take_error_token(now)) {
-        ++stats_.icmp_error_rate_limited;
+        ++stats_.error_rate_limited;
         return;
     }
     const std::size_t room = kIcmpErrorMaxLen - wire::kIpv4MinHeaderLen - wire::kIcmpv4HeaderLen;
@@ -109,10 +109,9 @@ void Icmp::send_unreachable(Instant now, wire::UnreachCode code, Bytes header, B
                             wire::kIcmpv4HeaderLen + quoted_header.size());
     store_be16(icmp + 2, checksum::finish(sum));
     if (output_.send(src, wire::IpProtocol::Icmp, {Bytes(icmp), quoted_header, quoted_payload})) {
-        ++stats_.icmp_tx_dest_unreachable;
-        ++stats_.icmp_tx_messages;
-        stats_.icmp_tx_bytes +=
-            wire::kIcmpv4HeaderLen + quoted_header.size() + quoted_payload.size();
+        ++stats_.tx_dest_unreachable;
+        ++stats_.tx_messages;
+        stats_.tx_bytes += wire::kIcmpv4HeaderLen + quoted_header.size() + quoted_payload.size();
     }
 }
 

@@ -27,7 +27,7 @@ inline constexpr std::size_t kIcmpErrorMaxLen = 576;
 
 class Icmp {
 public:
-    Icmp(const IcmpConfig& config, Ipv4Output& output, Stats& stats);
+    Icmp(const IcmpConfig& config, Ipv4Output& output, IcmpStats& stats);
 
     // An ICMP message addressed to us: `ip` is its (reassembled) IP header, `message` the ICMP bytes.
     void on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message);
@@ -42,7 +42,7 @@ private:
 
     IcmpConfig config_;
     Ipv4Output& output_;
-    Stats& stats_;
+    IcmpStats& stats_;
     std::int64_t credit_us_;  // token bucket in microseconds of credit
     Instant last_refill_;
 };

@@ -11,7 +11,7 @@ std::uint64_t splitmix64(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
-Ipv4Output::Ipv4Output(const OutputConfig& config, TxQueue& queue, Stats& stats)
+Ipv4Output::Ipv4Output(const OutputConfig& config, TxQueue& queue, IpStats& stats)
     : config_(config), queue_(queue), stats_(stats) {
     STACK_ASSERT(config_.mtu >= 68 && config_.mtu <= queue_.frame_size());  // RFC 791: 68 minimum
     STACK_ASSERT(config_.tso_max_size == 0 || (config_.tso_max_size > config_.mtu &&
@@ -38,18 +38,18 @@ bool Ipv4Output::send(wire::Ipv4Address dst, wire::IpProtocol protocol,
     for (Bytes p : parts) total += p.size();
     const std::size_t hlen = wire::Ipv4Repr::header_len();
     if (hlen + total > wire::kIpv4MaxPacketLen) {
-        ++stats_.ip_tx_drop_df;
+        ++stats_.tx_drop_df;
         return false;
     }
     const std::size_t mtu = config_.mtu;
     const std::size_t per_frag = hlen + total <= mtu ? total : ((mtu - hlen) & ~std::size_t{7});
     const std::size_t frags = total == 0 ? 1 : (total + per_frag - 1) / per_frag;
     if (frags > 1 && dont_frag) {
-        ++stats_.ip_tx_drop_df;
+        ++stats_.tx_drop_df;
         return false;
     }
     if (queue_.free_frames() < frags) {
-        ++stats_.ip_tx_drop_queue_full;
+        ++stats_.tx_drop_queue_full;
         return false;
     }
 
@@ -87,8 +87,8 @@ bool Ipv4Output::send(wire::Ipv4Address dst, wire::IpProtocol protocol,
         offset += len;
     }
     if (frags > 1) {
-        ++stats_.ip_frag_ok;
-        stats_.ip_tx_fragments += frags;
+        ++stats_.frag_ok;
+        stats_.tx_fragments += frags;
     }
     return true;
 }
@@ -103,7 +103,7 @@ bool Ipv4Output::send_gso(wire::Ipv4Address dst, wire::IpProtocol protocol,
                  hlen + request.transport_hdr_len + request.gso_size <= config_.mtu &&
                  total > std::size_t{request.transport_hdr_len} + request.gso_size);
     if (!queue_.can_acquire_large()) {
-        ++stats_.ip_tx_drop_queue_full;
+        ++stats_.tx_drop_queue_full;
         return false;
     }
     const std::size_t payload = total - request.transport_hdr_len;

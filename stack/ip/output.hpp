@@ -48,7 +48,7 @@ struct GsoRequest {
 
 class Ipv4Output {
 public:
-    Ipv4Output(const OutputConfig& config, TxQueue& queue, Stats& stats);
+    Ipv4Output(const OutputConfig& config, TxQueue& queue, IpStats& stats);
 
     // Queues one datagram from our address to `dst` whose payload is the concatenation of `parts`.
     // Returns false (and counts why) if it was dropped.
@@ -73,7 +73,7 @@ private:
 
     OutputConfig config_;
     TxQueue& queue_;
-    Stats& stats_;
+    IpStats& stats_;
     std::uint64_t key_;
     std::array<std::uint16_t, 256> idents_{};
 };

@@ -5,7 +5,7 @@
 
 namespace stack::ip {
 
-Reassembler::Reassembler(const ReassemblyConfig& config, Stats& stats)
+Reassembler::Reassembler(const ReassemblyConfig& config, IpStats& stats)
     : config_(config), stats_(stats) {
     slots_.reserve(config_.max_datagrams);
 }
@@ -46,14 +46,14 @@ bool Reassembler::make_room(std::size_t need, const Slot* keep) {
             }
         }
         if (victim == nullptr) return false;
-        discard(victim, stats_.ip_drop_frag_evicted);
+        discard(victim, stats_.drop_frag_evicted);
     }
     return true;
 }
 
 void Reassembler::update_gauges() {
-    stats_.ip_reasm_bytes_in_use = bytes_in_use_;
-    stats_.ip_reasm_datagrams_in_flight = slots_.size();
+    stats_.reasm_bytes_in_use = bytes_in_use_;
+    stats_.reasm_datagrams_in_flight = slots_.size();
 }
 
 std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
@@ -62,7 +62,7 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     // A datagram whose time ran out must not be completed by a fragment that arrives after its
     // deadline, even if nobody polled in between.
     if (next_deadline() <= now) expire(now);
-    ++stats_.ip_rx_fragments;
+    ++stats_.rx_fragments;
     Bytes payload = fragment.payload();
     const std::uint32_t begin = fragment.frag_offset();
     const std::uint32_t end = begin + static_cast<std::uint32_t>(payload.size());
@@ -70,16 +70,16 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     Slot* slot = find(fragment);
 
     if (payload.empty()) {
-        ++stats_.ip_drop_frag_inconsistent;
+        ++stats_.drop_frag_inconsistent;
         return std::nullopt;
     }
     if (fragment.header_len() + end > wire::kIpv4MaxPacketLen) {
-        discard(slot, stats_.ip_drop_frag_too_big);
+        discard(slot, stats_.drop_frag_too_big);
         return std::nullopt;
     }
     if (!last &&
         payload.size() % 8 != 0) {  // RFC 791: every fragment but the last is 8-byte aligned
-        discard(slot, stats_.ip_drop_frag_inconsistent);
+        discard(slot, stats_.drop_frag_inconsistent);
         return std::nullopt;
     }
 
@@ -89,7 +89,7 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
             for (auto& s : slots_) {
                 if (oldest == nullptr || s->deadline < oldest->deadline) oldest = s.get();
             }
-            discard(oldest, stats_.ip_drop_frag_evicted);
+            discard(oldest, stats_.drop_frag_evicted);
         }
         auto fresh = std::make_unique<Slot>();
         fresh->src = fragment.src();
@@ -103,11 +103,11 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
 
     // Consistency with what is already known about the datagram's end.
     if (slot->total && (end > *slot->total || (last && end != *slot->total))) {
-        discard(slot, stats_.ip_drop_frag_inconsistent);
+        discard(slot, stats_.drop_frag_inconsistent);
         return std::nullopt;
     }
     if (last && !slot->ranges.empty() && slot->ranges.back().end > end) {
-        discard(slot, stats_.ip_drop_frag_inconsistent);
+        discard(slot, stats_.drop_frag_inconsistent);
         return std::nullopt;
     }
 
@@ -115,17 +115,17 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
     for (const Range& r : slot->ranges) {
         if (r.begin <= begin && end <= r.end) {
             if (std::memcmp(slot->data.data() + begin, payload.data(), payload.size()) == 0) {
-                ++stats_.ip_drop_frag_duplicate;
+                ++stats_.drop_frag_duplicate;
                 if (!last) return std::nullopt;
                 // A copy that reveals the end may complete what is already here.
                 slot->total = end;
                 return complete_if_done(slot);
             }
-            discard(slot, stats_.ip_drop_frag_inconsistent);
+            discard(slot, stats_.drop_frag_inconsistent);
             return std::nullopt;
         }
         if (r.begin < end && begin < r.end) {
-            discard(slot, stats_.ip_drop_frag_overlap);
+            discard(slot, stats_.drop_frag_overlap);
             return std::nullopt;
         }
     }
@@ -144,7 +144,7 @@ std::optional<Reassembler::Datagram> Reassembler::insert(Instant now,
                          (want_ranges - slot->ranges.capacity()) * sizeof(Range);
     // A fragment that cannot fit even with every other datagram gone must not evict them first.
     if (slot->accounted + growth > config_.max_bytes || !make_room(growth, slot)) {
-        discard(slot, stats_.ip_drop_frag_no_memory);
+        discard(slot, stats_.drop_frag_no_memory);
         return std::nullopt;
     }
     slot->data.reserve(want_capacity);
@@ -189,7 +189,7 @@ std::optional<Reassembler::Datagram> Reassembler::complete_if_done(Slot* slot) {
     completed_ = std::move(slot->data);
     out.payload = Bytes(completed_.data(), *slot->total);
     remove(slot);
-    ++stats_.ip_reasm_ok;
+    ++stats_.reasm_ok;
     return out;
 }
 
@@ -197,7 +197,7 @@ void Reassembler::expire(Instant now) {
     completed_ = {};
     for (std::size_t i = 0; i < slots_.size();) {
         if (slots_[i]->deadline <= now) {
-            discard(slots_[i].get(), stats_.ip_drop_frag_timeout);
+            discard(slots_[i].get(), stats_.drop_frag_timeout);
         } else {
             ++i;
         }

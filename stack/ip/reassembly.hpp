@@ -13,7 +13,7 @@
 //  - memory (buffers + range lists) is capped in bytes and datagrams are capped in number: to make room the
 //    datagram closest to its deadline is evicted (frag_evicted), so a flood of incomplete datagrams cannot
 //    lock out a datagram that arrives whole. A fragment that alone exceeds the budget is frag_no_memory.
-// Each discard is counted once in Stats under its reason (one count per offending fragment or discarded
+// Each discard is counted once in IpStats under its reason (one count per offending fragment or discarded
 // datagram).
 #pragma once
 
@@ -43,7 +43,7 @@ public:
         Bytes payload;  // valid until the next call to insert() or expire()
     };
 
-    Reassembler(const ReassemblyConfig& config, Stats& stats);
+    Reassembler(const ReassemblyConfig& config, IpStats& stats);
 
     // Takes one fragment (is_fragment() is true). Returns the whole datagram when this fragment completes
     // it. Counts ip.rx_fragments, ip.reasm_ok and the drop reasons.
@@ -85,7 +85,7 @@ private:
     void update_gauges();
 
     ReassemblyConfig config_;
-    Stats& stats_;
+    IpStats& stats_;
     std::vector<std::unique_ptr<Slot>> slots_;  // unique_ptr: pointers stay valid across removal
     std::vector<std::uint8_t> completed_;       // the payload handed out by the last insert()
     std::size_t bytes_in_use_ = 0;

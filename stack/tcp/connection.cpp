@@ -179,7 +179,7 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
 
     // Step 1: sequence number acceptability (RFC 9293 §3.10.7.4, table).
     if (!acceptable(seg)) {
-        ++layer_.stats().tcp_drop_out_of_window;
+        ++layer_.stats().drop_out_of_window;
         if (!seg.flags().rst()) {
             if (state_ == TcpState::TimeWait && seg.flags().fin()) {
                 arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
@@ -214,7 +214,7 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
         // The application closed (not shut down) this connection: nobody will read new text.
         // Reset rather than acknowledge data into a buffer no one drains (RFC 9293 §3.10.4,
         // RFC 2525 §2.17; Linux "TCPAbortOnData").
-        ++layer_.stats().tcp_abort_on_data;
+        ++layer_.stats().abort_on_data;
         abort(now);
         return;
     }
@@ -248,7 +248,7 @@ bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
         ts_recent_ = tsval;  // RFC 7323 §5.5: ts_recent is too old to be trusted
         return true;
     }
-    ++layer_.stats().tcp_drop_paws;
+    ++layer_.stats().drop_paws;
     ack_invalid_segment(now, seg);
     output(now);
     return false;
@@ -274,7 +274,7 @@ void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
         send_challenge_ack(now);
         return;
     }
-    ++layer_.stats().tcp_rx_resets;
+    ++layer_.stats().rx_resets;
     if (state_ == TcpState::SynReceived && listener != ~std::uint32_t{0}) {
         close_with(std::nullopt);  // a passive open is simply forgotten (RFC 9293 §3.10.7.4 step 2)
         return;
@@ -298,7 +298,7 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
     // Second: RST, valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT).
     if (flags.rst()) {
         if (flags.ack()) {
-            ++layer_.stats().tcp_rx_resets;
+            ++layer_.stats().rx_resets;
             close_with(SocketError::Refused);
         }
         return;
@@ -531,7 +531,7 @@ bool Connection::take_sack(SeqNumber snd_una, const wire::TcpOptions& options) {
     if (!sack_ok_) return false;
     const auto r = scoreboard_.on_ack(snd_una, snd_max_,
                                       std::span(options.sack_blocks.data(), options.sack_count));
-    layer_.stats().tcp_sack_invalid_blocks += r.invalid;
+    layer_.stats().sack_invalid_blocks += r.invalid;
     return r.new_info;
 }
 
@@ -568,8 +568,8 @@ void Connection::maybe_start_recovery(Instant now) {
     recover_ = snd_max_;
     high_rxt_ = snd_una_;
     recovery_inflation_ = std::int64_t{dupacks_} * smss_;  // cwnd = ssthresh + 3*SMSS (NewReno)
-    ++layer_.stats().tcp_fast_retransmits;
-    if (sack_ok_) ++layer_.stats().tcp_sack_recoveries;
+    ++layer_.stats().fast_retransmits;
+    if (sack_ok_) ++layer_.stats().sack_recoveries;
     cc_->on_congestion_event(now, flight());
     retransmit_one(now, snd_una_, smss_, Rexmit::Fast);
     restart_rtx(now);
@@ -643,11 +643,11 @@ void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
     // §4.2). With every range in use, a segment needing a new one is dropped (counted): the ranges
     // held, which SACK blocks may have reported, are never given up (no reneging, RFC 2018 §8), and the
     // sender retransmits the dropped segment as it would a lost one.
-    ++layer_.stats().tcp_rx_out_of_order;
+    ++layer_.stats().rx_out_of_order;
     ack_now_ = true;
     if (ooo_.insert(seq, seq + static_cast<std::uint32_t>(payload.size())) ==
         Assembler::Insert::Full) {
-        ++layer_.stats().tcp_drop_ooo_full;
+        ++layer_.stats().drop_ooo_full;
         return;
     }
     rcv_buf_.write_at(offset, payload);

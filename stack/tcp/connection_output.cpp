@@ -155,14 +155,14 @@ SeqNumber Connection::pure_ack_seq() const {
 // spoofed segments spends none of the others' share), then by the layer's randomised global budget.
 void Connection::send_challenge_ack(Instant now) {
     if (!invalid_ack_allowed(now)) {
-        ++layer_.stats().tcp_challenge_limited_conn;
+        ++layer_.stats().challenge_limited_conn;
         return;
     }
     if (!layer_.challenge_ack_allowed(now)) {
-        ++layer_.stats().tcp_challenge_limited_global;
+        ++layer_.stats().challenge_limited_global;
         return;
     }
-    ++layer_.stats().tcp_challenge_acks;
+    ++layer_.stats().challenge_acks;
     send_ack(now);
 }
 
@@ -182,7 +182,7 @@ bool Connection::invalid_ack_allowed(Instant now) {
 // because our ACK was lost, and the peer needs that ACK to make progress.
 void Connection::ack_invalid_segment(Instant now, const wire::TcpPacket& seg) {
     if ((seg.segment_len() == 0 || seg.flags().syn()) && !invalid_ack_allowed(now)) {
-        ++layer_.stats().tcp_invalid_acks_limited;
+        ++layer_.stats().invalid_acks_limited;
         return;
     }
     ack_now_ = true;
@@ -201,7 +201,7 @@ SeqNumber Connection::rst_seq() const {
 }
 
 void Connection::send_rst(Instant now, SeqNumber seq) {
-    if (send_segment(now, seq, 0, TcpFlag::Rst)) ++layer_.stats().tcp_tx_resets;
+    if (send_segment(now, seq, 0, TcpFlag::Rst)) ++layer_.stats().tx_resets;
 }
 
 void Connection::schedule_ack(Instant now, bool immediate) {
@@ -220,14 +220,14 @@ void Connection::schedule_ack(Instant now, bool immediate) {
 
 void Connection::count_retransmit(Rexmit cause) {
     ++retransmits_;
-    Stats& st = layer_.stats();
-    ++st.tcp_retransmits;
+    TcpStats& st = layer_.stats();
+    ++st.retransmits;
     switch (cause) {
-        case Rexmit::Rto: ++st.tcp_retransmit_rto; break;
-        case Rexmit::Fast: ++st.tcp_retransmit_fast; break;
-        case Rexmit::Sack: ++st.tcp_retransmit_sack; break;
-        case Rexmit::PartialAck: ++st.tcp_retransmit_partial_ack; break;
-        case Rexmit::Syn: ++st.tcp_retransmit_syn; break;
+        case Rexmit::Rto: ++st.retransmit_rto; break;
+        case Rexmit::Fast: ++st.retransmit_fast; break;
+        case Rexmit::Sack: ++st.retransmit_sack; break;
+        case Rexmit::PartialAck: ++st.retransmit_partial_ack; break;
+        case Rexmit::Syn: ++st.retransmit_syn; break;
     }
 }
 
@@ -307,7 +307,7 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
         const std::uint32_t before = cc_->cwnd();
         cc_->on_idle_restart(now);
         if (cc_->cwnd() < before) {
-            ++layer_.stats().tcp_idle_restarts;
+            ++layer_.stats().idle_restarts;
             usable = std::min(usable, send_window_room());
         }
     }
@@ -497,12 +497,12 @@ void Connection::on_timer(Instant now) {
 }
 
 void Connection::on_rto(Instant now) {
-    ++layer_.stats().tcp_rto;
+    ++layer_.stats().rto;
     rtt_.backoff();
     rtt_timing_ = false;
     if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
         if (++syn_retries_ > config_.syn_retries) {
-            ++layer_.stats().tcp_timeouts;
+            ++layer_.stats().timeouts;
             close_with(SocketError::TimedOut);
             return;
         }
@@ -516,7 +516,7 @@ void Connection::on_rto(Instant now) {
     if (snd_una_ == snd_max_) return;  // nothing outstanding
     // RFC 9293 §3.8.3 R2: give up when retransmissions go unanswered for the user timeout.
     if (now - last_progress_ >= config_.user_timeout) {
-        ++layer_.stats().tcp_timeouts;
+        ++layer_.stats().timeouts;
         send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
@@ -545,7 +545,7 @@ void Connection::on_persist(Instant now) {
     // The peer stays silent (not even answering probes) for the user timeout: give up. As long as it
     // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
     if (now - last_received_ >= config_.user_timeout) {
-        ++layer_.stats().tcp_timeouts;
+        ++layer_.stats().timeouts;
         send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
@@ -557,7 +557,7 @@ void Connection::on_persist(Instant now) {
     if (orphaned_ && persist_backoff_ >= config_.orphan_retries &&
         (state_ == TcpState::FinWait1 || state_ == TcpState::Closing ||
          state_ == TcpState::LastAck)) {
-        ++layer_.stats().tcp_orphan_probe_aborts;
+        ++layer_.stats().orphan_probe_aborts;
         send_rst(now, wire::seq_min(snd_una_ + snd_wnd_, snd_max_));
         close_with(SocketError::TimedOut);
         return;
@@ -567,7 +567,7 @@ void Connection::on_persist(Instant now) {
     // the persist timer with its own backoff, not by the retransmission timer (a closed window is not
     // congestion: no RTO, no cwnd collapse, no user timeout while the peer answers). SND.MAX covers
     // the byte so that an ACK taking it is acceptable.
-    ++layer_.stats().tcp_window_probes;
+    ++layer_.stats().window_probes;
     send_segment(now, snd_nxt_, 1, TcpFlag::Ack);
     snd_max_ = wire::seq_max(snd_max_, snd_nxt_ + 1);
     ++persist_backoff_;
@@ -584,14 +584,14 @@ void Connection::on_keepalive(Instant now) {
         return;
     }
     if (keepalive_sent_ >= config_.keepalive_probes) {
-        ++layer_.stats().tcp_timeouts;
+        ++layer_.stats().timeouts;
         send_rst(now, rst_seq());
         close_with(SocketError::TimedOut);
         return;
     }
     // RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT-1 elicits an ACK from a live peer.
     ++keepalive_sent_;
-    ++layer_.stats().tcp_keepalive_probes;
+    ++layer_.stats().keepalive_probes;
     send_segment(now, snd_nxt_ - 1, 0, TcpFlag::Ack);
     arm(Timer::Keepalive, now + config_.keepalive_interval);
 }

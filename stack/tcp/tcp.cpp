@@ -27,7 +27,7 @@ std::array<std::uint8_t, 16> key_half(const std::optional<std::array<std::uint8_
 }
 }  // namespace
 
-TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats,
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, TcpStats& stats,
                    std::uint64_t seed, const std::optional<std::array<std::uint8_t, 32>>& secret)
     : config_(config),
       output_(output),
@@ -67,11 +67,11 @@ void TcpLayer::free_slot(std::uint32_t index) {
         wheel_.cancel(index);
         state_changed(c.state(), TcpState::Closed);
         mem_in_use_ -= c.buffer_bytes();
-        stats_.tcp_mem_in_use = mem_in_use_;
+        stats_.mem_in_use = mem_in_use_;
     }
     if (s.kind == Slot::Kind::Listener) {
         listeners_.erase(s.port);
-        stats_.tcp_listeners = listeners_.size();
+        stats_.listeners = listeners_.size();
     }
     s.conn.reset();
     s.kind = Slot::Kind::Free;
@@ -110,9 +110,9 @@ bool TcpLayer::emit(const Connection& c, Bytes header, Bytes payload1, Bytes pay
                       /*dont_frag=*/true)) {
         return false;
     }
-    ++stats_.tcp_tx_segments;
-    stats_.tcp_tx_bytes += header.size() + payload1.size() + payload2.size();
-    stats_.tcp_tx_payload_bytes += payload1.size() + payload2.size();
+    ++stats_.tx_segments;
+    stats_.tx_bytes += header.size() + payload1.size() + payload2.size();
+    stats_.tx_payload_bytes += payload1.size() + payload2.size();
     return true;
 }
 
@@ -130,10 +130,10 @@ bool TcpLayer::emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes
     // Counted as the segments the device puts on the wire.
     const std::size_t payload = payload1.size() + payload2.size();
     const std::size_t segments = (payload + gso_size - 1) / gso_size;
-    ++stats_.tcp_tx_tso_packets;
-    stats_.tcp_tx_segments += segments;
-    stats_.tcp_tx_bytes += segments * header.size() + payload;
-    stats_.tcp_tx_payload_bytes += payload;
+    ++stats_.tx_tso_packets;
+    stats_.tx_segments += segments;
+    stats_.tx_bytes += segments * header.size() + payload;
+    stats_.tx_payload_bytes += payload;
     return true;
 }
 
@@ -165,7 +165,7 @@ void TcpLayer::timers_changed(const Connection& c) {
 }
 
 void TcpLayer::on_established(Connection& c) {
-    ++stats_.tcp_established;
+    ++stats_.established;
     if (c.listener == ~std::uint32_t{0}) {
         notify(c.index(), kEventConnected | kEventWritable);
         return;
@@ -201,15 +201,15 @@ void TcpLayer::state_changed(TcpState from, TcpState to) {
     if (from == to) return;
     auto gauge = [this](TcpState s) -> std::uint64_t* {
         switch (s) {
-            case TcpState::SynSent: return &stats_.tcp_state_syn_sent;
-            case TcpState::SynReceived: return &stats_.tcp_state_syn_received;
-            case TcpState::Established: return &stats_.tcp_state_established;
-            case TcpState::FinWait1: return &stats_.tcp_state_fin_wait1;
-            case TcpState::FinWait2: return &stats_.tcp_state_fin_wait2;
-            case TcpState::CloseWait: return &stats_.tcp_state_close_wait;
-            case TcpState::Closing: return &stats_.tcp_state_closing;
-            case TcpState::LastAck: return &stats_.tcp_state_last_ack;
-            case TcpState::TimeWait: return &stats_.tcp_state_time_wait;
+            case TcpState::SynSent: return &stats_.state_syn_sent;
+            case TcpState::SynReceived: return &stats_.state_syn_received;
+            case TcpState::Established: return &stats_.state_established;
+            case TcpState::FinWait1: return &stats_.state_fin_wait1;
+            case TcpState::FinWait2: return &stats_.state_fin_wait2;
+            case TcpState::CloseWait: return &stats_.state_close_wait;
+            case TcpState::Closing: return &stats_.state_closing;
+            case TcpState::LastAck: return &stats_.state_last_ack;
+            case TcpState::TimeWait: return &stats_.state_time_wait;
             case TcpState::Closed:
             case TcpState::Listen: return nullptr;
         }
@@ -223,19 +223,19 @@ void TcpLayer::state_changed(TcpState from, TcpState to) {
 
 void TcpLayer::buffers_allocated(std::size_t bytes) {
     mem_in_use_ += bytes;
-    stats_.tcp_mem_in_use = mem_in_use_;
+    stats_.mem_in_use = mem_in_use_;
 }
 
 void TcpLayer::buffers_released(std::size_t bytes) {
     mem_in_use_ -= bytes;
-    stats_.tcp_mem_in_use = mem_in_use_;
+    stats_.mem_in_use = mem_in_use_;
 }
 
 // A new connection (a SYN, connect()): half-open connections count against max_connections (an
 // operator's hard limit), but hold no buffers, so the budget is tested against buffers in use.
 bool TcpLayer::admit(bool count_drop) {
     if (config_.max_connections != 0 && active_connection_count() >= config_.max_connections) {
-        if (count_drop) ++stats_.tcp_drop_max_connections;
+        if (count_drop) ++stats_.drop_max_connections;
         return false;
     }
     return admit_buffers(count_drop);
@@ -246,12 +246,12 @@ bool TcpLayer::admit(bool count_drop) {
 bool TcpLayer::admit_buffers(bool count_drop) {
     if (config_.max_connections != 0 &&
         active_connection_count() - half_open_ >= config_.max_connections) {
-        if (count_drop) ++stats_.tcp_drop_max_connections;
+        if (count_drop) ++stats_.drop_max_connections;
         return false;
     }
     if (config_.mem_budget != 0 &&
         mem_in_use_ + config_.send_buffer + config_.recv_buffer > config_.mem_budget) {
-        if (count_drop) ++stats_.tcp_drop_mem_budget;
+        if (count_drop) ++stats_.drop_mem_budget;
         return false;
     }
     return true;
@@ -262,7 +262,7 @@ Connection* TcpLayer::make_connection(std::uint32_t index, Endpoint local, Endpo
     s.kind = Slot::Kind::Connection;
     s.conn = std::make_unique<Connection>(*this, index, config_, local, remote);
     mem_in_use_ += s.conn->buffer_bytes();
-    stats_.tcp_mem_in_use = mem_in_use_;
+    stats_.mem_in_use = mem_in_use_;
     conns_.emplace(key(remote.addr, remote.port, local.port), index);
     return s.conn.get();
 }
@@ -307,21 +307,21 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
     if (!parsed) {
         switch (parsed.error()) {
             case wire::TcpError::TooLong:
-            case wire::TcpError::Truncated: ++stats_.tcp_drop_truncated; break;
-            case wire::TcpError::BadDataOffset: ++stats_.tcp_drop_bad_offset; break;
-            case wire::TcpError::BadChecksum: ++stats_.tcp_drop_bad_checksum; break;
+            case wire::TcpError::Truncated: ++stats_.drop_truncated; break;
+            case wire::TcpError::BadDataOffset: ++stats_.drop_bad_offset; break;
+            case wire::TcpError::BadChecksum: ++stats_.drop_bad_checksum; break;
         }
         return;
     }
     const wire::TcpPacket& seg = *parsed;
     auto options = wire::TcpOptions::parse(seg.options());
     if (!options) {
-        ++stats_.tcp_drop_bad_options;
+        ++stats_.drop_bad_options;
         return;
     }
-    ++stats_.tcp_rx_segments;
-    stats_.tcp_rx_bytes += payload.size();
-    stats_.tcp_rx_payload_bytes += seg.payload().size();
+    ++stats_.rx_segments;
+    stats_.rx_bytes += payload.size();
+    stats_.rx_payload_bytes += seg.payload().size();
     auto it = conns_.find(key(ip.src, seg.src_port(), seg.dst_port()));
     if (it != conns_.end()) {
         Slot& slot = slots_[it->second];
@@ -343,7 +343,7 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
         if (auto l = listeners_.find(seg.dst_port()); l != listeners_.end()) {
             on_listen(now, l->second, ip, seg, *options, iss);
         } else {
-            ++stats_.tcp_drop_no_listener;
+            ++stats_.drop_no_listener;
             reset_closed(now, ip, seg);
         }
     }
@@ -370,9 +370,9 @@ void TcpLayer::reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::T
     std::uint8_t buf[wire::kTcpMinHeaderLen];
     rst.emit(MutBytes(buf), ip.dst, ip.src, Bytes());
     if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf)}, /*dont_frag=*/true)) {
-        ++stats_.tcp_tx_resets;
-        ++stats_.tcp_tx_segments;
-        stats_.tcp_tx_bytes += sizeof buf;
+        ++stats_.tx_resets;
+        ++stats_.tx_segments;
+        stats_.tx_bytes += sizeof buf;
     }
 }
 
@@ -389,7 +389,7 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
     if (seg.flags().ack()) {
         if (!seg.flags().syn() &&
             (!l.sent_cookies || (now - l.last_cookie).as_micros() > SynCookies::kRecentUs)) {
-            ++stats_.tcp_syncookies_unchecked;
+            ++stats_.syncookies_unchecked;
             reset_closed(now, ip, seg);
             return;
         }
@@ -400,7 +400,7 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
     }
     if (!seg.flags().syn()) return;
     if (l.accept_queue.size() >= l.backlog) {
-        ++stats_.tcp_drop_listen_overflow;  // dropped, not reset: the peer will retry
+        ++stats_.drop_listen_overflow;  // dropped, not reset: the peer will retry
         return;
     }
     if (!admit(/*count_drop=*/true)) return;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
@@ -425,14 +425,14 @@ Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& 
                                   const wire::TcpPacket& seg) {
     auto index = allocate_slot();
     if (!index) {
-        ++stats_.tcp_drop_no_memory;
+        ++stats_.drop_no_memory;
         return nullptr;
     }
     slots_[*index].user_owned = false;
     Connection* c =
         make_connection(*index, Endpoint{ip.dst, seg.dst_port()}, Endpoint{ip.src, seg.src_port()});
     c->listener = listener;
-    ++stats_.tcp_passive_opens;
+    ++stats_.passive_opens;
     return c;
 }
 
@@ -467,9 +467,9 @@ void TcpLayer::send_cookie_synack(Instant now, const wire::Ipv4Repr& ip, const w
     r.emit(MutBytes(buf, r.header_len()), ip.dst, ip.src, Bytes());
     if (output_.send(ip.src, wire::IpProtocol::Tcp, {Bytes(buf, r.header_len())},
                      /*dont_frag=*/true)) {
-        ++stats_.tcp_syncookies_sent;
-        ++stats_.tcp_tx_segments;
-        stats_.tcp_tx_bytes += r.header_len();
+        ++stats_.syncookies_sent;
+        ++stats_.tx_segments;
+        stats_.tx_bytes += r.header_len();
     }
 }
 
@@ -479,7 +479,7 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
     const CookieTuple t{ip.dst, seg.dst_port(), ip.src, seg.src_port()};
     auto mss = cookies_.check(now, t, seg.ack() - 1, seg.seq() - 1);
     if (!mss) {
-        ++stats_.tcp_syncookies_failed;
+        ++stats_.syncookies_failed;
         return false;
     }
     wire::TcpOptions offered;
@@ -491,7 +491,7 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
                                      isn_.ts_offset(ip.dst, seg.dst_port(), ip.src, seg.src_port());
         auto o = SynCookies::decode_ts(ts_now, options.timestamps->tsecr);
         if (!o) {
-            ++stats_.tcp_syncookies_failed;
+            ++stats_.syncookies_failed;
             return false;
         }
         offered.window_scale = o->wscale;
@@ -499,13 +499,13 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
         offered.timestamps = wire::TcpTimestamps{options.timestamps->tsval, 0};
     }
     if (slots_[listener].accept_queue.size() >= slots_[listener].backlog) {
-        ++stats_.tcp_drop_listen_overflow;
+        ++stats_.drop_listen_overflow;
         return true;  // valid, but no room: drop silently, the peer retransmits
     }
     if (!admit_buffers(/*count_drop=*/true)) return true;  // likewise
     Connection* c = new_passive(listener, ip, seg);
     if (c == nullptr) return true;
-    ++stats_.tcp_syncookies_ok;
+    ++stats_.syncookies_ok;
     c->open_from_cookie(now, seg.ack() - 1, seg, offered);
     c->on_segment(now, seg, options);  // the ACK may carry data or a FIN
     timers_changed(*c);
@@ -564,7 +564,7 @@ Result<SocketHandle, SocketError> TcpLayer::listen(std::uint16_t port, std::uint
     s.backlog = backlog;
     s.syn_queue = 0;
     listeners_.emplace(port, *index);
-    stats_.tcp_listeners = listeners_.size();
+    stats_.listeners = listeners_.size();
     return handle_of(*index);
 }
 
@@ -610,7 +610,7 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
     slots_[*index].user_owned = true;
     Connection* c =
         make_connection(*index, Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
-    ++stats_.tcp_active_opens;
+    ++stats_.active_opens;
     c->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
     timers_changed(*c);
     return handle_of(*index);
@@ -781,7 +781,7 @@ void TcpLayer::for_each_connection(function_ref<void(const ConnectionInfo&)> fn)
 
 void TcpLayer::add_time_wait(const TimeWaitState& tw) {
     if (config_.max_time_wait == 0) {
-        ++stats_.tcp_time_wait_evicted;  // no TIME-WAIT kept at all
+        ++stats_.time_wait_evicted;  // no TIME-WAIT kept at all
         return;
     }
     // At the cap the oldest record goes (the one closest to its end anyway): TIME-WAIT never
@@ -792,11 +792,11 @@ void TcpLayer::add_time_wait(const TimeWaitState& tw) {
         auto it = tw_.find(o.key);
         if (it == tw_.end() || it->second.id != o.id) continue;  // stale
         remove_time_wait(o.key);
-        ++stats_.tcp_time_wait_evicted;
+        ++stats_.time_wait_evicted;
     }
     const std::uint64_t k = key(tw.remote.addr, tw.remote.port, tw.local.port);
     auto [it, inserted] = tw_.try_emplace(k);
-    if (inserted) ++stats_.tcp_state_time_wait;
+    if (inserted) ++stats_.state_time_wait;
     it->second.tw = tw;
     order_time_wait(k, it->second);
 }
@@ -815,7 +815,7 @@ void TcpLayer::order_time_wait(std::uint64_t k, TimeWaitEntry& e) {
 }
 
 void TcpLayer::remove_time_wait(std::uint64_t k) {
-    if (tw_.erase(k) != 0) --stats_.tcp_state_time_wait;
+    if (tw_.erase(k) != 0) --stats_.state_time_wait;
 }
 
 void TcpLayer::expire_time_wait(Instant now) {
@@ -847,8 +847,8 @@ void TcpLayer::send_time_wait_ack(Instant now, const TimeWaitState& tw) {
     r.emit(MutBytes(buf, r.header_len()), tw.local.addr, tw.remote.addr, Bytes());
     if (output_.send(tw.remote.addr, wire::IpProtocol::Tcp, {Bytes(buf, r.header_len())},
                      /*dont_frag=*/true)) {
-        ++stats_.tcp_tx_segments;
-        stats_.tcp_tx_bytes += r.header_len();
+        ++stats_.tx_segments;
+        stats_.tx_bytes += r.header_len();
     }
 }
 
@@ -867,10 +867,10 @@ std::optional<SeqNumber> TcpLayer::on_time_wait(Instant now, std::uint64_t k,
     const std::uint32_t wnd = std::max<std::uint32_t>(std::uint32_t{tw.window} << tw.rcv_wscale, 1);
     if (flags.rst()) {
         if (seg.seq() == tw.rcv_nxt) {
-            ++stats_.tcp_rx_resets;
+            ++stats_.rx_resets;
             remove_time_wait(k);
         } else if (wire::seq_in_window(seg.seq(), tw.rcv_nxt, wnd) && challenge_ack_allowed(now)) {
-            ++stats_.tcp_challenge_acks;
+            ++stats_.challenge_acks;
             send_time_wait_ack(now, tw);
         }
         return std::nullopt;
@@ -889,18 +889,18 @@ std::optional<SeqNumber> TcpLayer::on_time_wait(Instant now, std::uint64_t k,
             // The new ISS lies beyond anything the old incarnation sent (as Linux: + 64K + 2).
             const SeqNumber iss = tw.snd_nxt + 65537u;
             remove_time_wait(k);
-            ++stats_.tcp_time_wait_reused;
+            ++stats_.time_wait_reused;
             return iss;
         }
     }
     if (ts && static_cast<std::int32_t>(options.timestamps->tsval - tw.ts_recent) < 0) {
-        ++stats_.tcp_drop_paws;
+        ++stats_.drop_paws;
         send_time_wait_ack(now, tw);
         return std::nullopt;
     }
     if (flags.syn()) {
         if (challenge_ack_allowed(now)) {
-            ++stats_.tcp_challenge_acks;
+            ++stats_.challenge_acks;
             send_time_wait_ack(now, tw);
         }
         return std::nullopt;
@@ -912,7 +912,7 @@ std::optional<SeqNumber> TcpLayer::on_time_wait(Instant now, std::uint64_t k,
         return std::nullopt;
     }
     if (seg.seq() != tw.rcv_nxt || !seg.payload().empty()) {
-        ++stats_.tcp_drop_out_of_window;
+        ++stats_.drop_out_of_window;
         send_time_wait_ack(now, tw);
     }
     return std::nullopt;

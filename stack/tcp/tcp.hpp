@@ -58,7 +58,7 @@ namespace stack::tcp {
 class TcpLayer {
 public:
     // `secret`: ISN key (bytes 0..15) and SYN-cookie key (16..31); derived from `seed` when unset.
-    TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats, std::uint64_t seed,
+    TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, TcpStats& stats, std::uint64_t seed,
              const std::optional<std::array<std::uint8_t, 32>>& secret = std::nullopt);
     ~TcpLayer();
     TcpLayer(const TcpLayer&) = delete;
@@ -132,7 +132,7 @@ public:
     std::uint32_t ts_offset(const Endpoint& local, const Endpoint& remote) const {
         return isn_.ts_offset(local.addr, local.port, remote.addr, remote.port);
     }
-    Stats& stats() { return stats_; }
+    TcpStats& stats() { return stats_; }
     const TcpConfig& config() const { return config_; }
     std::uint16_t mtu() const { return output_.mtu(); }
     // 0 without TSO; else the largest super-packet (StackConfig::tso_max_size).
@@ -206,7 +206,7 @@ private:
 
     TcpConfig config_;
     ip::Ipv4Output& output_;
-    Stats& stats_;
+    TcpStats& stats_;
     IsnGenerator isn_;
     SynCookies cookies_;
     std::uint64_t rng_;

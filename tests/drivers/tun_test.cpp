@@ -206,7 +206,7 @@ void vnet_child() {
         ::poll(&pfd, 1, 1);
     }
     if (got != data) fail(36, "data differs");
-    if (st.stats().ip_drop_bad_checksum != 0 || st.stats().tcp_drop_bad_checksum != 0)
+    if (st.stats().ip.drop_bad_checksum != 0 || st.stats().tcp.drop_bad_checksum != 0)
         fail(37, "the stack saw bad checksums");
     if (tun.stats().rx_gso == 0) fail(38, "no TSO super-packet arrived");
     if (tun.stats().rx_csum_completed == 0) fail(39, "no partial checksum was completed");

@@ -163,7 +163,7 @@ void send_child(SendCase cfg) {
     if (tun.stats().tx_errors != 0) {
         fail(38, "the kernel refused writes: errno " + std::to_string(tun.stats().last_tx_errno));
     }
-    if (st.stats().tcp_tx_tso_packets == 0) fail(39, "the stack built no super-packet");
+    if (st.stats().tcp.tx_tso_packets == 0) fail(39, "the stack built no super-packet");
     const long csum_errors = kernel_tcp_counter("InCsumErrors");
     if (cfg.corrupt) {
         if (faulty.tx_counters().corrupted == 0) fail(40, "nothing was corrupted");

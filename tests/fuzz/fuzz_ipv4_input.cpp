@@ -103,21 +103,21 @@ struct Run {
 
 void check_gauges(const Stack& stack) {
     const Stats& s = stack.stats();
-    FUZZ_CHECK(s.ip_reasm_bytes_in_use <= stack.config().reassembly.max_bytes);
-    FUZZ_CHECK(s.ip_reasm_datagrams_in_flight <= stack.config().reassembly.max_datagrams);
+    FUZZ_CHECK(s.ip.reasm_bytes_in_use <= stack.config().reassembly.max_bytes);
+    FUZZ_CHECK(s.ip.reasm_datagrams_in_flight <= stack.config().reassembly.max_datagrams);
 }
 
 std::uint64_t ip_input_drops(const Stats& s) {
-    return s.ip_drop_empty + s.ip_drop_ipv6 + s.ip_drop_bad_version + s.ip_drop_truncated +
-           s.ip_drop_bad_ihl + s.ip_drop_bad_total_length + s.ip_drop_bad_checksum +
-           s.ip_drop_bad_source + s.ip_drop_not_for_us;
+    return s.ip.drop_empty + s.ip.drop_ipv6 + s.ip.drop_bad_version + s.ip.drop_truncated +
+           s.ip.drop_bad_ihl + s.ip.drop_bad_total_length + s.ip.drop_bad_checksum +
+           s.ip.drop_bad_source + s.ip.drop_not_for_us;
 }
 
 void feed(Stack& stack, Instant& now, Bytes packet, CheckingSink& sink) {
     const std::uint64_t before = ip_input_drops(stack.stats());
-    const std::uint64_t rx_before = stack.stats().ip_rx_packets;
+    const std::uint64_t rx_before = stack.stats().ip.rx_packets;
     stack.ingress(now, packet);
-    FUZZ_CHECK(stack.stats().ip_rx_packets == rx_before + 1);
+    FUZZ_CHECK(stack.stats().ip.rx_packets == rx_before + 1);
     FUZZ_CHECK(ip_input_drops(stack.stats()) - before <= 1);  // at most one input-drop reason
     check_gauges(stack);
     stack.poll(now, sink);
@@ -134,10 +134,10 @@ void finish(Stack& stack, Instant now, CheckingSink& sink) {
         stack.poll(now, sink);
         check_gauges(stack);
     }
-    FUZZ_CHECK(stack.stats().ip_reasm_bytes_in_use == 0);
-    FUZZ_CHECK(stack.stats().ip_reasm_datagrams_in_flight == 0);
+    FUZZ_CHECK(stack.stats().ip.reasm_bytes_in_use == 0);
+    FUZZ_CHECK(stack.stats().ip.reasm_datagrams_in_flight == 0);
     FUZZ_CHECK(stack.poll_at() == Instant::never());
-    FUZZ_CHECK(stack.stats().ip_tx_packets == sink.count);
+    FUZZ_CHECK(stack.stats().ip.tx_packets == sink.count);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ const auto kRawProtocol = static_cast<wire::IpProtocol>(253);
 // Ipv4Output over its own TxQueue, drained into a vector.
 struct OutputRig {
     explicit OutputRig(std::uint16_t mtu, std::size_t frames = 256, std::uint64_t seed = 5)
-        : queue(frames, mtu), output(ip::OutputConfig{kOurAddr, mtu, 64, seed}, queue, stats) {}
+        : queue(frames, mtu), output(ip::OutputConfig{kOurAddr, mtu, 64, seed}, queue, stats.ip) {}
     std::vector<Packet> drain() {
         std::vector<Packet> out;
         while (!queue.empty()) {
@@ -39,7 +39,7 @@ struct OutputRig {
 // Reassembles with our own Reassembler (fed in reverse, to not depend on order).
 Packet reassemble_with_reassembler(const std::vector<Packet>& frags) {
     Stats stats;
-    ip::Reassembler r(ip::ReassemblyConfig{}, stats);
+    ip::Reassembler r(ip::ReassemblyConfig{}, stats.ip);
     std::optional<Packet> whole;
     for (std::size_t i = frags.size(); i-- > 0;) {
         auto ip = parse_ip(frags[i]);
@@ -50,7 +50,7 @@ Packet reassemble_with_reassembler(const std::vector<Packet>& frags) {
         }
     }
     EXPECT_TRUE(whole.has_value());
-    EXPECT_EQ(stats.ip_reasm_ok, 1u);
+    EXPECT_EQ(stats.ip.reasm_ok, 1u);
     return whole.value_or(Packet{});
 }
 
@@ -94,14 +94,14 @@ TEST_P(FragOutputMtu, FragmentsFitMtuAndReassembleToTheOriginal) {
         expect_valid_fragments(frags, mtu, 253, kPeerAddr);
         if (expected == 1) {
             EXPECT_FALSE(parse_ip(frags[0]).is_fragment());
-            EXPECT_EQ(rig.stats.ip_frag_ok, 0u);
-            EXPECT_EQ(rig.stats.ip_tx_fragments, 0u);
+            EXPECT_EQ(rig.stats.ip.frag_ok, 0u);
+            EXPECT_EQ(rig.stats.ip.tx_fragments, 0u);
             continue;
         }
         EXPECT_EQ(reassemble_by_hand(frags), payload);
         EXPECT_EQ(reassemble_with_reassembler(frags), payload);
-        EXPECT_EQ(rig.stats.ip_frag_ok, 1u);
-        EXPECT_EQ(rig.stats.ip_tx_fragments, expected);
+        EXPECT_EQ(rig.stats.ip.frag_ok, 1u);
+        EXPECT_EQ(rig.stats.ip.tx_fragments, expected);
     }
 }
 
@@ -151,16 +151,16 @@ TEST(FragOutput, DontFragmentTooBigDroppedAndCounted) {
     const Packet fits = pattern(1480);
     const Packet too_big = pattern(1481);
     EXPECT_FALSE(rig.output.send(kPeerAddr, wire::IpProtocol::Udp, {Bytes(too_big)}, true));
-    EXPECT_EQ(rig.stats.ip_tx_drop_df, 1u);
+    EXPECT_EQ(rig.stats.ip.tx_drop_df, 1u);
     EXPECT_TRUE(rig.queue.empty());
-    EXPECT_EQ(rig.stats.ip_tx_fragments, 0u);
+    EXPECT_EQ(rig.stats.ip.tx_fragments, 0u);
 
     ASSERT_TRUE(rig.output.send(kPeerAddr, wire::IpProtocol::Udp, {Bytes(fits)}, true));
     auto out = rig.drain();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].size(), 1500u);
     EXPECT_TRUE(parse_ip(out[0]).dont_frag());
-    EXPECT_EQ(rig.stats.ip_tx_drop_df, 1u);
+    EXPECT_EQ(rig.stats.ip.tx_drop_df, 1u);
 }
 
 TEST(FragOutput, DatagramLargerThanIpv4MaximumIsNeverSent) {
@@ -178,9 +178,9 @@ TEST(FragOutput, NotEnoughFramesDropsTheWholeDatagram) {
     ASSERT_TRUE(rig.output.send(kPeerAddr, wire::IpProtocol::Udp, {Bytes(small)}));
     const Packet big = pattern(4 * 1480);  // needs 4 frames, 3 are free
     EXPECT_FALSE(rig.output.send(kPeerAddr, wire::IpProtocol::Udp, {Bytes(big)}));
-    EXPECT_EQ(rig.stats.ip_tx_drop_queue_full, 1u);
+    EXPECT_EQ(rig.stats.ip.tx_drop_queue_full, 1u);
     EXPECT_EQ(rig.queue.size(), 1u);
-    EXPECT_EQ(rig.stats.ip_frag_ok, 0u);
+    EXPECT_EQ(rig.stats.ip.frag_ok, 0u);
     const Packet three = pattern(3 * 1480);
     EXPECT_TRUE(rig.output.send(kPeerAddr, wire::IpProtocol::Udp, {Bytes(three)}));
     EXPECT_EQ(rig.queue.size(), 4u);

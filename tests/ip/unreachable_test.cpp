@@ -125,8 +125,8 @@ TEST(IcmpUnreachable, UnknownProtocolGetsProtocolUnreachable) {
 struct IcmpRig {
     IcmpRig()
         : queue(64, 1500),
-          output(ip::OutputConfig{kOurAddr, 1500, 64, 1}, queue, stats),
-          icmp(ip::IcmpConfig{}, output, stats) {}
+          output(ip::OutputConfig{kOurAddr, 1500, 64, 1}, queue, stats.ip),
+          icmp(ip::IcmpConfig{}, output, stats.icmp) {}
     void unreachable(const Packet& datagram) {
         auto p = wire::Ipv4Packet::parse(datagram);
         ASSERT_TRUE(p.ok());
@@ -146,7 +146,7 @@ TEST(IcmpUnreachable, NeverSentAboutAnIcmpErrorMessage) {
         rig.unreachable(
             ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(type, 0, 0, quoted)));
         EXPECT_TRUE(rig.queue.empty());
-        EXPECT_EQ(rig.stats.icmp_error_suppressed, 1u);
+        EXPECT_EQ(rig.stats.icmp.error_suppressed, 1u);
     }
     // ICMP informational messages (echo, timestamp) are not errors: an error about them is allowed.
     for (std::uint8_t type : {0, 8, 13}) {
@@ -163,7 +163,7 @@ TEST(IcmpUnreachable, NeverSentAboutANonInitialFragment) {
     ip.frag_offset = 1480;
     rig.unreachable(ipv4_packet(ip, pattern(100)));
     EXPECT_TRUE(rig.queue.empty());
-    EXPECT_EQ(rig.stats.icmp_error_suppressed, 1u);
+    EXPECT_EQ(rig.stats.icmp.error_suppressed, 1u);
     ip.frag_offset = 0;
     ip.more_frags = true;  // an initial fragment may be answered
     rig.unreachable(ipv4_packet(ip, pattern(100)));
@@ -176,7 +176,7 @@ TEST(IcmpUnreachable, NeverSentToANonUnicastSource) {
         IcmpRig rig;
         rig.unreachable(ipv4_packet(ip_header(src, kOurAddr, 47), pattern(10)));
         EXPECT_TRUE(rig.queue.empty()) << src.to_string();
-        EXPECT_EQ(rig.stats.icmp_error_suppressed, 1u);
+        EXPECT_EQ(rig.stats.icmp.error_suppressed, 1u);
     }
 }
 

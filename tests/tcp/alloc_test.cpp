@@ -121,7 +121,7 @@ TEST(TcpAllocFree, BulkTransferAfterWarmUpAllocatesNothing) {
     Bulk t;
     ASSERT_TRUE(t.open());
     ASSERT_EQ(t.pump(2u << 20), 2u << 20);  // warm-up: windows open, rings touched
-    const auto segments_before = t.b.stats().tcp_rx_segments;
+    const auto segments_before = t.b.stats().tcp.rx_segments;
 
     AllocationCounter counter;
     const std::size_t got = t.pump(16u << 20);
@@ -130,9 +130,9 @@ TEST(TcpAllocFree, BulkTransferAfterWarmUpAllocatesNothing) {
     EXPECT_EQ(got, 16u << 20);
     EXPECT_EQ(allocations, 0u);
     // It was the fast path that ran: thousands of data segments in, ACKs out, nothing lost.
-    EXPECT_GT(t.b.stats().tcp_rx_segments - segments_before, 10'000u);
-    EXPECT_GT(t.a.stats().tcp_rx_segments, 1'000u);
-    EXPECT_EQ(t.a.stats().tcp_retransmits, 0u);
+    EXPECT_GT(t.b.stats().tcp.rx_segments - segments_before, 10'000u);
+    EXPECT_GT(t.a.stats().tcp.rx_segments, 1'000u);
+    EXPECT_EQ(t.a.stats().tcp.retransmits, 0u);
 }
 
 TEST(TcpAllocFree, BulkTransferWithTsoAllocatesNothing) {
@@ -149,8 +149,8 @@ TEST(TcpAllocFree, BulkTransferWithTsoAllocatesNothing) {
     EXPECT_EQ(allocations, 0u);
     // The sender built super-packets (several segments each) and nothing was lost.
     EXPECT_GT(t.ab.super_packets - supers_before, 200u);  // 16 MB in about 64 KB each
-    EXPECT_GT(t.a.stats().tcp_tx_segments, 20 * t.a.stats().tcp_tx_tso_packets);
-    EXPECT_EQ(t.a.stats().tcp_retransmits, 0u);
+    EXPECT_GT(t.a.stats().tcp.tx_segments, 20 * t.a.stats().tcp.tx_tso_packets);
+    EXPECT_EQ(t.a.stats().tcp.retransmits, 0u);
 }
 
 }  // namespace

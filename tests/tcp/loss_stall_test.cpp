@@ -190,9 +190,9 @@ TEST(TcpLossStall, EchoUnderLossCompletesAndPureAcksCarrySndMax) {
     EXPECT_FALSE(e.mismatch);
     EXPECT_EQ(e.received, e.total) << e.describe();
     // The case needs retransmission timeouts on both sides (go-back-N in both directions).
-    EXPECT_GT(p.a->stats().tcp_rto, 0u);
-    EXPECT_GT(p.b->stats().tcp_rto, 0u);
-    EXPECT_EQ(p.a->stats().tcp_timeouts + p.b->stats().tcp_timeouts, 0u);
+    EXPECT_GT(p.a->stats().tcp.rto, 0u);
+    EXPECT_GT(p.b->stats().tcp.rto, 0u);
+    EXPECT_EQ(p.a->stats().tcp.timeouts + p.b->stats().tcp.timeouts, 0u);
     EXPECT_GT(watch.pure_acks, 0u);
     EXPECT_EQ(watch.below_peer_rcv_nxt[0], 0u) << "client pure ACKs left of the server's window";
     EXPECT_EQ(watch.below_peer_rcv_nxt[1], 0u) << "server pure ACKs left of the client's window";
@@ -213,7 +213,7 @@ TEST_P(TcpLossStallSweep, EchoCompletesByteExact) {
     EXPECT_FALSE(e.failed()) << e.describe();
     EXPECT_FALSE(e.mismatch);
     EXPECT_EQ(e.received, e.total) << e.describe();
-    EXPECT_EQ(p.a->stats().tcp_timeouts + p.b->stats().tcp_timeouts, 0u) << e.describe();
+    EXPECT_EQ(p.a->stats().tcp.timeouts + p.b->stats().tcp.timeouts, 0u) << e.describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(LossSeedsDelay, TcpLossStallSweep,

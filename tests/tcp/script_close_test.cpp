@@ -46,7 +46,7 @@ TEST(TcpScriptClose, NewDataAfterCloseIsAnsweredWithRst_Rfc2525S217) {
     s.expect({.at = at(20ms), .flags = kRst, .seq = 2});
     s.expect_nothing();
     EXPECT_EQ(s.tcp().connection_count(), 0u);
-    EXPECT_EQ(s.stack().stats().tcp_abort_on_data, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.abort_on_data, 1u);
 }
 
 TEST(TcpScriptClose, DataAfterShutdownIsStillReceived_Rfc9293S3104) {
@@ -60,7 +60,7 @@ TEST(TcpScriptClose, DataAfterShutdownIsStillReceived_Rfc9293S3104) {
     s.advance_to(at(100ms));
     s.expect({.flags = kAck, .seq = 2, .ack = 1101});
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::FinWait2);
-    EXPECT_EQ(s.stack().stats().tcp_abort_on_data, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.abort_on_data, 0u);
 }
 
 TEST(TcpScriptClose, PassiveCloseCloseWaitLastAckClosed_Rfc9293S36) {
@@ -176,7 +176,7 @@ TEST(TcpScriptRfc5961, InWindowRstNotAtRcvNxtGetsChallengeAck_Rfc5961S32) {
     s.inject(at(11ms), rst(1001 + 70000));  // outside the window: silently dropped
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
-    EXPECT_EQ(s.stack().stats().tcp_challenge_acks, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.challenge_acks, 1u);
 }
 
 TEST(TcpScriptRfc5961, SynInEstablishedGetsChallengeAck_Rfc5961S42) {
@@ -220,7 +220,7 @@ TEST(TcpScriptPaws, SegmentWithOlderTsvalIsDroppedAndAcked_Rfc7323S5) {
     s.inject(at(10ms), data(1001, 1, bytes(10)).with_ts(50, 0));
     s.expect({.flags = kAck, .ack = 1001, .tsecr = 101});
     EXPECT_EQ(s.tcp().info(c)->recv_queue, 0u);
-    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_paws, 1u);
     s.inject(at(20ms), data(1001, 1, bytes(10)).with_ts(102, 0));
     s.advance_to(at(60ms));
     s.expect({.flags = kAck, .ack = 1011, .tsecr = 102});

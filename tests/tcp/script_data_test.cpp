@@ -64,7 +64,7 @@ TEST(TcpScriptData, OutOfOrderSegmentsAreAckedAtOnceWithMostRecentSackBlockFirst
     s.expect({.at = at(130ms), .flags = kAck, .ack = 6841, .sack_blocks = 0});
     s.expect_nothing();
     EXPECT_EQ(s.recv(c), concat({bytes(1460, 1), bytes(1460, 2), bytes(1460, 3), bytes(1460, 4)}));
-    EXPECT_EQ(s.stack().stats().tcp_rx_out_of_order, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.rx_out_of_order, 2u);
 }
 
 // Regression (found against the kernel with tunstackd's echo under loss): while we hold out-of-order
@@ -83,7 +83,7 @@ TEST(TcpScriptData, DataSegmentsWithSackBlocksStayWithinTheMtu_Rfc2018S3) {
         EXPECT_LE(20 + d.tcp.header_len() + d.payload.size(), 1500u);
         EXPECT_EQ(d.tcp.options.sack_count, 0u);  // no room at full size
     }
-    EXPECT_EQ(s.stack().stats().ip_tx_drop_df, 0u);
+    EXPECT_EQ(s.stack().stats().ip.tx_drop_df, 0u);
     // A short segment still has room and carries the block.
     s.send(c, bytes(100, 9));
     s.inject(at(150ms), ack(1001, 1 + 3 * 1448).with_ts(300, a.ts_val()));

@@ -31,7 +31,7 @@ void expect_ts_recent_not_poisoned(const Seg& bad, bool answered) {
     }
     s.expect_nothing();
     s.inject(at(20ms), data(1001, 1, bytes(10)).with_ts(102, 0));
-    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_paws, 0u);
     EXPECT_EQ(s.tcp().info(c)->recv_queue, 10u);
     s.advance_to(at(60ms));
     s.expect({.at = at(60ms), .flags = kAck, .ack = 1011, .tsecr = 102});
@@ -67,7 +67,7 @@ TEST(TcpScriptHardening, AcceptableSegmentStillUpdatesTsRecent_Rfc7323S43) {
     s.inject(at(10ms), ack(1001, 1).with_ts(5000, 0));
     s.inject(at(20ms), data(1001, 1, bytes(10)).with_ts(4999, 0));  // older than 5000: PAWS
     s.expect({.at = at(20ms), .flags = kAck, .ack = 1001, .tsecr = 5000});
-    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_paws, 1u);
 }
 
 // ---- RST at SND.MAX, window updates (RFC 9293 §3.10.5, §3.10.7.4 step 5) ----
@@ -237,7 +237,7 @@ TEST(TcpScriptHardening, OneConnectionCannotConsumeTheChallengeAckBudget_Rfc5961
     for (int i = 0; i < 100; ++i)
         s.inject(at(1500ms) + Duration::micros(100 * i), blind_rst(peers[0]));
     EXPECT_EQ(sent_per_peer(s)[peers[0].port], 1u);
-    EXPECT_EQ(s.stack().stats().tcp_challenge_acks, 7u);
+    EXPECT_EQ(s.stack().stats().tcp.challenge_acks, 7u);
     EXPECT_EQ(s.stack().stats().get("tcp.challenge_limited_conn"), 1098);
     for (const auto& p : peers) EXPECT_EQ(s.tcp().info(p.handle)->state, TcpState::Established);
 }
@@ -307,7 +307,7 @@ TEST(TcpScriptHardening, OutOfWindowAndPawsFailedAcksAreRateLimitedPerConnection
     auto n = sent_per_peer(s);
     EXPECT_EQ(n[peers[0].port], 1u);
     EXPECT_EQ(n[peers[1].port], 1u);
-    EXPECT_EQ(s.stack().stats().tcp_drop_out_of_window, 51u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_out_of_window, 51u);
     EXPECT_EQ(s.stack().stats().get("tcp.invalid_acks_limited"), 49);
     s.inject(at(1500ms), oow(peers[0]));
     EXPECT_EQ(sent_per_peer(s)[peers[0].port], 1u);
@@ -327,7 +327,7 @@ TEST(TcpScriptHardening, PawsFailedAcksAreRateLimitedPerConnection_Rfc7323S5) {
     for (int i = 0; i < 20; ++i)
         s.inject(at(10ms) + Duration::millis(i), ack(1001, 1).with_ts(50, 0));
     EXPECT_EQ(s.pending(), 1u);
-    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 20u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_paws, 20u);
     s.discard_output();
     s.inject(at(600ms), ack(1001, 1).with_ts(50, 0));
     EXPECT_EQ(s.pending(), 1u);

@@ -329,7 +329,7 @@ TEST(TcpScriptOpen, SynToClosedPortGetsRstAckWithAckSeqPlusOne_Rfc9293S31071) {
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
     s.expect({.flags = kRstAck, .seq = 0, .ack = 1001, .win = 0});
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_drop_no_listener, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_no_listener, 1u);
 }
 
 TEST(TcpScriptOpen, DataWithoutAckToClosedPortGetsRstAckCoveringIt_Rfc9293S31071) {
@@ -359,7 +359,7 @@ TEST(TcpScriptOpen, RstToClosedPortOrListenerIsIgnored_Rfc9293S31071) {
     s.listen();
     s.inject(at(1ms), rst(1000));
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_tx_resets, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.tx_resets, 0u);
 }
 
 // ---- listen backlog ----
@@ -389,7 +389,7 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
     EXPECT_TRUE(cookie.tcp.options.sack_permitted);
     ASSERT_TRUE(cookie.tcp.options.timestamps.has_value());
     EXPECT_EQ(cookie.ts_ecr(), 5u);
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_sent, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_sent, 1u);
     EXPECT_EQ(s.tcp().connection_count(), 2u);  // no state for the cookie
 
     // The peer's ACK (with data) proves the handshake: the connection exists from here, established.
@@ -398,7 +398,7 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
     a.sport = 40002;
     a.with_ts(6, cookie.ts_val());
     s.inject(at(2ms), a);
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_ok, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_ok, 1u);
     EXPECT_EQ(s.tcp().connection_count(), 3u);
     auto accepted = s.tcp().accept(l);
     ASSERT_TRUE(accepted.ok());
@@ -421,9 +421,9 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
         s.inject(at(3ms), ok);
     }
     s.inject(at(4ms), syn_from(40003));
-    EXPECT_EQ(s.stack().stats().tcp_drop_listen_overflow, 1u);
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_sent, 1u);
-    EXPECT_EQ(s.stack().stats().tcp_tx_resets, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_listen_overflow, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_sent, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.tx_resets, 0u);
 
     // The cookie connection acknowledges its 100 bytes after the delayed-ACK timer.
     s.advance_to(at(100ms));
@@ -459,17 +459,17 @@ TEST(TcpScriptOpen, ForgedOrStaleCookieAckIsReset_Rfc4987_Rfc9293S31072) {
     other.sport = 40002;
     s.inject(at(3ms), other);
     s.expect({.flags = kRst});
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_failed, 2u);
 
     Seg late = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, 4 minutes late
     late.absolute_ack = true;
     late.sport = 40001;
     s.inject(at(240s), late);
     s.expect({.flags = kRst});
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_ok, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_ok, 0u);
     // No cookie sent for 4 minutes: not even tested as one (issue 8 point 7).
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 2u);
-    EXPECT_EQ(s.stack().stats().tcp_syncookies_unchecked, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_failed, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.syncookies_unchecked, 1u);
 }
 
 }  // namespace

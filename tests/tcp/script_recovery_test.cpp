@@ -31,12 +31,12 @@ TEST(TcpScriptRecovery, SackBlockAboveSndMaxIsIgnored_Issue8P6) {
     s.expect_nothing();
     s.inject(at(150ms), ack(1001, 1).with_sack(seg_start(2), seg_start(11) + 100000));
     s.expect_nothing();  // no retransmission, no new data: one duplicate ACK, nothing SACKed
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 0u);
     EXPECT_EQ(stat(s, "tcp.sack_invalid_blocks"), 1);
     // A block that straddles SND.MAX is just as impossible, also on an ACK of new data.
     s.inject(at(160ms), ack(1001, seg_start(2)).with_sack(seg_start(4), seg_start(11) + 1));
     EXPECT_EQ(stat(s, "tcp.sack_invalid_blocks"), 2);
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 0u);
     // That ACK freed one segment and slow start added one to cwnd: exactly two go out.
     s.expect({.seq = seg_start(11), .len = kMss});
     s.expect({.seq = seg_start(12), .len = kMss});
@@ -58,7 +58,7 @@ TEST(TcpScriptRecovery, SackFastRetransmitStartsWhenAckEqualsRecoveryPoint_Rfc66
     for (std::uint32_t last = 2; last <= 10; ++last) {
         s.inject(at(150ms), ack(1001, 1).with_sack(seg_start(2), seg_start(last + 1)));
     }
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 1u);
     s.expect({.seq = seg_start(1), .len = kMss});
     for (std::uint32_t i = 11; i <= 14; ++i) s.expect({.seq = seg_start(i), .len = kMss});
     s.expect_nothing();
@@ -74,8 +74,8 @@ TEST(TcpScriptRecovery, SackFastRetransmitStartsWhenAckEqualsRecoveryPoint_Rfc66
     ASSERT_GE(s.pending(), 1u) << "no fast retransmit at SEG.ACK == recovery point";
     s.expect({.at = at(300ms), .seq = seg_start(11), .len = kMss});
     s.discard_output();
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 2u);
-    EXPECT_EQ(s.stack().stats().tcp_rto, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 0u);
 }
 
 // Issue 8 point 10, the NewReno side. Without SACK, RFC 6582 §3.2 step 2 is stricter: a new fast
@@ -91,7 +91,7 @@ TEST(TcpScriptRecovery, NewRenoNeedsAckBeyondRecoverForNewFastRetransmit_Rfc6582
     // Segment 1 lost: segments 2..10 bring nine duplicate ACKs; fast retransmit on the third, the
     // next six inflate the window (RFC 5681 §3.2 step 4): segments 11..14 go out.
     for (int i = 0; i < 9; ++i) s.inject(at(150ms), ack(1001, 1));
-    EXPECT_EQ(s.stack().stats().tcp_fast_retransmits, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.fast_retransmits, 1u);
     s.expect({.seq = seg_start(1), .len = kMss});
     for (std::uint32_t i = 11; i <= 14; ++i) s.expect({.seq = seg_start(i), .len = kMss});
     s.expect_nothing();
@@ -102,12 +102,12 @@ TEST(TcpScriptRecovery, NewRenoNeedsAckBeyondRecoverForNewFastRetransmit_Rfc6582
     // Segment 11 lost: the duplicate ACKs of 12..15, at recover + 1, do not start fast retransmit.
     for (int i = 0; i < 4; ++i) s.inject(at(300ms), ack(1001, seg_start(11)));
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_fast_retransmits, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.fast_retransmits, 1u);
     // The RTO repairs it.
     s.advance_to(at(700ms));
     s.expect({.seq = seg_start(11), .len = kMss});
     s.discard_output();
-    EXPECT_EQ(s.stack().stats().tcp_rto, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 1u);
 }
 
 // Issue 8 point 11. RFC 6582 §3.2 step 5: a partial ACK deflates cwnd by the newly acknowledged
@@ -135,7 +135,7 @@ TEST(TcpScriptRecovery, NewRenoPartialAckDeflatesByAckedAmountPlusOneSmss_Rfc658
     s.expect({.at = at(250ms), .seq = seg_start(5), .len = kMss});
     s.expect({.at = at(250ms), .seq = seg_start(14), .len = kMss});
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_retransmit_partial_ack, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.retransmit_partial_ack, 1u);
     // The full ACK ends recovery with cwnd = ssthresh.
     s.inject(at(350ms), ack(1001, seg_start(15)));
     EXPECT_EQ(s.tcp().info(c)->cwnd, 5 * kMss);
@@ -163,7 +163,7 @@ TEST(TcpScriptRecovery, SackAckWithNewSackInfoCountsAsDupAckDespiteDataOrWindow_
     ASSERT_GE(s.pending(), 1u) << "no fast retransmit";
     s.expect({.at = at(152ms), .seq = seg_start(1), .len = kMss});
     s.discard_output();
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 1u);
 }
 
 // Issue 8 point 12, cumulative ACK. RFC 6675 §5: "If the incoming ACK is a duplicate acknowledgment
@@ -180,7 +180,7 @@ TEST(TcpScriptRecovery, CumulativeAckWithSackShowingLossStartsRecovery_Rfc6675S5
     ASSERT_GE(s.pending(), 1u) << "no recovery";
     s.expect({.at = at(150ms), .seq = seg_start(2), .len = kMss});
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 1u);
 }
 
 // Issue 8 point 14. RFC 5681 §4.1: after more than an RTO without sending, cwnd restarts from

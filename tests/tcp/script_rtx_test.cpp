@@ -40,7 +40,7 @@ TEST(TcpScriptRtx, RtoFromMeasuredRttThenDoublesOnEachExpiry_Rfc6298S2S55) {
         s.advance_to(Instant::from_millis(t));
         s.expect({.at = Instant::from_millis(t), .flags = kAck, .seq = 1, .len = 100});
     }
-    EXPECT_EQ(s.stack().stats().tcp_rto, 5u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 5u);
 }
 
 TEST(TcpScriptRtx, MinimumRtoIs200ms_Rfc6298S24) {
@@ -141,7 +141,7 @@ TEST(TcpScriptRtx, ThreeDupAcksTriggerFastRetransmitAndNewRenoPartialAck_Rfc5681
     s.inject(at(152ms), ack(1001, 1));
     s.expect({.at = at(152ms), .flags = kAck, .seq = 1, .len = 1460});  // fast retransmit
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_fast_retransmits, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.fast_retransmits, 1u);
     EXPECT_EQ(s.tcp().info(c)->ssthresh, 7300u);                    // FlightSize / 2
     for (int i = 0; i < 5; ++i) s.inject(at(153ms), ack(1001, 1));  // segments 6..10
     s.discard_output();
@@ -154,7 +154,7 @@ TEST(TcpScriptRtx, ThreeDupAcksTriggerFastRetransmitAndNewRenoPartialAck_Rfc5681
     s.inject(at(370ms), ack(1001, 14601));
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->cwnd, 7300u);
-    EXPECT_EQ(s.stack().stats().tcp_rto, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 0u);
 }
 
 TEST(TcpScriptRtx, SackRecoveryRetransmitsEachHole_Rfc6675) {
@@ -181,10 +181,10 @@ TEST(TcpScriptRtx, SackRecoveryRetransmitsEachHole_Rfc6675) {
     ASSERT_EQ(rexmits.size(), 2u);
     EXPECT_EQ(rexmits[0], seg_start(1));
     EXPECT_EQ(rexmits[1], seg_start(3));
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 1u);
     s.inject(at(260ms), ack(1001, seg_start(11)));
     s.expect_nothing_until(at(5s));
-    EXPECT_EQ(s.stack().stats().tcp_rto, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 0u);
     EXPECT_EQ(s.tcp().info(c)->send_queue, 0u);
 }
 

@@ -27,7 +27,7 @@ TEST(TcpScriptTso, WithoutTsoEverySegmentIsOneMssPacket) {
         s.expect({.flags = kAck, .seq = 1 + i * kMss, .len = kMss, .gso_size = 0});
     }
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_tx_tso_packets, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 0u);
 }
 
 TEST(TcpScriptTso, InitialWindowGoesOutAsOneSuperSegment_Rfc6928) {
@@ -38,10 +38,10 @@ TEST(TcpScriptTso, InitialWindowGoesOutAsOneSuperSegment_Rfc6928) {
     Out o = s.expect({.flags = kAck, .seq = 1, .len = 10 * kMss, .psh = false, .gso_size = kMss});
     EXPECT_EQ(o.gso.segments, 10u);
     s.expect_nothing();
-    EXPECT_EQ(s.stack().stats().tcp_tx_tso_packets, 1u);
-    EXPECT_EQ(s.stack().stats().tcp_tx_segments, 10u + 1u);  // + the SYN-ACK
-    EXPECT_EQ(s.stack().stats().tcp_tx_payload_bytes, 10u * kMss);
-    EXPECT_EQ(s.stack().stats().ip_tx_packets, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.tx_segments, 10u + 1u);  // + the SYN-ACK
+    EXPECT_EQ(s.stack().stats().tcp.tx_payload_bytes, 10u * kMss);
+    EXPECT_EQ(s.stack().stats().ip.tx_packets, 2u);
 }
 
 TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments) {
@@ -84,8 +84,8 @@ TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments
         s.inject(Instant::from_millis(t), ack(1001, acked));
     }
     EXPECT_EQ(acked, 1 + total);
-    EXPECT_GT(s.stack().stats().tcp_tx_tso_packets, 5u);
-    EXPECT_EQ(s.stack().stats().tcp_retransmits, 0u);
+    EXPECT_GT(s.stack().stats().tcp.tx_tso_packets, 5u);
+    EXPECT_EQ(s.stack().stats().tcp.retransmits, 0u);
 }
 
 TEST(TcpScriptTso, PeerWindowBoundsTheSuperSegmentAndTheTailWaits_Rfc9293S38621) {
@@ -216,8 +216,8 @@ TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
     ASSERT_EQ(rexmits.size(), 2u);
     EXPECT_EQ(rexmits[0], seg_start(1));
     EXPECT_EQ(rexmits[1], seg_start(3));
-    EXPECT_EQ(s.stack().stats().tcp_sack_recoveries, 1u);
-    EXPECT_EQ(s.stack().stats().tcp_retransmits, 2u);
+    EXPECT_EQ(s.stack().stats().tcp.sack_recoveries, 1u);
+    EXPECT_EQ(s.stack().stats().tcp.retransmits, 2u);
     // The first ten segments are acknowledged: recovery ends; then the peer acknowledges whatever
     // comes (the last 620 bytes wait for an ACK: Nagle).
     s.inject(at(260ms), ack(1001, seg_start(11)));
@@ -230,7 +230,7 @@ TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
     }
     s.expect_nothing_until(at(5s));
     EXPECT_EQ(s.tcp().info(c)->send_queue, 0u);
-    EXPECT_EQ(s.stack().stats().tcp_rto, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.rto, 0u);
     EXPECT_EQ(end, 1u + 14600 + 5000);
 }
 
@@ -281,7 +281,7 @@ TEST(TcpScriptTso, WholeSuperSegmentLostRecoversByRtoWithMssRetransmissions_Rfc6
     }
     EXPECT_EQ(acked, 30'001u);
     EXPECT_TRUE(super_after_max);
-    EXPECT_EQ(s.stack().stats().tcp_retransmit_rto, 10u);  // the ten lost segments, one each
+    EXPECT_EQ(s.stack().stats().tcp.retransmit_rto, 10u);  // the ten lost segments, one each
 }
 
 // PacketSink contract for super-packets: one the device refuses stays queued, in order, for the next
@@ -315,8 +315,8 @@ TEST(TcpScriptTso, NoSuperSegmentWhenASegmentCannotFitTheMtu) {
         (void)s.tcp().send(s.now(), c, Bytes(bytes(5000)));
         s.poll();
         s.expect_nothing();
-        EXPECT_EQ(s.stack().stats().tcp_tx_tso_packets, 0u);
-        EXPECT_GT(s.stack().stats().ip_tx_drop_df, 0u);
+        EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 0u);
+        EXPECT_GT(s.stack().stats().ip.tx_drop_df, 0u);
     }
 }
 

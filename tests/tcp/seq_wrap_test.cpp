@@ -110,9 +110,9 @@ TEST_P(SeqWrap, FastRetransmitStillWorksAfterTwoGigabytesWithoutLoss) {
         }
         if (!drop_armed && !dropped && received >= kDropAfter) {
             drop_armed = true;
-            retransmits_before_drop = p.a->stats().tcp_retransmits;
-            rto_before_drop = p.a->stats().tcp_rto;
-            fast_before_drop = p.a->stats().tcp_fast_retransmits;
+            retransmits_before_drop = p.a->stats().tcp.retransmits;
+            rto_before_drop = p.a->stats().tcp.rto;
+            fast_before_drop = p.a->stats().tcp.fast_retransmits;
         }
         stack::SocketEvent ev;
         while (ta.next_event(ev)) {
@@ -142,12 +142,12 @@ TEST_P(SeqWrap, FastRetransmitStillWorksAfterTwoGigabytesWithoutLoss) {
     EXPECT_EQ(retransmits_before_drop, 0u);
     EXPECT_EQ(p.link.counters(0).overflowed + p.link.counters(1).overflowed, 0u);
     const auto& st = p.a->stats();
-    EXPECT_EQ(st.tcp_fast_retransmits, fast_before_drop + 1);
-    EXPECT_EQ(st.tcp_retransmit_fast, 1u);
-    EXPECT_EQ(st.tcp_rto, rto_before_drop);
-    EXPECT_EQ(st.tcp_retransmit_rto, 0u);
+    EXPECT_EQ(st.tcp.fast_retransmits, fast_before_drop + 1);
+    EXPECT_EQ(st.tcp.retransmit_fast, 1u);
+    EXPECT_EQ(st.tcp.rto, rto_before_drop);
+    EXPECT_EQ(st.tcp.retransmit_rto, 0u);
     if (sack) {
-        EXPECT_EQ(st.tcp_sack_recoveries, 1u);
+        EXPECT_EQ(st.tcp.sack_recoveries, 1u);
     }
     RecordProperty("simulated_ms", std::to_string(p.now.as_millis()));
 }
@@ -176,7 +176,7 @@ TEST(TcpScriptSeqWrap, PawsAcceptsWrappedTsvalAfterMoreThan24DaysIdle_Rfc7323S55
     s.inject(data(1001, 1, bytes(10)).with_ts(101 + idle_ms, 0));
     s.advance_by(Duration::millis(100));
     s.expect({.flags = kAck, .ack = 1011, .tsecr = 101 + idle_ms});
-    EXPECT_EQ(s.stack().stats().tcp_drop_paws, 0u);
+    EXPECT_EQ(s.stack().stats().tcp.drop_paws, 0u);
     EXPECT_EQ(s.tcp().info(c)->recv_queue, 10u);
 }
 

@@ -96,14 +96,14 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
                       << " ms";
     EXPECT_EQ(received, data.size());
     EXPECT_FALSE(mismatch);
-    EXPECT_GT(p.a->stats().tcp_retransmits, 0u);
-    EXPECT_EQ(p.a->stats().tcp_timeouts + p.b->stats().tcp_timeouts, 0u);
+    EXPECT_GT(p.a->stats().tcp.retransmits, 0u);
+    EXPECT_EQ(p.a->stats().tcp.timeouts + p.b->stats().tcp.timeouts, 0u);
     if (!sack) {
-        EXPECT_EQ(p.a->stats().tcp_sack_recoveries, 0u);
+        EXPECT_EQ(p.a->stats().tcp.sack_recoveries, 0u);
     }
     RecordProperty("simulated_ms", std::to_string(p.now.as_millis()));
-    RecordProperty("retransmits", std::to_string(p.a->stats().tcp_retransmits));
-    RecordProperty("client_rx_segments", std::to_string(p.a->stats().tcp_rx_segments));
+    RecordProperty("retransmits", std::to_string(p.a->stats().tcp.retransmits));
+    RecordProperty("client_rx_segments", std::to_string(p.a->stats().tcp.rx_segments));
 }
 
 INSTANTIATE_TEST_SUITE_P(SeedsSackCc, Soak,

@@ -122,8 +122,8 @@ TEST(TcpPair, HandshakeTransferAndCloseOnCleanLink) {
     EXPECT_TRUE(time_wait);
     p.run_for(Duration::seconds(61));
     EXPECT_EQ(p.a->tcp().connection_count(), 0u);
-    EXPECT_EQ(p.a->stats().tcp_retransmits, 0u);
-    EXPECT_EQ(p.b->stats().tcp_retransmits, 0u);
+    EXPECT_EQ(p.a->stats().tcp.retransmits, 0u);
+    EXPECT_EQ(p.b->stats().tcp.retransmits, 0u);
 }
 
 TEST(TcpPair, ConnectToClosedPortIsRefused) {
@@ -156,7 +156,7 @@ TEST_P(Impaired, BulkTransferIsByteExact) {
     ASSERT_TRUE(t.run(Duration::seconds(600))) << t.describe();
     EXPECT_EQ(t.received.size(), t.data.size());
     EXPECT_TRUE(t.received == t.data);
-    EXPECT_GT(p.a->stats().tcp_retransmits, 0u);
+    EXPECT_GT(p.a->stats().tcp.retransmits, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Impaired, ::testing::Values(1, 2, 3));
@@ -192,8 +192,8 @@ WireTrace run_traced(const drivers::FaultConfig& f, std::uint64_t seed, bool tso
     Transfer t{p, pattern(bytes, seed)};
     EXPECT_TRUE(t.run(Duration::seconds(600))) << t.describe();
     trace.byte_exact = t.received == t.data;
-    trace.tso_packets = p.a->stats().tcp_tx_tso_packets;
-    trace.retransmits = p.a->stats().tcp_retransmits;
+    trace.tso_packets = p.a->stats().tcp.tx_tso_packets;
+    trace.retransmits = p.a->stats().tcp.retransmits;
     return trace;
 }
 

@@ -77,7 +77,7 @@ struct Conn {
     }
 
     Pipe pipe;
-    tls::Counters server_counters, client_counters;
+    tls::TlsStats server_counters, client_counters;
     std::unique_ptr<TlsSession> server, client;
 };
 
@@ -364,7 +364,7 @@ const std::vector<Refusal>& refusals() {
 TEST_P(Refused, ServerRefusesWithAnAlert) {
     const Refusal& r = refusals()[static_cast<std::size_t>(GetParam())];
     Pipe pipe;
-    tls::Counters counters;
+    tls::TlsStats counters;
     auto server = TlsSession::server(pki().server_config({&pki().server}), pipe.server, &counters);
     ASSERT_TRUE(server.ok());
     RawClient raw(pipe.client, *pki().rng, r.tweak);
@@ -431,7 +431,7 @@ TEST(TlsSession, EachAllowedSuiteWorks) {
 TEST(TlsSession, NoCommonGroupAfterTheSuiteWasChosenStillGetsAnAlert) {
     static const mbedtls_ecp_group_id kP384[] = {MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
     Pipe pipe;
-    tls::Counters counters;
+    tls::TlsStats counters;
     auto server = TlsSession::server(pki().server_config({&pki().p384}), pipe.server, &counters);
     ASSERT_TRUE(server.ok());
     RawClient raw(pipe.client, *pki().rng,

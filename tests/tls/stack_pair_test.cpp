@@ -39,7 +39,7 @@ TEST_P(TlsOverStacks, TwentyMegabytesByteExactUnderLossAndReordering) {
     TestPki& pki = TestPki::get();
     auto server_config = pki.server_config({&pki.server});
     auto client_config = pki.client_config();
-    tls::Counters sc, cc;
+    tls::TlsStats sc, cc;
 
     std::vector<std::uint8_t> data(kBytes);
     std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
@@ -151,7 +151,7 @@ TEST_P(TlsOverStacks, TwentyMegabytesByteExactUnderLossAndReordering) {
     EXPECT_EQ(sc.handshakes_ok, 1u);
     EXPECT_EQ(sc.close_notify_received, 1u);
     EXPECT_EQ(cc.close_notify_received, 1u);
-    EXPECT_GT(p.a->stats().tcp_retransmits, 0u);  // the faults really hit the transfer
+    EXPECT_GT(p.a->stats().tcp.retransmits, 0u);  // the faults really hit the transfer
     // Event-driven: the client was driven about once per window update, not once per step.
     RecordProperty("client_drives", std::to_string(client.drives));
     RecordProperty("server_drives", std::to_string(server.drives));

@@ -494,7 +494,7 @@ TEST(ServiceHostKeepalive, AcceptedConnectionsUseTcpKeepaliveAndDeadPeersEnd) {
     ASSERT_TRUE(
         rig.run_until([&] { return rig.host.sessions() == 0; }, stack::Duration::seconds(60)))
         << "an echo session whose peer vanished is held forever (no TCP keepalive)";
-    EXPECT_GT(rig.p.b->stats().tcp_keepalive_probes, 0U);
+    EXPECT_GT(rig.p.b->stats().tcp.keepalive_probes, 0U);
     EXPECT_EQ(rig.stat("svc.echo.7.errors"), 1U);
 }
 

@@ -162,7 +162,7 @@ void Runtime::log(const std::string& line) const {
 namespace {
 // Drops by the admission limits: one event per refused SYN, so logged rate-limited.
 std::uint64_t limit_drops(const stack::Stats& s) {
-    return s.tcp_drop_max_connections + s.tcp_drop_mem_budget;
+    return s.tcp.drop_max_connections + s.tcp.drop_mem_budget;
 }
 }  // namespace
 
@@ -225,9 +225,9 @@ void Runtime::tick(stack::Instant now) {
         const auto& st = stack_->stats();
         logger_.limited(now, LogLevel::Warn, "tcp-limit",
                         "dropping new connections at the limit (" +
-                            std::to_string(st.tcp_drop_max_connections) +
+                            std::to_string(st.tcp.drop_max_connections) +
                             " SYNs dropped by --max-connections, " +
-                            std::to_string(st.tcp_drop_mem_budget) + " by --mem-budget so far)");
+                            std::to_string(st.tcp.drop_mem_budget) + " by --mem-budget so far)");
         seen_limit_drops_ = d;
     }
     if (logger_.enabled(LogLevel::Debug)) log_drops(now);

@@ -23,7 +23,7 @@
 
 namespace tls {
 class ServerConfig;
-struct Counters;
+struct TlsStats;
 }  // namespace tls
 
 namespace tunstackd {
@@ -118,7 +118,7 @@ struct TlsChannelOptions {
 std::unique_ptr<Channel> make_tls_channel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
                                           stack::Instant now,
                                           std::shared_ptr<const tls::ServerConfig> config,
-                                          tls::Counters& counters, const TlsChannelOptions& options,
+                                          tls::TlsStats& counters, const TlsChannelOptions& options,
                                           std::function<void(const std::string&)> log);
 
 }  // namespace tunstackd

@@ -626,7 +626,15 @@ void ServiceHost::append_stats(std::string& out) const {
         }
         if (l->iperf3) l->iperf3->append_stats(p, out);
     }
-    if (serves_tls_) tls_counters_.append_stats(out);
+    if (serves_tls_) {
+        tls_counters_.visit([&](std::string_view name, std::uint64_t v) {
+            out += "stat ";
+            out += name;
+            out += ' ';
+            out += std::to_string(v);
+            out += '\n';
+        });
+    }
 }
 
 }  // namespace tunstackd

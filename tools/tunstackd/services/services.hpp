@@ -21,7 +21,7 @@
 // the http header/keep-alive/body timeouts of HttpServiceOptions), kept with the channel's.
 //
 // Each service instance keeps counters, reported as `stat svc.<kind>.<port>.<counter> N`; TLS adds
-// the `stat tls.*` lines of tls/counters.hpp.
+// the `stat tls.*` lines of tls/stats.hpp.
 //
 // Draining (SIGTERM/SIGINT, tunstackd main): ServiceHost::drain() accepts what already completed its
 // handshake, closes the listeners (new SYNs get RST), then calls Session::drain() on every session:
@@ -55,7 +55,7 @@
 #include "stack/base/time.hpp"
 #include "stack/socket/socket.hpp"
 #include "stack/tcp/tcp.hpp"
-#include "tls/counters.hpp"
+#include "tls/stats.hpp"
 #include "tools/tunstackd/services/channel.hpp"
 
 namespace tunstackd {
@@ -204,7 +204,7 @@ public:
     void set_http_options(const HttpServiceOptions& options) { http_options_ = options; }
     // New connections use `config` from now on; existing ones keep the one they started with.
     void replace_tls_config(std::shared_ptr<const tls::ServerConfig> config);
-    const tls::Counters& tls_counters() const { return tls_counters_; }
+    const tls::TlsStats& tls_counters() const { return tls_counters_; }
 
     // Opens a listener for each spec. Error: one line naming the spec.
     stack::Result<void, std::string> start(const std::vector<ServiceSpec>& specs);
@@ -252,7 +252,7 @@ private:
     std::shared_ptr<const tls::ServerConfig> tls_config_;
     TlsServiceOptions tls_options_;
     HttpServiceOptions http_options_;
-    tls::Counters tls_counters_;
+    tls::TlsStats tls_counters_;
     bool serves_tls_ = false;
     Logger log_;
     AccessLog access_log_;

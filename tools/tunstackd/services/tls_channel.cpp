@@ -36,7 +36,7 @@ public:
         stream_.set_now(now);
     }
 
-    bool init(std::shared_ptr<const tls::ServerConfig> config, tls::Counters& counters) {
+    bool init(std::shared_ptr<const tls::ServerConfig> config, tls::TlsStats& counters) {
         auto s = tls::TlsSession::server(std::move(config), stream_, &counters);
         if (!s) {
             report("cannot start TLS: " + s.error().message());
@@ -214,7 +214,7 @@ private:
 std::unique_ptr<Channel> make_tls_channel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
                                           stack::Instant now,
                                           std::shared_ptr<const tls::ServerConfig> config,
-                                          tls::Counters& counters, const TlsChannelOptions& options,
+                                          tls::TlsStats& counters, const TlsChannelOptions& options,
                                           std::function<void(const std::string&)> log) {
     auto c = std::make_unique<TlsChannel>(tcp, h, now, options, std::move(log));
     (void)c->init(std::move(config), counters);  // a failed init hangs up at the first event
