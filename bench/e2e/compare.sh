@@ -34,8 +34,9 @@
 # Environment: BYTES (per in/out run, default 500000000), RUNS (default 3), SECS (crr and iperf3
 # seconds, default 5), CONC (crr connections in flight, default 8), RR_COUNT (default 20000), BUILD
 # (build dir, default build), OUT (JSON file, default bench-compare.json), PEERS (default
-# "tunstack tunstack-offload lwip kernel-veth"). Exit codes: 0 table and JSON written, 1 a
-# measurement or a check failed, 2 not root, not built, iperf3 or liblwip-dev missing.
+# "tunstack tunstack-offload lwip kernel-veth"; a subset measures only those). Exit codes: 0 table
+# and JSON written, 1 a measurement or a check failed, 2 not root, not built, iperf3 or liblwip-dev
+# missing, an unknown peer.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -55,6 +56,10 @@ source "$ROOT/bench/e2e/lib.sh"
 e2e_require --iperf3 "$TUNSTACKD"
 pkg-config --exists lwip ||
     { echo "$BENCH_NAME: liblwip-dev missing (apt-get install liblwip-dev): no lwIP to compare with" >&2; exit 2; }
+for p in $PEERS; do
+    [[ $p =~ ^(tunstack|tunstack-offload|lwip|kernel-veth)$ ]] ||
+        { echo "$BENCH_NAME: unknown peer $p (PEERS: tunstack tunstack-offload lwip kernel-veth)" >&2; exit 2; }
+done
 e2e_init
 
 # ---- build the two C programs (warning-free or not at all) ----
@@ -92,7 +97,7 @@ run_tb() { # NS SECS_LIMIT ARGS... → the client's line, or die
 }
 gbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.2f", b * 8 / s / 1e9}'; }
 measure() { # PEER NS HOST (in, out, crr echo, crr http, rr)
-    local peer=$1 ns=$2 host=$3 i v ins=() outs=() ces=() chs=()
+    local peer=$1 ns=$2 host=$3 i v ins=() outs=()
     for ((i = 0; i < RUNS; i++)); do
         v=$(run_tb "$ns" 300 send "$host" 9 "$BYTES") || exit 1
         ins+=("$(gbps "$BYTES" "$v")")
@@ -204,7 +209,6 @@ for p in $PEERS; do
         tunstack-offload) tunstack_peer tunstack-offload --offload ;;
         lwip) lwip_peer ;;
         kernel-veth) veth_peer ;;
-        *) die "unknown peer $p (PEERS: tunstack tunstack-offload lwip kernel-veth)" ;;
     esac
 done
 

@@ -65,7 +65,8 @@ static int connect_to(const struct sockaddr_in* a, int cubic, int nodelay) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) fail("socket");
     /* NOTES.md: a new namespace inherits bbr; the benchmarks set cubic per socket */
-    if (cubic && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) < 0) fail("TCP_CONGESTION cubic");
+    if (cubic && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) < 0)
+        fail("TCP_CONGESTION cubic");
     int one = 1;
     if (nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (const struct sockaddr*)a, sizeof *a) < 0) fail("connect");
@@ -104,7 +105,8 @@ static int do_recv(const struct sockaddr_in* a, long long bytes) {
     static unsigned char buf[CHUNK];
     static unsigned char pattern[PATTERN + CHUNK];
     for (size_t line = 0; line < CYCLE; ++line) {
-        for (size_t i = 0; i < 72; ++i) pattern[line * LINE + i] = (unsigned char)(' ' + (line + i) % CYCLE);
+        for (size_t i = 0; i < 72; ++i)
+            pattern[line * LINE + i] = (unsigned char)(' ' + (line + i) % CYCLE);
         pattern[line * LINE + 72] = '\r';
         pattern[line * LINE + 73] = '\n';
     }
@@ -160,7 +162,8 @@ static int do_crr(const struct sockaddr_in* a, double secs, int conc, int http) 
             int one = 1;
             setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             s->got = 0;
-            if (connect(s->fd, (const struct sockaddr*)a, sizeof *a) < 0 && errno != EINPROGRESS) fail("connect");
+            if (connect(s->fd, (const struct sockaddr*)a, sizeof *a) < 0 && errno != EINPROGRESS)
+                fail("connect");
             s->state = ST_CONNECTING;
             struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)i};
             epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev);
@@ -203,7 +206,9 @@ static int do_crr(const struct sockaddr_in* a, double secs, int conc, int http) 
                     }
                     s->got += (int)r;
                     if (!http && s->got >= (int)sizeof echo_req) {
-                        if (s->got != (int)sizeof echo_req || memcmp(s->buf, echo_req, sizeof echo_req) != 0) ok = 0;
+                        if (s->got != (int)sizeof echo_req ||
+                            memcmp(s->buf, echo_req, sizeof echo_req) != 0)
+                            ok = 0;
                         finished = 1; /* the client closes first */
                         break;
                     }
@@ -213,7 +218,10 @@ static int do_crr(const struct sockaddr_in* a, double secs, int conc, int http) 
                 close(s->fd); /* also removes it from the epoll set */
                 s->state = ST_IDLE;
                 --open_slots;
-                if (ok) ++done; else ++errors;
+                if (ok)
+                    ++done;
+                else
+                    ++errors;
             }
         }
     }
@@ -305,7 +313,8 @@ static int do_serve(const char* host) {
                     if (c < 0) break;
                     int one = 1;
                     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    struct epoll_event cev = {.events = EPOLLIN, .data.u64 = (uint64_t)c << 2 | (uint64_t)(kind + 2)};
+                    struct epoll_event cev = {.events = EPOLLIN,
+                                              .data.u64 = (uint64_t)c << 2 | (uint64_t)(kind + 2)};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
                 }
                 continue;
@@ -318,7 +327,8 @@ static int do_serve(const char* host) {
             }
             if (kind == 2) {
                 if (send(fd, buf, (size_t)r, MSG_NOSIGNAL) != r) close(fd); /* short echoes only */
-            } else if (memmem(buf, (size_t)r, "\r\n\r\n", 4) != NULL) { /* requests fit in one read */
+            } else if (memmem(buf, (size_t)r, "\r\n\r\n", 4) !=
+                       NULL) { /* requests fit in one read */
                 send(fd, http_reply, sizeof http_reply - 1, MSG_NOSIGNAL);
                 close(fd); /* the server closes first */
             }
@@ -330,8 +340,9 @@ static int do_serve(const char* host) {
 int main(int argc, char** argv) {
     if (argc >= 3 && strcmp(argv[1], "serve") == 0) return do_serve(argv[2]);
     if (argc < 5) {
-        fprintf(stderr, "usage: tcpbench send|recv HOST PORT BYTES | crr HOST PORT SECS CONC echo|http |"
-                        " rr HOST PORT COUNT SIZE | serve ADDR\n");
+        fprintf(stderr,
+                "usage: tcpbench send|recv HOST PORT BYTES | crr HOST PORT SECS CONC echo|http |"
+                " rr HOST PORT COUNT SIZE | serve ADDR\n");
         return 2;
     }
     struct sockaddr_in a = addr_of(argv[2], argv[3]);

@@ -25,9 +25,10 @@
  * limits), SYS_LIGHTWEIGHT_PROT (a pthread mutex per allocation). Because the pools never run out,
  * lwIP's own "kill the oldest TIME-WAIT pcb when the pool is empty" never happens and TIME-WAIT
  * pcbs would pile up for 2 MSL (lwIP searches that list on every SYN): --max-time-wait N (default
- * 1000, as a pool would bound it) aborts the oldest beyond N at each accept.
+ * 1000, as a pool would bound it) aborts the oldest beyond N at each accept (so about N remain).
  *
- * Exit: 0 on SIGTERM/SIGINT (prints "lwip_peer: done, in N bytes, out N bytes"), 1 on an error.
+ * Exit: 0 on SIGTERM/SIGINT (after a "lwip_peer: done, ..." line: packets, bytes, TIME-WAIT pcbs),
+ * 1 on an error, 2 on a bad command line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -175,7 +176,9 @@ static void chargen_fill(struct tcp_pcb* pcb, struct conn* c) {
         if (room < TCP_MSS && room < PATTERN) break;
         if (tcp_sndqueuelen(pcb) + 2 >= TCP_SND_QUEUELEN) break;
         u16_t n = room > PATTERN ? PATTERN : room;
-        if (tcp_write(pcb, pattern + c->offset, n, TCP_WRITE_FLAG_COPY | TCP_WRITE_FLAG_MORE) != ERR_OK) break;
+        if (tcp_write(pcb, pattern + c->offset, n, TCP_WRITE_FLAG_COPY | TCP_WRITE_FLAG_MORE) !=
+            ERR_OK)
+            break;
         c->offset = (c->offset + n) % PATTERN;
         bytes_out += n;
     }
@@ -212,7 +215,8 @@ static err_t echo_recv(void* arg, struct tcp_pcb* pcb, struct pbuf* p, err_t err
     if (tcp_sndbuf(pcb) < p->tot_len || tcp_sndqueuelen(pcb) + pbuf_clen(p) + 1 >= TCP_SND_QUEUELEN)
         return ERR_MEM;
     for (struct pbuf* q = p; q != NULL; q = q->next) {
-        if (tcp_write(pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY | (q->next ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+        if (tcp_write(pcb, q->payload, q->len,
+                      TCP_WRITE_FLAG_COPY | (q->next ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
             break; /* cannot happen after the check above */
     }
     c->bytes += p->tot_len;
@@ -249,7 +253,8 @@ static err_t http_recv(void* arg, struct tcp_pcb* pcb, struct pbuf* p, err_t err
     for (struct pbuf* q = p; q != NULL && !done; q = q->next) {
         const char* s = q->payload;
         for (u16_t i = 0; i < q->len; ++i) {
-            c->head_match = (s[i] == end[c->head_match]) ? c->head_match + 1 : (s[i] == '\r' ? 1 : 0);
+            c->head_match =
+                (s[i] == end[c->head_match]) ? c->head_match + 1 : (s[i] == '\r' ? 1 : 0);
             if (c->head_match == 4) {
                 done = 1;
                 break;
@@ -333,7 +338,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     for (int i = 3; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--max-time-wait") == 0) max_time_wait = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        if (strcmp(argv[i], "--max-time-wait") == 0)
+            max_time_wait = (unsigned)strtoul(argv[i + 1], NULL, 10);
     }
     ip4_addr_t addr, mask, gw;
     if (!ip4addr_aton(argv[2], &addr)) {
@@ -348,7 +354,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     for (size_t line = 0; line < CYCLE; ++line) {
-        for (size_t i = 0; i < 72; ++i) pattern[line * LINE + i] = (unsigned char)(' ' + (line + i) % CYCLE);
+        for (size_t i = 0; i < 72; ++i)
+            pattern[line * LINE + i] = (unsigned char)(' ' + (line + i) % CYCLE);
         pattern[line * LINE + 72] = '\r';
         pattern[line * LINE + 73] = '\n';
     }
@@ -372,8 +379,10 @@ int main(int argc, char** argv) {
     listen_on(19);
     listen_on(7);
     listen_on(80);
-    fprintf(stderr, "lwip_peer: ready on %s as %s (lwIP %s, TCP_WND %u, TCP_SND_BUF %u, TCP_MSS %u)\n", argv[1],
-            argv[2], LWIP_VERSION_STRING, (unsigned)TCP_WND, (unsigned)TCP_SND_BUF, (unsigned)TCP_MSS);
+    fprintf(stderr,
+            "lwip_peer: ready on %s as %s (lwIP %s, TCP_WND %u, TCP_SND_BUF %u, TCP_MSS %u)\n",
+            argv[1], argv[2], LWIP_VERSION_STRING, (unsigned)TCP_WND, (unsigned)TCP_SND_BUF,
+            (unsigned)TCP_MSS);
 
     struct pollfd pfd = {.fd = tun_fd, .events = POLLIN};
     while (!stop) {
@@ -402,7 +411,12 @@ int main(int argc, char** argv) {
         }
         sys_check_timeouts();
     }
-    fprintf(stderr, "lwip_peer: done, %llu packets in, %llu out (%llu writes refused), app bytes in %llu, out %llu\n",
-            pkts_in, pkts_out, write_errors, bytes_in, bytes_out);
+    unsigned tw = 0;
+    for (struct tcp_pcb* pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) ++tw;
+    fprintf(stderr,
+            "lwip_peer: done, %llu packets in, %llu out (%llu writes refused), app bytes in %llu, "
+            "out %llu, "
+            "%u in TIME-WAIT (bound %u)\n",
+            pkts_in, pkts_out, write_errors, bytes_in, bytes_out, tw, max_time_wait);
     return 0;
 }
