@@ -20,7 +20,10 @@
 #                     -C cubic -t SECS, crr/rr against tcpbench's own epoll servers (serve mode)
 #
 # The kernel-side client is bench/e2e/tcpbench.c (C: a Python client manages fewer connections/s
-# than the stacks; the kernel-veth crr figure is also the bound of this client on its core). Both C
+# than the stacks). The table's "crr client core % busy" is the client's own CPU time over the
+# run: near 100 the client (its core) is the bound, not the peer. On veth that core also carries
+# much of both kernel ends' TCP work (softirq in the sender's context), so the kernel-veth crr
+# figure is a kernel-to-kernel figure, not a pure bound of the client. Both C
 # programs are compiled by this script with cc into its temp dir (warnings are errors), so neither
 # meson nor tools/test needs liblwip-dev; without `pkg-config lwip` the script exits 2.
 #
@@ -111,15 +114,20 @@ measure() { # PEER NS HOST (in, out, crr echo, crr http, rr)
     RUNS_OF[$peer.out]="${outs[*]}"
 }
 measure_crr_rr() { # PEER NS HOST
-    local peer=$1 ns=$2 host=$3 i v ces=() chs=() errs=0
+    local peer=$1 ns=$2 host=$3 i v f ces=() chs=() cpus=() errs=0
     for ((i = 0; i < RUNS; i++)); do
         v=$(run_tb "$ns" $((SECS + 30)) crr "$host" 7 "$SECS" "$CONC" echo) || exit 1
-        ces+=("${v%% *}")
-        errs=$((errs + ${v##* }))
+        read -ra f <<<"$v" # CONN_PER_S DONE ERRORS CLIENT_CPU_PERCENT
+        ces+=("${f[0]}")
+        errs=$((errs + f[2]))
+        cpus+=("${f[3]}")
         v=$(run_tb "$ns" $((SECS + 30)) crr "$host" 80 "$SECS" "$CONC" http) || exit 1
-        chs+=("${v%% *}")
-        errs=$((errs + ${v##* }))
+        read -ra f <<<"$v"
+        chs+=("${f[0]}")
+        errs=$((errs + f[2]))
+        cpus+=("${f[3]}")
     done
+    R[$peer.crr_client_cpu]=$(printf '%s\n' "${cpus[@]}" | median)
     R[$peer.crr_echo]=$(printf '%s\n' "${ces[@]}" | median)
     R[$peer.crr_http]=$(printf '%s\n' "${chs[@]}" | median)
     RUNS_OF[$peer.crr_echo]="${ces[*]}"
@@ -228,6 +236,8 @@ for m in "${METRICS[@]}"; do
         "$(ratio "$t" "$l")" "$(ratio "$t" "$k")"
     printf '%-18s %-9s %10s %10s %10s %10s %10s %10s\n' "" "+offload" "" "" "" "" "$(ratio "$o" "$l")" "$(ratio "$o" "$k")"
 done
+printf '%-18s %-9s %10s %10s %10s %10s\n' "crr client core" "% busy" "${R[tunstack.crr_client_cpu]:--}" \
+    "${R[tunstack-offload.crr_client_cpu]:--}" "${R[lwip.crr_client_cpu]:--}" "${R[kernel-veth.crr_client_cpu]:--}"
 for m in rr_p50 rr_p99; do
     printf '%-18s %-9s %10s %10s %10s %10s %10s %10s\n' "$m" "us" "${R[tunstack.$m]:--}" "${R[tunstack-offload.$m]:--}" \
         "${R[lwip.$m]:--}" "${R[kernel-veth.$m]:--}" "$(ratio "${R[tunstack.$m]:-}" "${R[lwip.$m]:-}")" \

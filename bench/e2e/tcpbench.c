@@ -10,7 +10,9 @@
  *                                            out, the same 32 back, then the client closes first;
  *                                            MODE http: a GET with Connection: close, the reply read
  *                                            to the server's FIN (the server closes first), status
- *                                            checked. Prints "CONN_PER_S DONE ERRORS"
+ *                                            checked. Prints "CONN_PER_S DONE ERRORS CPU": CPU
+ *                                            is this process's user + system time over the wall
+ *                                            time in percent (near 100: the client is the bound)
  *   tcpbench rr HOST PORT COUNT SIZE         COUNT request/responses of SIZE bytes over one
  *                                            connection (TCP_NODELAY) to an echo port; prints
  *                                            "P50_US P99_US" of the round trips
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +45,13 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void fail(const char* what) {
@@ -149,7 +159,7 @@ static int do_crr(const struct sockaddr_in* a, double secs, int conc, int http) 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct slot* slots = calloc((size_t)conc, sizeof *slots);
     long long done = 0, errors = 0;
-    double t0 = now_s(), end = t0 + secs;
+    double t0 = now_s(), end = t0 + secs, cpu0 = cpu_s();
     int open_slots = 0;
     for (int i = 0; i < conc; ++i) slots[i].state = ST_IDLE;
     for (;;) {
@@ -226,7 +236,7 @@ static int do_crr(const struct sockaddr_in* a, double secs, int conc, int http) 
         }
     }
     double dt = now_s() - t0;
-    printf("%.0f %lld %lld\n", (double)done / dt, done, errors);
+    printf("%.0f %lld %lld %.0f\n", (double)done / dt, done, errors, (cpu_s() - cpu0) / dt * 100);
     return errors > done / 100 ? 1 : 0; /* more than 1% failed: not a measurement */
 }
 

@@ -26,6 +26,8 @@
  * lwIP's own "kill the oldest TIME-WAIT pcb when the pool is empty" never happens and TIME-WAIT
  * pcbs would pile up for 2 MSL (lwIP searches that list on every SYN): --max-time-wait N (default
  * 1000, as a pool would bound it) aborts the oldest beyond N at each accept (so about N remain).
+ * And lwIP cannot reopen a connection from TIME-WAIT by a new SYN, as the kernel can: we do it
+ * for it (reopen_time_wait), else connections per second hang once the client's ports wrap.
  *
  * Exit: 0 on SIGTERM/SIGINT (after a "lwip_peer: done, ..." line: packets, bytes, TIME-WAIT pcbs),
  * 1 on an error, 2 on a bad command line.
@@ -104,6 +106,34 @@ static void bound_time_wait(void) {
         last = pcb; /* new pcbs are pushed at the head: the tail is the oldest */
     }
     if (count > max_time_wait && last != NULL) tcp_abort(last);
+}
+
+/* A SYN for the 4-tuple of a TIME-WAIT pcb, above what that connection received: end that pcb
+ * before lwIP sees the SYN, so the listener takes it (RFC 1122 §4.2.2.13 reuse, which the kernel
+ * does). lwIP itself answers such a SYN with an ACK and ignores the RST the client then sends
+ * (RFC 1337), so once the client's port numbers wrap the connection would hang until the
+ * TIME-WAIT pcb times out or is evicted. */
+static unsigned long long tw_reopened;
+static void reopen_time_wait(const unsigned char* pkt, size_t n) {
+    if (n < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6) return;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    if (n < ihl + 20) return;
+    const unsigned char* t = pkt + ihl;
+    if ((t[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
+    u32_t src;
+    memcpy(&src, pkt + 12, 4); /* network order, as ip4_addr_t holds it */
+    u16_t sport = (u16_t)(t[0] << 8 | t[1]), dport = (u16_t)(t[2] << 8 | t[3]);
+    u32_t seq = (u32_t)t[4] << 24 | (u32_t)t[5] << 16 | (u32_t)t[6] << 8 | t[7];
+    for (struct tcp_pcb* pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
+        if (pcb->remote_port == sport && pcb->local_port == dport &&
+            ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) == src) {
+            if (TCP_SEQ_GT(seq, pcb->rcv_nxt)) {
+                tcp_abort(pcb); /* a TIME-WAIT pcb is freed without a RST */
+                ++tw_reopened;
+            }
+            return;
+        }
+    }
 }
 
 /* ---- discard:9 ---- */
@@ -407,6 +437,7 @@ int main(int argc, char** argv) {
             }
             ++pkts_in;
             pbuf_realloc(p, (u16_t)n);
+            reopen_time_wait(p->payload, (size_t)n);
             if (nif.input(p, &nif) != ERR_OK) pbuf_free(p);
         }
         sys_check_timeouts();
@@ -416,7 +447,7 @@ int main(int argc, char** argv) {
     fprintf(stderr,
             "lwip_peer: done, %llu packets in, %llu out (%llu writes refused), app bytes in %llu, "
             "out %llu, "
-            "%u in TIME-WAIT (bound %u)\n",
-            pkts_in, pkts_out, write_errors, bytes_in, bytes_out, tw, max_time_wait);
+            "%u in TIME-WAIT (bound %u), %llu reopened by a new SYN\n",
+            pkts_in, pkts_out, write_errors, bytes_in, bytes_out, tw, max_time_wait, tw_reopened);
     return 0;
 }
