@@ -1,4 +1,5 @@
-// TlsChannel: the server side of TLS on an accepted socket, for https and tls-echo (channel.hpp).
+// TlsChannel: the server side of TLS on an accepted socket, for https and tls-echo (channel.hpp):
+// the server lifecycle around a tools::TlsChannel (tools/common/channel.hpp), which moves the bytes.
 //
 // Lifecycle: the handshake runs inside begin() on every socket event until it completes (then the
 // session runs), fails (a fatal alert goes out if TLS allows one, then FIN), or its deadline passes
