@@ -134,7 +134,7 @@ void BM_TcpDataIn(benchmark::State& state) {
     for (auto _ : state) {
         const std::uint64_t a0 = tunstack_test::allocation_count();
         e.st->ingress(e.now, pkt);
-        auto n = e.st->tcp().recv(e.now, e.conn, MutBytes(app));
+        auto n = e.st->tcp().recv(e.conn, MutBytes(app));
         received += n.ok() ? *n : 0;
         e.st->poll(e.now, e.sink);
         allocs += tunstack_test::allocation_count() - a0;
@@ -154,14 +154,14 @@ void BM_TcpAckClockedOut(benchmark::State& state) {
     Established e;
     std::vector<std::uint8_t> app(kSeg, 0x33);
     // Fill the initial window, then each ACK acknowledges one segment and one new segment goes out.
-    for (int i = 0; i < 10; ++i) (void)e.st->tcp().send(e.now, e.conn, app);
+    for (int i = 0; i < 10; ++i) (void)e.st->tcp().send(e.conn, app);
     e.st->poll(e.now, e.sink);
     auto ack = segment(e.peer_next, e.our_next + kSeg, TcpFlag::Ack, 0);
     std::size_t allocs = 0, segs = 0;
     for (auto _ : state) {
         const std::uint64_t a0 = tunstack_test::allocation_count();
         e.st->ingress(e.now, ack);
-        auto n = e.st->tcp().send(e.now, e.conn, app);
+        auto n = e.st->tcp().send(e.conn, app);
         benchmark::DoNotOptimize(n);
         e.st->poll(e.now, e.sink);
         allocs += tunstack_test::allocation_count() - a0;
@@ -187,7 +187,7 @@ void BM_TcpPureAckIn(benchmark::State& state) {
     SeqNumber acked = e.our_next;
     // Sends what the send buffer and cwnd take; returns the segments now in flight past `acked`.
     auto fill = [&](std::size_t bytes) {
-        (void)e.st->tcp().send(e.now, e.conn, Bytes(app.data(), bytes));
+        (void)e.st->tcp().send(e.conn, Bytes(app.data(), bytes));
         e.st->poll(e.now, e.sink);
         return static_cast<std::size_t>(e.st->tcp().info(e.conn)->send_queue / kSeg);
     };
@@ -242,7 +242,7 @@ void BM_TcpOutput(benchmark::State& state) {
     for (auto _ : state) {
         const std::uint64_t a0 = tunstack_test::allocation_count();
         const std::size_t before = e.sink.packets;
-        auto n = e.st->tcp().send(e.now, e.conn, app);
+        auto n = e.st->tcp().send(e.conn, app);
         benchmark::DoNotOptimize(n);
         e.st->poll(e.now, e.sink);
         unacked += e.sink.packets - before;
@@ -273,7 +273,7 @@ void BM_TcpOutputTso(benchmark::State& state) {
         e.st->ingress(e.now, ack);
     };
     for (int i = 0; i < 200; ++i) {
-        (void)e.st->tcp().send(e.now, e.conn, app);
+        (void)e.st->tcp().send(e.conn, app);
         e.st->poll(e.now, e.sink);
         if (e.sink.super_packets > 0) ack_all();
         e.now += Duration::micros(10);
@@ -282,7 +282,7 @@ void BM_TcpOutputTso(benchmark::State& state) {
     const std::size_t segs0 = e.sink.super_segments, supers0 = e.sink.super_packets;
     for (auto _ : state) {
         const std::uint64_t a0 = tunstack_test::allocation_count();
-        auto n = e.st->tcp().send(e.now, e.conn, app);
+        auto n = e.st->tcp().send(e.conn, app);
         bytes += n.ok() ? *n : 0;
         e.st->poll(e.now, e.sink);
         ack_all();

@@ -36,7 +36,7 @@ public:
                  std::string(e ? stack::to_string(*e) : "unknown error"));
             return true;
         }
-        if (ev.bits & (stack::kEventConnected | stack::kEventWritable)) send_more(now);
+        if (ev.bits & (stack::kEventConnected | stack::kEventWritable)) send_more();
         if (ev.bits & (stack::kEventReadable | stack::kEventPeerClosed)) read_echo(now);
         return true;
     }
@@ -46,26 +46,26 @@ private:
         return static_cast<std::uint8_t>(i * 7 + i / 251);
     }
 
-    void send_more(stack::Instant now) {
+    void send_more() {
         std::uint8_t buf[16384];
         while (sent_ < total_) {
             std::size_t n = std::min(sizeof buf, total_ - sent_);
             for (std::size_t i = 0; i < n; ++i) buf[i] = pattern(sent_ + i);
-            auto took = stack_.tcp().send(now, handle_, stack::Bytes(buf, n));
+            auto took = stack_.tcp().send(handle_, stack::Bytes(buf, n));
             if (!took) return fail("send: " + std::string(stack::to_string(took.error())));
             if (*took == 0) return;  // send buffer full: wait for kEventWritable
             sent_ += *took;
         }
         if (!shut_) {
             shut_ = true;  // everything sent: half-close, the server closes after echoing it all
-            (void)stack_.tcp().shutdown(now, handle_);
+            (void)stack_.tcp().shutdown(handle_);
         }
     }
 
     void read_echo(stack::Instant now) {
         std::uint8_t buf[16384];
         for (;;) {
-            auto got = stack_.tcp().recv(now, handle_, buf);
+            auto got = stack_.tcp().recv(handle_, buf);
             if (!got) return fail("recv: " + std::string(stack::to_string(got.error())));
             if (*got == 0) break;
             for (std::size_t i = 0; i < *got; ++i) {

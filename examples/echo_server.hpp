@@ -64,12 +64,12 @@ private:
         std::uint8_t buf[16384];
         for (;;) {
             if (!c.pending.empty()) {
-                auto sent = tcp.send(now, c.handle, c.pending);
+                auto sent = tcp.send(c.handle, c.pending);
                 if (!sent) return finish(now, c);
                 c.pending.erase(c.pending.begin(), c.pending.begin() + static_cast<long>(*sent));
                 if (!c.pending.empty()) return;  // wait for kEventWritable
             }
-            auto got = tcp.recv(now, c.handle, buf);
+            auto got = tcp.recv(c.handle, buf);
             if (!got) return finish(now, c);
             if (*got == 0) break;
             c.pending.assign(buf, buf + *got);

@@ -17,20 +17,20 @@ StreamError TcpStream::map(stack::SocketError e) {
 }
 
 stack::Result<std::size_t, StreamError> TcpStream::send(stack::Bytes data) {
-    auto n = tcp_.send(now_, h_, data);
+    auto n = tcp_.send(h_, data);
     if (!n) return stack::Err(map(n.error()));
     if (*n == 0 && !data.empty()) return stack::Err(StreamError::WouldBlock);
     return *n;
 }
 
 stack::Result<std::size_t, StreamError> TcpStream::recv(stack::MutBytes out) {
-    auto n = tcp_.recv(now_, h_, out);
+    auto n = tcp_.recv(h_, out);
     if (!n) return stack::Err(map(n.error()));
     if (*n > 0) return *n;
     if (tcp_.eof(h_).value_or(false)) return stack::Err(StreamError::Eof);
     return stack::Err(StreamError::WouldBlock);
 }
 
-void TcpStream::shutdown_send() { (void)tcp_.shutdown(now_, h_); }
+void TcpStream::shutdown_send() { (void)tcp_.shutdown(h_); }
 
 }  // namespace tls

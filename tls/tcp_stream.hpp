@@ -1,12 +1,10 @@
 // TcpStream: a ByteStream over one of the stack's TCP sockets (stack::tcp::TcpLayer + handle).
 //
-// The socket API takes the current time; the owner sets it with set_now() before driving the TLS
-// session on an event. Readiness comes from the stack's own events (kEventReadable/kEventWritable):
+// Readiness comes from the stack's own events (kEventReadable/kEventWritable):
 // a send() that could not take everything leaves the socket armed for kEventWritable, a recv() that
 // found nothing waits for kEventReadable, so a session never polls.
 #pragma once
 
-#include "stack/base/time.hpp"
 #include "stack/socket/socket.hpp"
 #include "stack/tcp/tcp.hpp"
 #include "tls/byte_stream.hpp"
@@ -17,7 +15,6 @@ class TcpStream final : public ByteStream {
 public:
     TcpStream(stack::tcp::TcpLayer& tcp, stack::SocketHandle h) : tcp_(tcp), h_(h) {}
 
-    void set_now(stack::Instant now) { now_ = now; }
     stack::SocketHandle handle() const { return h_; }
 
     stack::Result<std::size_t, StreamError> send(stack::Bytes data) override;
@@ -29,7 +26,6 @@ public:
 private:
     stack::tcp::TcpLayer& tcp_;
     stack::SocketHandle h_;
-    stack::Instant now_;
 };
 
 }  // namespace tls

@@ -731,16 +731,14 @@ void Connection::close_with(std::optional<SocketError> err) {
 
 // ---- user calls -------------------------------------------------------------------------------
 
-std::size_t Connection::send(Instant now, Bytes data) {
-    (void)now;
+std::size_t Connection::send(Bytes data) {
     std::size_t n = snd_buf_.write(data);
     if (n < data.size()) want_writable_ = true;
     if (n > 0) layer_.mark_dirty(*this);
     return n;
 }
 
-std::size_t Connection::recv(Instant now, MutBytes out) {
-    (void)now;
+std::size_t Connection::recv(MutBytes out) {
     std::size_t n = rcv_buf_.read(out);
     if (n > 0 && is_synchronized(state_)) {
         // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
@@ -756,8 +754,7 @@ std::size_t Connection::recv(Instant now, MutBytes out) {
     return n;
 }
 
-void Connection::shutdown_send(Instant now) {
-    (void)now;
+void Connection::shutdown_send() {
     if (fin_queued_) return;
     switch (state_) {
         case TcpState::SynSent: close_with(std::nullopt); return;

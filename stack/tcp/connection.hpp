@@ -99,11 +99,11 @@ public:
     bool output(Instant now);
 
     // ---- user calls ----
-    std::size_t send(Instant now, Bytes data);
+    std::size_t send(Bytes data);
     // Copies up to out.size() readable bytes out; returns the count (0 if none).
-    std::size_t recv(Instant now, MutBytes out);
-    void shutdown_send(Instant now);  // queue a FIN after the data
-    void abort(Instant now);          // RST now (RFC 9293 §3.10.5 ABORT)
+    std::size_t recv(MutBytes out);
+    void shutdown_send();     // queue a FIN after the data (sent by output())
+    void abort(Instant now);  // RST now (RFC 9293 §3.10.5 ABORT)
     void set_nodelay(bool on) { nodelay_ = on; }
     void set_keepalive(Instant now, bool on);
 

@@ -616,7 +616,7 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
     return handle_of(*index);
 }
 
-Result<std::size_t, SocketError> TcpLayer::send(Instant now, SocketHandle h, Bytes data) {
+Result<std::size_t, SocketError> TcpLayer::send(SocketHandle h, Bytes data) {
     Slot* s = lookup(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
     if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
@@ -630,15 +630,15 @@ Result<std::size_t, SocketError> TcpLayer::send(Instant now, SocketHandle h, Byt
         case TcpState::CloseWait: break;
         default: return Err(SocketError::Closed);
     }
-    return c.send(now, data);
+    return c.send(data);
 }
 
-Result<std::size_t, SocketError> TcpLayer::recv(Instant now, SocketHandle h, MutBytes out) {
+Result<std::size_t, SocketError> TcpLayer::recv(SocketHandle h, MutBytes out) {
     Slot* s = lookup(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
     if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
     Connection& c = *s->conn;
-    std::size_t n = c.recv(now, out);
+    std::size_t n = c.recv(out);
     if (n == 0 && c.error() && !c.readable()) return Err(*c.error());
     return n;
 }
@@ -650,10 +650,10 @@ Result<bool, SocketError> TcpLayer::eof(SocketHandle h) const {
     return s->conn->eof();
 }
 
-Result<void, SocketError> TcpLayer::shutdown(Instant now, SocketHandle h) {
+Result<void, SocketError> TcpLayer::shutdown(SocketHandle h) {
     Connection* c = connection(h);
     if (c == nullptr) return Err(lookup(h) ? SocketError::WrongKind : SocketError::InvalidHandle);
-    c->shutdown_send(now);
+    c->shutdown_send();
     timers_changed(*c);
     for (std::uint32_t i : to_free_) free_slot(i);
     to_free_.clear();
@@ -691,7 +691,7 @@ Result<void, SocketError> TcpLayer::close(Instant now, SocketHandle h) {
         } else if (c.recv_available() > 0) {
             c.abort(now);  // unread data: RFC 2525 §2.17, reset rather than pretend it was read
         } else {
-            c.shutdown_send(now);
+            c.shutdown_send();
             if (c.state() != TcpState::Closed) timers_changed(c);
         }
     }

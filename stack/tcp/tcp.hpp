@@ -10,11 +10,12 @@
 //   accept(listener)            the next established connection, or WouldBlock.
 //   connect(now, addr, port)    active open from an ephemeral port; kEventConnected when established,
 //                               kEventError (Refused, TimedOut) if not.
-//   send(now, h, bytes)         copies what fits in the send buffer and returns that count (0 when
+//   send(h, bytes)              copies what fits in the send buffer and returns that count (0 when
 //                               full: wait for kEventWritable). Data is transmitted by poll().
-//   recv(now, h, buf)           copies out what is readable; 0 means nothing now — eof() tells
+//   recv(h, buf)                copies out what is readable; 0 means nothing now — eof() tells
 //                               whether the peer has finished sending.
-//   shutdown(now, h)            half-close: FIN after the queued data; reading continues.
+//   shutdown(h)                 half-close: FIN after the queued data (sent by poll()); reading
+//                               continues.
 //   close(now, h)               full close: FIN after the queued data, the handle is released at once
 //                               and the connection finishes (FIN-WAIT, TIME-WAIT) on its own. Closing
 //                               with unread received data resets the connection (RFC 9293 §3.10.4 /
@@ -78,10 +79,10 @@ public:
     Result<SocketHandle, SocketError> accept(SocketHandle listener);
     Result<SocketHandle, SocketError> connect(Instant now, wire::Ipv4Address addr,
                                               std::uint16_t port);
-    Result<std::size_t, SocketError> send(Instant now, SocketHandle h, Bytes data);
-    Result<std::size_t, SocketError> recv(Instant now, SocketHandle h, MutBytes out);
+    Result<std::size_t, SocketError> send(SocketHandle h, Bytes data);
+    Result<std::size_t, SocketError> recv(SocketHandle h, MutBytes out);
     Result<bool, SocketError> eof(SocketHandle h) const;
-    Result<void, SocketError> shutdown(Instant now, SocketHandle h);
+    Result<void, SocketError> shutdown(SocketHandle h);
     Result<void, SocketError> close(Instant now, SocketHandle h);
     Result<void, SocketError> abort(Instant now, SocketHandle h);
     Result<void, SocketError> set_nodelay(SocketHandle h, bool on);

@@ -191,7 +191,7 @@ void vnet_child() {
         }
         if (conn.valid()) {
             for (;;) {
-                auto n = st.tcp().recv(now, conn, stack::MutBytes(chunk));
+                auto n = st.tcp().recv(conn, stack::MutBytes(chunk));
                 if (!n || *n == 0) break;
                 got.insert(got.end(), chunk.begin(), chunk.begin() + static_cast<long>(*n));
             }

@@ -140,7 +140,7 @@ void send_child(SendCase cfg) {
         }
         if (conn.valid()) {
             while (sent < kTotal) {
-                auto n = st.tcp().send(now, conn, stack::Bytes(data).subspan(sent));
+                auto n = st.tcp().send(conn, stack::Bytes(data).subspan(sent));
                 if (!n || *n == 0) break;
                 sent += *n;
             }

@@ -101,13 +101,13 @@ struct Bulk {
         for (long round = 0; got < bytes && round < 10'000'000; ++round) {
             while (sent < bytes) {
                 const std::size_t chunk = std::min(bytes - sent, data.size());
-                auto n = a.tcp().send(now, client, stack::Bytes(data.data(), chunk));
+                auto n = a.tcp().send(client, stack::Bytes(data.data(), chunk));
                 if (!n.ok() || *n == 0) break;
                 sent += *n;
             }
             exchange();
             for (;;) {
-                auto n = b.tcp().recv(now, server, stack::MutBytes(rx));
+                auto n = b.tcp().recv(server, stack::MutBytes(rx));
                 if (!n.ok() || *n == 0) break;
                 got += *n;
             }

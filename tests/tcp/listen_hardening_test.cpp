@@ -378,7 +378,7 @@ TEST(TcpListenHardening, HeldTimeWaitConnectionBecomesARecordOnClose_Issue8) {
     auto l = s.listen();
     Peer p{40000, 1001};
     auto c = open(s, l, p);
-    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
     Out f = s.expect({.flags = kFinAck});
     p.our = f.tcp.seq.value() + 1;

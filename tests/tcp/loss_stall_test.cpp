@@ -50,20 +50,20 @@ struct Echo {
         while (sent < total) {
             const std::size_t n = std::min(sizeof buf, total - sent);
             for (std::size_t i = 0; i < n; ++i) buf[i] = echo_byte(sent + i);
-            auto took = tc.send(p.now, client, stack::Bytes(buf, n));
+            auto took = tc.send(client, stack::Bytes(buf, n));
             if (!took || *took == 0) break;
             sent += *took;
         }
-        if (sent == total && !client_shut) client_shut = tc.shutdown(p.now, client).ok();
+        if (sent == total && !client_shut) client_shut = tc.shutdown(client).ok();
         if (server.valid() && !server_closed) {
             for (int guard = 0; guard < 1000; ++guard) {
                 if (!pending.empty()) {
-                    auto took = ts.send(p.now, server, pending);
+                    auto took = ts.send(server, pending);
                     if (!took) break;
                     pending.erase(pending.begin(), pending.begin() + static_cast<long>(*took));
                     if (!pending.empty()) break;
                 }
-                auto got = ts.recv(p.now, server, stack::MutBytes(buf));
+                auto got = ts.recv(server, stack::MutBytes(buf));
                 if (!got || *got == 0) break;
                 pending.assign(buf, buf + *got);
             }
@@ -73,7 +73,7 @@ struct Echo {
         }
         if (!client_done) {
             for (;;) {
-                auto got = tc.recv(p.now, client, stack::MutBytes(buf));
+                auto got = tc.recv(client, stack::MutBytes(buf));
                 if (!got || *got == 0) break;
                 for (std::size_t i = 0; i < *got; ++i) {
                     if (buf[i] != echo_byte(received + i)) mismatch = true;

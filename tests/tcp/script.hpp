@@ -343,14 +343,14 @@ public:
         return c.ok() ? *c : SocketHandle{};
     }
     std::size_t send(SocketHandle h, const Packet& data) {
-        auto n = tcp().send(now_, h, Bytes(data));
+        auto n = tcp().send(h, Bytes(data));
         EXPECT_TRUE(n.ok()) << (n.ok() ? "" : stack::to_string(n.error()));
         poll();
         return n.ok() ? *n : 0;
     }
     Packet recv(SocketHandle h, std::size_t max = 1 << 20) {
         Packet buf(max);
-        auto n = tcp().recv(now_, h, stack::MutBytes(buf));
+        auto n = tcp().recv(h, stack::MutBytes(buf));
         EXPECT_TRUE(n.ok()) << (n.ok() ? "" : stack::to_string(n.error()));
         buf.resize(n.ok() ? *n : 0);
         poll();

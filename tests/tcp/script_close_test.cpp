@@ -52,7 +52,7 @@ TEST(TcpScriptClose, NewDataAfterCloseIsAnsweredWithRst_Rfc2525S217) {
 TEST(TcpScriptClose, DataAfterShutdownIsStillReceived_Rfc9293S3104) {
     Script s;
     auto c = s.passive_open(1000);
-    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
     s.expect({.flags = kFinAck, .seq = 1, .ack = 1001});
     s.inject(at(10ms), ack(1001, 2));
@@ -83,7 +83,7 @@ TEST(TcpScriptClose, PassiveCloseCloseWaitLastAckClosed_Rfc9293S36) {
 TEST(TcpScriptClose, SimultaneousCloseClosingThenTimeWait_Rfc9293S36Figure13) {
     Script s;
     auto c = s.passive_open(1000);
-    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
     s.expect({.flags = kFinAck, .seq = 1, .ack = 1001});
     s.inject(at(10ms), fin(1001, 1));  // the peer's FIN crosses ours
@@ -97,12 +97,12 @@ TEST(TcpScriptClose, SimultaneousCloseClosingThenTimeWait_Rfc9293S36Figure13) {
 TEST(TcpScriptClose, HalfCloseKeepsReceivingAfterOurFin_Rfc9293S3104) {
     Script s;
     auto c = s.passive_open(1000);
-    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
     s.expect({.flags = kFinAck, .seq = 1});
     s.inject(at(10ms), ack(1001, 2));
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::FinWait2);
-    EXPECT_EQ(s.tcp().send(s.now(), c, Bytes(bytes(10))).error(), SocketError::Closed);
+    EXPECT_EQ(s.tcp().send(c, Bytes(bytes(10))).error(), SocketError::Closed);
     s.inject(at(20ms), data(1001, 2, bytes(1460, 1)));
     s.inject(at(21ms), data(2461, 2, bytes(1460, 2)));
     s.expect({.flags = kAck, .seq = 2, .ack = 3921});

@@ -403,7 +403,7 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
     auto accepted = s.tcp().accept(l);
     ASSERT_TRUE(accepted.ok());
     std::uint8_t buf[200];
-    auto n = s.tcp().recv(s.now(), *accepted, stack::MutBytes(buf));
+    auto n = s.tcp().recv(*accepted, stack::MutBytes(buf));
     ASSERT_TRUE(n.ok());
     EXPECT_EQ(*n, 100u);
     auto info = s.tcp().info(*accepted);

@@ -127,8 +127,8 @@ TEST(TcpScriptTso, WithNoDelayTheTailRidesOnTheSuperSegmentWithPsh) {
 TEST(TcpScriptTso, FinRidesOnTheLastSuperSegment) {
     Script s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
-    ASSERT_TRUE(s.tcp().send(s.now(), c, Bytes(bytes(5000))).ok());
-    ASSERT_TRUE(s.tcp().shutdown(s.now(), c).ok());
+    ASSERT_TRUE(s.tcp().send(c, Bytes(bytes(5000))).ok());
+    ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
     Out o = s.expect({.flags = kFinAck, .seq = 1, .len = 5000, .psh = true, .gso_size = kMss});
     EXPECT_EQ(o.gso.segments, 4u);
@@ -166,7 +166,7 @@ TEST(TcpScriptTso, SuperSegmentsAreCappedAtTheDeviceLimit) {
             c.tcp.send_buffer = 4 << 20;
         });
         auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
-        ASSERT_EQ(*s.tcp().send(s.now(), c, Bytes(bytes(3'000'000))), 3'000'000u);
+        ASSERT_EQ(*s.tcp().send(c, Bytes(bytes(3'000'000))), 3'000'000u);
         s.poll();
         std::uint32_t acked = 1;
         const std::uint32_t hi = grow_cwnd(s, c, 400'000, acked);
@@ -290,7 +290,7 @@ TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
     Script s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     ASSERT_TRUE(s.tcp().set_nodelay(c, true));
-    ASSERT_TRUE(s.tcp().send(s.now(), c, Bytes(bytes(5000))).ok());
+    ASSERT_TRUE(s.tcp().send(c, Bytes(bytes(5000))).ok());
     stack::testing::CaptureSink full(0);
     s.stack().poll(s.now(), full);
     EXPECT_EQ(full.offers, 1u);
@@ -312,7 +312,7 @@ TEST(TcpScriptTso, NoSuperSegmentWhenASegmentCannotFitTheMtu) {
             if (tso) c.tso_max_size = 65535;
         });
         auto c = open_with_rtt(s, Duration::millis(100), {.mss = 1460, .tsval = 1});
-        (void)s.tcp().send(s.now(), c, Bytes(bytes(5000)));
+        (void)s.tcp().send(c, Bytes(bytes(5000)));
         s.poll();
         s.expect_nothing();
         EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 0u);

@@ -94,13 +94,13 @@ TEST_P(SeqWrap, FastRetransmitStillWorksAfterTwoGigabytesWithoutLoss) {
             const std::size_t off = static_cast<std::size_t>(sent % 251);
             const std::size_t want =
                 static_cast<std::size_t>(std::min<std::uint64_t>(kTotal - sent, kChunk));
-            auto n = ta.send(p.now, *client, stack::Bytes(pattern).subspan(off, want));
+            auto n = ta.send(*client, stack::Bytes(pattern).subspan(off, want));
             if (!n.ok() || *n == 0) break;
             sent += *n;
         }
         if (server.valid()) {
             for (;;) {
-                auto n = tb.recv(p.now, server, stack::MutBytes(buf));
+                auto n = tb.recv(server, stack::MutBytes(buf));
                 if (!n.ok() || *n == 0) break;
                 if (buf[0] != stream_byte(received) ||
                     buf[*n - 1] != stream_byte(received + *n - 1))

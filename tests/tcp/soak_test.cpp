@@ -63,7 +63,7 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
                 if (auto acc = tb.accept(*listener); acc.ok()) server = *acc;
             }
             while (sent < data.size()) {
-                auto n = ta.send(p.now, *client, stack::Bytes(data).subspan(sent));
+                auto n = ta.send(*client, stack::Bytes(data).subspan(sent));
                 if (!n.ok() || *n == 0) break;
                 sent += *n;
             }
@@ -73,7 +73,7 @@ TEST_P(Soak, FiftyMegabytesByteExactUnderAllFaults) {
             }
             if (server.valid() && !server_closed) {
                 for (;;) {
-                    auto n = tb.recv(p.now, server, stack::MutBytes(buf));
+                    auto n = tb.recv(server, stack::MutBytes(buf));
                     if (!n.ok() || *n == 0) break;
                     if (!std::equal(buf.begin(), buf.begin() + static_cast<long>(*n),
                                     data.begin() + static_cast<long>(received))) {

@@ -46,7 +46,7 @@ struct Transfer {
             if (acc) server = *acc;
         }
         while (sent < data.size()) {
-            auto n = ta.send(p.now, client, stack::Bytes(data).subspan(sent));
+            auto n = ta.send(client, stack::Bytes(data).subspan(sent));
             if (!n || *n == 0) break;
             sent += *n;
         }
@@ -57,7 +57,7 @@ struct Transfer {
         if (server.valid() && !server_closed) {
             std::uint8_t buf[65536];
             for (;;) {
-                auto n = tb.recv(p.now, server, stack::MutBytes(buf));
+                auto n = tb.recv(server, stack::MutBytes(buf));
                 ASSERT_TRUE(n) << stack::to_string(n.error());
                 if (*n == 0) break;
                 received.insert(received.end(), buf, buf + *n);

@@ -94,7 +94,6 @@ struct Rig {
 
     void pump_tls_client(Client& c) {
         if (c.reset || c.closed) return;
-        c.stream->set_now(p.now);
         c.tls->advance();
         while (!c.to_send.empty() && c.tls->phase() == tls::TlsSession::Phase::Open) {
             auto n = c.tls->write(stack::Bytes(
@@ -134,8 +133,8 @@ struct Rig {
         auto& t = p.a->tcp();
         if (c.reset || c.closed) return;
         while (!c.to_send.empty()) {
-            auto n = t.send(p.now, c.h,
-                            stack::Bytes(reinterpret_cast<const std::uint8_t*>(c.to_send.data()),
+            auto n =
+                t.send(c.h, stack::Bytes(reinterpret_cast<const std::uint8_t*>(c.to_send.data()),
                                          c.to_send.size()));
             if (!n || *n == 0) break;
             c.to_send.erase(0, *n);
@@ -148,7 +147,7 @@ struct Rig {
         if (c.read_when_sent && !c.to_send.empty()) return;
         std::uint8_t buf[16384];
         for (int i = 0; i < 1024; ++i) {
-            auto n = t.recv(p.now, c.h, stack::MutBytes(buf, sizeof buf));
+            auto n = t.recv(c.h, stack::MutBytes(buf, sizeof buf));
             if (!n) {
                 c.reset = true;
                 return;
@@ -392,7 +391,7 @@ TEST(HttpServiceTimeouts, SlowButSteadyReaderIsServedCompletely) {
         if (rig.p.now < due || ended(c)) return;
         due = rig.p.now + stack::Duration::seconds(5);
         std::uint8_t buf[65536];
-        auto n = rig.p.a->tcp().recv(rig.p.now, c.h, stack::MutBytes(buf, sizeof buf));
+        auto n = rig.p.a->tcp().recv(c.h, stack::MutBytes(buf, sizeof buf));
         if (n) c.got.append(reinterpret_cast<const char*>(buf), *n);
     };
     ASSERT_TRUE(rig.run_until([&] { return c.got.size() >= 4U * 1024 * 1024; },

@@ -72,9 +72,8 @@ struct Conn {
         std::size_t off = 0;
         ASSERT_TRUE(h.run([&] {
             auto n = h.pair.a->tcp().send(
-                h.pair.now, s,
-                stack::Bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()) + off,
-                             bytes.size() - off));
+                s, stack::Bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()) + off,
+                                bytes.size() - off));
             if (n) off += *n;
             return off == bytes.size();
         }));
@@ -82,7 +81,7 @@ struct Conn {
     void pull() {
         std::uint8_t buf[65536];
         while (true) {
-            auto n = h.pair.a->tcp().recv(h.pair.now, s, stack::MutBytes(buf, sizeof buf));
+            auto n = h.pair.a->tcp().recv(s, stack::MutBytes(buf, sizeof buf));
             if (!n || *n == 0) return;
             in.append(reinterpret_cast<const char*>(buf), *n);
         }

@@ -3,31 +3,17 @@
 #include <cctype>
 #include <charconv>
 
+#include "tools/common/http1.hpp"
+
 namespace tunstack {
 
 namespace {
 
-constexpr std::size_t kMaxHead = std::size_t{64} * 1024;
-constexpr std::size_t kMaxLine = 4096;
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using tools::http1::iequals;
+using tools::http1::kMaxChunkLine;
+using tools::http1::kMaxResponseHead;
+using tools::http1::to_lower;
+using tools::http1::trim_ows_cr;
 
 bool valid_dns_name(std::string_view name) {
     if (name.empty() || name.size() > 253) return false;
@@ -42,12 +28,6 @@ bool valid_dns_name(std::string_view name) {
         if (++label > 63) return false;
     }
     return label > 0;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 }  // namespace
@@ -66,7 +46,7 @@ std::optional<Resolve> parse_resolve(std::string_view text, std::string& error) 
                 "': expected NAME:ADDRESS with a DNS name and an IPv4 address";
         return std::nullopt;
     }
-    return Resolve{lower(name), *addr};
+    return Resolve{to_lower(name), *addr};
 }
 
 std::optional<Url> parse_url(std::string_view text, std::string& error,
@@ -126,7 +106,7 @@ std::optional<Url> parse_url(std::string_view text, std::string& error,
     if (auto addr = stack::wire::Ipv4Address::parse(host)) {
         url.host = *addr;
         url.host_header = addr->to_string();
-    } else if (resolve && lower(host) == resolve->name) {
+    } else if (resolve && to_lower(host) == resolve->name) {
         url.host = resolve->addr;
         url.host_name = resolve->name;
         url.host_header = resolve->name;
@@ -163,7 +143,8 @@ ResponseParser::Status ResponseParser::feed(std::string_view data) {
     if (status_ != Status::NeedMore) return status_;
     if (!have_head_) {
         const std::size_t before = buf_.size();
-        buf_.append(data.substr(0, kMaxHead + 4 > buf_.size() ? kMaxHead + 4 - buf_.size() : 0));
+        buf_.append(data.substr(
+            0, kMaxResponseHead + 4 > buf_.size() ? kMaxResponseHead + 4 - buf_.size() : 0));
         std::size_t end = buf_.find("\r\n\r\n");
         std::size_t sep = 4;
         if (const std::size_t lf = buf_.find("\n\n"); lf != std::string::npos && lf < end) {
@@ -171,7 +152,8 @@ ResponseParser::Status ResponseParser::feed(std::string_view data) {
             sep = 2;
         }
         if (end == std::string::npos) {
-            if (buf_.size() > kMaxHead) return fail("response header section larger than 64 KiB");
+            if (buf_.size() > kMaxResponseHead)
+                return fail("response header section larger than 64 KiB");
             return status_;
         }
         const std::size_t head_len = end + sep;
@@ -190,41 +172,36 @@ ResponseParser::Status ResponseParser::feed(std::string_view data) {
 
 ResponseParser::Status ResponseParser::parse_head() {
     std::string_view head(buf_);
-    const std::size_t eol = head.find('\n');
-    const std::string_view status_line = trim(head.substr(0, eol));
-    // status-line = HTTP-version SP status-code SP [reason-phrase]
-    if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ') {
-        return fail("malformed status line '" + std::string(status_line.substr(0, 80)) + "'");
-    }
-    int code = 0;
-    auto [ptr, ec] = std::from_chars(status_line.data() + 9, status_line.data() + 12, code);
-    if (ec != std::errc() || ptr != status_line.data() + 12 || code < 100 || code > 599) {
+    std::size_t pos = 0;
+    const std::string_view status_line = trim_ows_cr(*tools::http1::next_line(head, pos));
+    const auto parsed = tools::http1::parse_status_line(status_line);
+    if (!parsed) {
+        if (parsed.error() == tools::http1::StatusLineError::Malformed) {
+            return fail("malformed status line '" + std::string(status_line.substr(0, 80)) + "'");
+        }
         return fail("malformed status code in '" + std::string(status_line.substr(0, 80)) + "'");
     }
+    const int code = parsed->code;
     status_code_ = code;
-    reason_ = std::string(trim(status_line.substr(12)));
+    reason_ = std::string(parsed->reason);
     if (code >= 100 && code < 200) {
         return fail("unexpected interim response " + std::to_string(code));
     }
-    std::size_t pos = eol + 1;
-    while (pos < head.size()) {
-        std::size_t nl = head.find('\n', pos);
-        if (nl == std::string_view::npos) nl = head.size();
-        const std::string_view line = trim(head.substr(pos, nl - pos));
-        pos = nl + 1;
+    // The head ends with an empty line (feed() found it), so every line here ends with LF.
+    while (const auto raw = tools::http1::next_line(head, pos)) {
+        const std::string_view line = trim_ows_cr(*raw);
         if (line.empty()) break;
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) return fail("malformed header line in the response");
-        const std::string_view name = line.substr(0, colon);
-        const std::string_view value = trim(line.substr(colon + 1));
+        const auto field = tools::http1::split_field(line);
+        if (!field) return fail("malformed header line in the response");
+        const std::string_view name = field->name;
+        const std::string_view value = field->value;
         if (iequals(name, "content-length")) {
-            std::uint64_t n = 0;
-            auto [p, e] = std::from_chars(value.data(), value.data() + value.size(), n);
-            if (value.empty() || e != std::errc() || p != value.data() + value.size()) {
-                return fail("bad Content-Length '" + std::string(value) + "'");
+            const auto n = tools::http1::parse_content_length(value);
+            if (!n) return fail("bad Content-Length '" + std::string(value) + "'");
+            if (content_length_ && *content_length_ != *n) {
+                return fail("conflicting Content-Length");
             }
-            if (content_length_ && *content_length_ != n) return fail("conflicting Content-Length");
-            content_length_ = n;
+            content_length_ = *n;
         } else if (iequals(name, "transfer-encoding")) {
             if (!iequals(value, "chunked")) {
                 return fail("unsupported Transfer-Encoding '" + std::string(value) + "'");
@@ -262,27 +239,25 @@ ResponseParser::Status ResponseParser::feed_body(std::string_view data) {
                 const std::size_t nl = data.find('\n');
                 if (nl == std::string_view::npos) {
                     buf_.append(data);
-                    if (buf_.size() > kMaxLine) return fail("chunk line longer than 4 KiB");
+                    if (buf_.size() > kMaxChunkLine) return fail("chunk line longer than 4 KiB");
                     return status_;
                 }
                 buf_.append(data.substr(0, nl));
                 data.remove_prefix(nl + 1);
-                std::string_view line = trim(buf_);
+                const std::string_view line = trim_ows_cr(buf_);
                 if (chunk_state_ == Chunk::DataEnd) {
                     if (!line.empty()) return fail("missing CRLF after chunk data");
                     chunk_state_ = Chunk::Size;
                 } else if (chunk_state_ == Chunk::Trailer) {
                     if (line.empty()) status_ = Status::Done;
                 } else {
-                    line = line.substr(0, line.find(';'));  // chunk extensions ignored
-                    line = trim(line);
-                    std::uint64_t n = 0;
-                    auto [p, e] = std::from_chars(line.data(), line.data() + line.size(), n, 16);
-                    if (line.empty() || line.size() > 15 || e != std::errc() ||
-                        p != line.data() + line.size()) {
-                        return fail("malformed chunk size '" + std::string(line.substr(0, 40)) +
-                                    "'");
+                    std::string_view size_text;
+                    const auto size = tools::http1::parse_chunk_size(line, size_text);
+                    if (!size) {
+                        return fail("malformed chunk size '" +
+                                    std::string(size_text.substr(0, 40)) + "'");
                     }
+                    const std::uint64_t n = *size;
                     chunk_left_ = n;
                     chunk_state_ = n == 0 ? Chunk::Trailer : Chunk::Data;
                 }

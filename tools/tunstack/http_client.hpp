@@ -1,6 +1,7 @@
 // The HTTP/1.1 pieces of `tunstack get`, free of I/O (unit-tested in tests/tools/http_client_test.cpp):
 // the URL form this client accepts and an incremental response parser that hands out body bytes for
-// Content-Length, chunked and close-delimited bodies (RFC 9112 §6.3).
+// Content-Length, chunked and close-delimited bodies (RFC 9112 §6.3). The HTTP/1.1 syntax (status
+// line, field lines, Content-Length, chunk sizes) is tools/common/http1.hpp's, shared with the daemon.
 #pragma once
 
 #include <cstddef>

@@ -173,26 +173,24 @@ struct Iperf3Client::Impl {
         }
         if (!control_connected) return any;
         if (cookie_sent < cookie.size()) {
-            any |= send_some(now, control, cookie, cookie_sent);
+            any |= send_some(control, cookie, cookie_sent);
         }
-        if (!flush(now)) return false;
+        if (!flush()) return false;
         if (!read_control(now)) return false;
         if (finished) return any;
         if (creating && !connect_streams(now)) return false;
         any |= pump_streams(now);
-        if (!flush(now)) return false;
+        if (!flush()) return false;
         return any;
     }
 
     // Sends from `data` at `sent`; true if anything went.
-    bool send_some(stack::Instant now, stack::SocketHandle h, const std::string& data,
-                   std::size_t& sent) {
+    bool send_some(stack::SocketHandle h, const std::string& data, std::size_t& sent) {
         bool any = false;
         while (sent < data.size()) {
-            auto n =
-                tcp().send(now, h,
-                           stack::Bytes(reinterpret_cast<const std::uint8_t*>(data.data()) + sent,
-                                        data.size() - sent));
+            auto n = tcp().send(
+                h, stack::Bytes(reinterpret_cast<const std::uint8_t*>(data.data()) + sent,
+                                data.size() - sent));
             if (!n || *n == 0) break;
             sent += *n;
             any = true;
@@ -200,10 +198,10 @@ struct Iperf3Client::Impl {
         return any;
     }
 
-    bool flush(stack::Instant now) {
+    bool flush() {
         if (out.empty()) return true;
         std::size_t sent = 0;
-        send_some(now, control, out, sent);
+        send_some(control, out, sent);
         out.erase(0, sent);
         return true;
     }
@@ -212,7 +210,7 @@ struct Iperf3Client::Impl {
 
     bool read_control(stack::Instant now) {
         for (int guard = 0; guard < 64; ++guard) {
-            auto n = tcp().recv(now, control, stack::MutBytes(buf.data(), buf.size()));
+            auto n = tcp().recv(control, stack::MutBytes(buf.data(), buf.size()));
             if (!n) {
                 fail(kExitConnection, "control connection: " + socket_error(control));
                 return false;
@@ -315,7 +313,7 @@ struct Iperf3Client::Impl {
         end = now;
         cpu1 = ip3::process_cpu_times();
         send_state(ip3::State::TestEnd);
-        (void)flush(now);
+        (void)flush();
     }
 
     // One stream at a time: the next connects once the previous one sent its cookie.
@@ -324,7 +322,7 @@ struct Iperf3Client::Impl {
             if (connecting < streams.size()) {
                 Stream& s = streams[connecting];
                 if (!s.connected) return true;
-                send_some(now, s.h, cookie, s.cookie_sent);
+                send_some(s.h, cookie, s.cookie_sent);
                 if (s.cookie_sent < cookie.size()) return true;
                 ++connecting;
                 continue;
@@ -352,7 +350,7 @@ struct Iperf3Client::Impl {
             if (!o.reverse) {
                 if (!running) continue;
                 for (int guard = 0; guard < 256; ++guard) {
-                    auto n = tcp().send(now, s.h, stack::Bytes(pattern.data(), pattern.size()));
+                    auto n = tcp().send(s.h, stack::Bytes(pattern.data(), pattern.size()));
                     if (!n) {
                         fail(kExitConnection, "data stream: " + socket_error(s.h));
                         return false;
@@ -365,7 +363,7 @@ struct Iperf3Client::Impl {
             }
             // Reverse: read everything; count while running (draining goes on after TEST_END).
             for (int guard = 0; guard < 256; ++guard) {
-                auto n = tcp().recv(now, s.h, stack::MutBytes(buf.data(), buf.size()));
+                auto n = tcp().recv(s.h, stack::MutBytes(buf.data(), buf.size()));
                 if (!n) {
                     if (ended) {
                         s.closed = true;
@@ -428,7 +426,7 @@ struct Iperf3Client::Impl {
         }
         report = o.json ? json_report(mine) : text_report(mine);
         send_state(ip3::State::IperfDone);
-        (void)flush(now);
+        (void)flush();
         for (Stream& s : streams) {
             if (!s.closed) (void)tcp().close(now, s.h);
             s.closed = true;

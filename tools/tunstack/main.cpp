@@ -52,7 +52,7 @@
 
 #include "tls/config.hpp"
 #include "tls/session.hpp"
-#include "tls/tcp_stream.hpp"
+#include "tools/common/channel.hpp"
 #include "tools/common/client_tun.hpp"
 #include "tools/common/control_protocol.hpp"
 #include "tools/common/metrics.hpp"
@@ -165,57 +165,42 @@ private:
             return;
         }
         fail(kExitConnection,
-             std::string(tls_->handshake_done() ? "TLS connection to " : "TLS handshake with ") +
+             std::string(tls_->session().handshake_done() ? "TLS connection to "
+                                                          : "TLS handshake with ") +
                  endpoint() + " failed: " + e.message());
     }
 
     // Application bytes out/in, over TLS or straight on the socket; nullopt after a failure.
-    std::optional<std::size_t> io_send(stack::Instant now, stack::Bytes data) {
-        if (tls_) {
-            auto n = tls_->write(data);
-            if (!n) {
-                fail_tls(n.error());
-                return std::nullopt;
-            }
-            return *n;
-        }
-        auto n = rt_.stack().tcp().send(now, h_, data);
-        if (!n) {
-            fail(kExitConnection,
-                 "sending the request: " + std::string(stack::to_string(n.error())));
+    std::optional<std::size_t> io_send(stack::Bytes data) {
+        const tools::Channel::Io io = channel_->send(data);
+        if (io.failed) {
+            fail_io("sending the request: ");
             return std::nullopt;
         }
-        return *n;
+        return io.n;
     }
-    std::optional<std::size_t> io_recv(stack::Instant now, stack::MutBytes out) {
-        if (tls_) {
-            auto n = tls_->read(out);
-            if (!n) {
-                fail_tls(n.error());
-                return std::nullopt;
-            }
-            return *n;
-        }
-        auto n = rt_.stack().tcp().recv(now, h_, out);
-        if (!n) {
-            fail(kExitConnection, "receiving: " + std::string(stack::to_string(n.error())));
+    std::optional<std::size_t> io_recv(stack::MutBytes out) {
+        const tools::Channel::Io io = channel_->recv(out);
+        if (io.failed) {
+            fail_io("receiving: ");
             return std::nullopt;
         }
-        return *n;
+        return io.n;
+    }
+    void fail_io(const std::string& doing) {
+        if (tls_) {
+            fail_tls(*tls_->error());
+        } else {
+            fail(kExitConnection, doing + std::string(stack::to_string(*plain_->error())));
+        }
     }
     // The server finished sending: TLS close_notify, or TCP FIN with everything read.
-    bool at_end() const {
-        if (tls_) return tls_->peer_closed();
-        return rt_.stack().tcp().eof(h_).value_or(false);
-    }
+    bool at_end() const { return channel_->peer_finished(); }
 
     void succeed(stack::Instant now) {
         if (finished_) return;
         finished_ = true;
-        if (tls_) {
-            stream_->set_now(now);
-            tls_->close();  // close_notify (queued in the socket), then FIN
-        }
+        if (tls_) tls_->session().close();  // close_notify (queued in the socket), then FIN
         (void)rt_.stack().tcp().close(now, h_);
         const double secs = static_cast<double>((now - start_).as_micros()) / 1e6;
         const std::uint64_t bytes = parser_.body_bytes();
@@ -223,7 +208,8 @@ private:
         std::string tls_note;
         if (tls_) {
             tls_note =
-                ", " + std::string(tls_->version()) + " " + std::string(tls_->ciphersuite()) +
+                ", " + std::string(tls_->session().version()) + " " +
+                std::string(tls_->session().ciphersuite()) +
                 (tls_config_->verify() ? ", certificate verified" : ", NOT verified (--insecure)");
         }
         char line[160];
@@ -289,34 +275,35 @@ private:
         if (!connected_) return any;
         if (url_.https) {
             if (!tls_) {
-                stream_ = std::make_unique<tls::TcpStream>(tcp, h_);
-                stream_->set_now(now);
                 tls::ClientTarget target;
                 if (url_.host_name.empty()) {
                     target.ipv4 = url_.host.value;
                 } else {
                     target.server_name = url_.host_name;
                 }
-                auto s = tls::TlsSession::client(tls_config_, *stream_, target, nullptr);
-                if (!s) {
-                    fail(kExitFailure, "TLS: " + s.error().message());
+                auto c = tools::TlsChannel::client(tcp, h_, tls_config_, target, nullptr);
+                if (!c) {
+                    fail(kExitFailure, "TLS: " + c.error().message());
                     return false;
                 }
-                tls_ = std::move(*s);
+                tls_ = std::move(*c);
+                channel_ = tls_.get();
             }
-            stream_->set_now(now);
-            const auto phase = tls_->advance();
+            const auto phase = tls_->session().advance();
             if (phase == tls::TlsSession::Phase::Failed) {
-                fail_tls(*tls_->error());
+                fail_tls(*tls_->session().error());
                 return false;
             }
             if (phase == tls::TlsSession::Phase::Handshake) return any;
+        } else if (!plain_) {
+            plain_ = std::make_unique<tools::TcpChannel>(tcp, h_);
+            channel_ = plain_.get();
         }
         // Send the request (small: one call normally takes it all).
         while (sent_ < request_.size()) {
-            auto n = io_send(
-                now, stack::Bytes(reinterpret_cast<const std::uint8_t*>(request_.data()) + sent_,
-                                  request_.size() - sent_));
+            auto n =
+                io_send(stack::Bytes(reinterpret_cast<const std::uint8_t*>(request_.data()) + sent_,
+                                     request_.size() - sent_));
             if (!n) return false;
             if (*n == 0) break;
             sent_ += *n;
@@ -324,7 +311,7 @@ private:
         }
         // Read everything available.
         for (int guard = 0; guard < 4096; ++guard) {
-            auto n = io_recv(now, stack::MutBytes(buf_, sizeof buf_));
+            auto n = io_recv(stack::MutBytes(buf_, sizeof buf_));
             if (!n) return false;
             if (*n == 0) break;
             any = true;
@@ -374,8 +361,10 @@ private:
     std::string out_path_;
     double timeout_s_;
     std::shared_ptr<const tls::ClientConfig> tls_config_;
-    std::unique_ptr<tls::TcpStream> stream_;
-    std::unique_ptr<tls::TlsSession> tls_;
+    // The connection's byte stream, once connected: TLS (https) or the socket itself.
+    std::unique_ptr<tools::TlsChannel> tls_;
+    std::unique_ptr<tools::TcpChannel> plain_;
+    tools::Channel* channel_ = nullptr;
     tunstack::ResponseParser parser_;
     std::string request_;
     std::size_t sent_ = 0;

@@ -30,6 +30,7 @@
 #include "tls/certgen.hpp"
 #include "tls/config.hpp"
 #include "tools/common/control_protocol.hpp"
+#include "tools/common/http1.hpp"
 #include "tools/common/metrics.hpp"
 #include "tools/common/request_server.hpp"
 #include "tools/common/runtime.hpp"
@@ -219,8 +220,7 @@ std::string control_reply(const std::string& request, const tools::Runtime& rt,
 
 std::string http_reply(int status, std::string_view reason, std::string_view type,
                        const std::string& body) {
-    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-           "\r\nContent-Type: " + std::string(type) +
+    return tools::http1::status_line(status, reason) + "Content-Type: " + std::string(type) +
            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
            body;
 }

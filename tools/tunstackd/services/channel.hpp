@@ -1,6 +1,7 @@
-// Channel: the byte pipe a service Session talks through. PlainChannel is the TCP socket itself;
-// TlsChannel (tls_channel.cpp) is TLS over it, so the same echo and http sessions serve tls-echo
-// and https unchanged.
+// Channel: the byte pipe a service Session talks through: a tools::Channel (tools/common/channel.hpp:
+// recv/send/peer_finished, plain TCP or TLS over it) with the lifecycle a server needs. PlainChannel
+// is the TCP socket itself; TlsChannel (tls_channel.cpp) is TLS over it, so the same echo and http
+// sessions serve tls-echo and https unchanged.
 //
 // The ServiceHost hands every socket event to Session::handle(), which first lets the channel act
 // on it (begin): TLS drives its handshake and pending output there and tells the session whether it
@@ -20,6 +21,7 @@
 #include "stack/base/time.hpp"
 #include "stack/socket/socket.hpp"
 #include "stack/tcp/tcp.hpp"
+#include "tools/common/channel.hpp"
 
 namespace tls {
 class ServerConfig;
@@ -61,20 +63,12 @@ private:
     bool active_ = false;
 };
 
-class Channel {
+// recv/send/peer_finished come from tools::Channel (Io::failed: finish the session).
+class Channel : public tools::Channel {
 public:
     enum class Gate : std::uint8_t { Ready, Wait, Done };
-    struct Io {
-        std::size_t n = 0;
-        bool failed = false;  // the connection is unusable (reset, TLS error): finish the session
-    };
 
-    virtual ~Channel() = default;
     virtual Gate begin(stack::Instant now, std::uint8_t bits) = 0;
-    virtual Io recv(stack::Instant now, stack::MutBytes out) = 0;
-    virtual Io send(stack::Instant now, stack::Bytes data) = 0;
-    // The peer will send nothing more (TCP: FIN and all read; TLS: close_notify).
-    virtual bool peer_finished() const = 0;
     // Orderly close; `linger`: a LingeringClose after it (TLS: after close_notify).
     virtual void close(stack::Instant now, bool linger) = 0;
     virtual void abort(stack::Instant now) = 0;
@@ -87,11 +81,12 @@ public:
 
 class PlainChannel final : public Channel {
 public:
-    PlainChannel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h) : tcp_(tcp), h_(h) {}
+    PlainChannel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h)
+        : tcp_(tcp), h_(h), io_(tcp, h) {}
     Gate begin(stack::Instant now, std::uint8_t bits) override;
-    Io recv(stack::Instant now, stack::MutBytes out) override;
-    Io send(stack::Instant now, stack::Bytes data) override;
-    bool peer_finished() const override;
+    Io recv(stack::MutBytes out) override { return io_.recv(out); }
+    Io send(stack::Bytes data) override { return io_.send(data); }
+    bool peer_finished() const override { return io_.peer_finished(); }
     void close(stack::Instant now, bool linger) override;
     void abort(stack::Instant now) override;
     bool closed() const override { return closed_; }
@@ -102,6 +97,7 @@ public:
 private:
     stack::tcp::TcpLayer& tcp_;
     stack::SocketHandle h_;
+    tools::TcpChannel io_;
     LingeringClose linger_;
     bool closed_ = false;
     bool failed_ = false;

@@ -3,56 +3,14 @@
 #include <cctype>
 #include <vector>
 
+#include "tools/common/http1.hpp"
+
 namespace tunstackd::http {
 
 namespace {
 
-bool is_tchar(char c) {
-    if (std::isalnum(static_cast<unsigned char>(c))) return true;
-    switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~': return true;
-        default: return false;
-    }
-}
-
-bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (!is_tchar(c)) return false;
-    }
-    return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using tools::http1::iequals;
+using tools::http1::is_token;
 
 ParseResult bad(int code, std::string why) {
     ParseResult r;
@@ -60,13 +18,6 @@ ParseResult bad(int code, std::string why) {
     r.error_code = code;
     r.error = std::move(why);
     return r;
-}
-
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -78,11 +29,9 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
     std::vector<std::string_view> lines;
     std::size_t end = std::string_view::npos;
     for (std::size_t p = pos; p < data.size();) {
-        const std::size_t nl = data.find('\n', p);
-        if (nl == std::string_view::npos) break;
-        std::string_view line = data.substr(p, nl - p);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        p = nl + 1;
+        const auto next = tools::http1::next_line(data, p);
+        if (!next) break;
+        const std::string_view line = *next;
         if (line.empty()) {
             end = p;
             break;
@@ -133,12 +82,12 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
     for (std::size_t i = 1; i < lines.size(); ++i) {
         const std::string_view line = lines[i];
         if (line.front() == ' ' || line.front() == '\t') return bad(400, "obsolete line folding");
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) return bad(400, "header line without a colon");
-        const std::string_view name = line.substr(0, colon);
+        const auto field = tools::http1::split_field(line);
+        if (!field) return bad(400, "header line without a colon");
+        const std::string_view name = field->name;
         // RFC 9112 §5.1: no whitespace between the field name and the colon.
         if (!is_token(name)) return bad(400, "malformed header name");
-        const std::string_view value = trim_ows(line.substr(colon + 1));
+        const std::string_view value = field->value;
         for (char c : value) {
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
                 return bad(400, "control character in a header value");
@@ -148,14 +97,10 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
             if (have_host) return bad(400, "more than one Host header");
             have_host = true;
         } else if (iequals(name, "content-length")) {
-            if (value.empty() || value.size() > 15) return bad(400, "bad Content-Length");
-            std::size_t n = 0;
-            for (char c : value) {
-                if (!std::isdigit(static_cast<unsigned char>(c))) {
-                    return bad(400, "bad Content-Length");
-                }
-                n = n * 10 + static_cast<std::size_t>(c - '0');
-            }
+            if (value.size() > 15) return bad(400, "bad Content-Length");
+            const auto length = tools::http1::parse_content_length(value);
+            if (!length) return bad(400, "bad Content-Length");
+            const auto n = static_cast<std::size_t>(*length);
             if (have_length && n != req.content_length) {
                 return bad(400, "conflicting Content-Length");
             }
@@ -164,15 +109,8 @@ ParseResult parse_request(std::string_view data, std::size_t max_head) {
         } else if (iequals(name, "transfer-encoding")) {
             return bad(501, "request bodies with Transfer-Encoding are not supported");
         } else if (iequals(name, "connection")) {
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                const std::size_t comma = rest.find(',');
-                const std::string_view opt = trim_ows(rest.substr(0, comma));
-                if (iequals(opt, "close")) conn_close = true;
-                if (iequals(opt, "keep-alive")) conn_keep = true;
-                if (comma == std::string_view::npos) break;
-                rest.remove_prefix(comma + 1);
-            }
+            if (tools::http1::list_has(value, "close")) conn_close = true;
+            if (tools::http1::list_has(value, "keep-alive")) conn_keep = true;
         }
     }
     // RFC 9112 §3.2: a 1.1 request without Host (or with several) gets 400.
@@ -216,7 +154,8 @@ std::optional<std::string> target_to_path(std::string_view target) {
         }
         if (c == '%') {
             if (i + 2 >= target.size()) return std::nullopt;
-            const int hi = hexval(target[i + 1]), lo = hexval(target[i + 2]);
+            const int hi = tools::http1::hex_digit(target[i + 1]),
+                      lo = tools::http1::hex_digit(target[i + 2]);
             if (hi < 0 || lo < 0) return std::nullopt;
             c = static_cast<char>(hi * 16 + lo);
             i += 2;

@@ -5,13 +5,16 @@
 // the status to answer: 400 malformed, 431 header section too large, 501 unsupported transfer coding,
 // 505 unsupported version) or Complete (the request head plus how many bytes it and its body use).
 // Only what a static file server needs is kept; the rest of the header section is validated and
-// skipped. Bare LF line ends are accepted (RFC 9112 §2.2 allows it); obs-fold is rejected.
+// skipped. Bare LF line ends are accepted (RFC 9112 §2.2 allows it); obs-fold is rejected. The
+// syntax helpers (tokens, OWS, field lines, Content-Length) are tools/common/http1.hpp's.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "tools/common/http1.hpp"
 
 namespace tunstackd::http {
 
@@ -34,7 +37,7 @@ struct ParseResult {
     std::string error;   // when Bad: a short reason (for logs and the error body)
 };
 
-inline constexpr std::size_t kMaxHeadBytes = 8192;
+inline constexpr std::size_t kMaxHeadBytes = tools::http1::kMaxRequestHead;
 
 ParseResult parse_request(std::string_view data, std::size_t max_head = kMaxHeadBytes);
 

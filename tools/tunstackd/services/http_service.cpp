@@ -251,10 +251,10 @@ private:
         } else {
             ++counters_.status_5xx;
         }
-        head_ = "HTTP/1.1 " + std::to_string(status) + " " +
-                std::string(http::reason_phrase(status)) + "\r\nServer: tunstackd/" +
-                TUNSTACK_VERSION + "\r\nContent-Type: " + std::string(content_type) +
-                "\r\nContent-Length: " + std::to_string(length) + "\r\n";
+        head_ =
+            tools::http1::status_line(status, http::reason_phrase(status)) +
+            "Server: tunstackd/" TUNSTACK_VERSION "\r\nContent-Type: " + std::string(content_type) +
+            "\r\nContent-Length: " + std::to_string(length) + "\r\n";
         head_ += extra;
         if (draining_) keep_alive = false;  // shutting down: this is the last response
         if (!keep_alive) {

@@ -25,8 +25,8 @@ class TimerChannel final : public Channel {
 public:
     TimerChannel(stack::tcp::TcpLayer& tcp, stack::SocketHandle h) : inner_(tcp, h) {}
     Gate begin(stack::Instant now, std::uint8_t bits) override { return inner_.begin(now, bits); }
-    Io recv(stack::Instant now, stack::MutBytes out) override { return inner_.recv(now, out); }
-    Io send(stack::Instant now, stack::Bytes data) override { return inner_.send(now, data); }
+    Io recv(stack::MutBytes out) override { return inner_.recv(out); }
+    Io send(stack::Bytes data) override { return inner_.send(data); }
     bool peer_finished() const override { return inner_.peer_finished(); }
     void close(stack::Instant now, bool linger) override {
         deadline_ = stack::Instant::never();

@@ -72,20 +72,6 @@ Channel::Gate PlainChannel::begin(stack::Instant now, std::uint8_t /*bits*/) {
     return closed_ ? Gate::Done : Gate::Ready;
 }
 
-Channel::Io PlainChannel::recv(stack::Instant now, stack::MutBytes out) {
-    auto n = tcp_.recv(now, h_, out);
-    if (!n) return Io{0, true};
-    return Io{*n, false};
-}
-
-Channel::Io PlainChannel::send(stack::Instant now, stack::Bytes data) {
-    auto n = tcp_.send(now, h_, data);
-    if (!n) return Io{0, true};
-    return Io{*n, false};
-}
-
-bool PlainChannel::peer_finished() const { return tcp_.eof(h_).value_or(true); }
-
 // ---- LingeringClose -------------------------------------------------------------------------------
 
 void LingeringClose::start(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::SocketHandle h,
@@ -94,7 +80,7 @@ void LingeringClose::start(stack::Instant now, stack::tcp::TcpLayer& tcp, stack:
     started_ = last_input_ = now;
     dropped_ = 0;
     active_ = true;
-    (void)tcp.shutdown(now, h);  // FIN after the reply already queued; reading continues
+    (void)tcp.shutdown(h);  // FIN after the reply already queued; reading continues
 }
 
 stack::Instant LingeringClose::deadline() const {
@@ -107,7 +93,7 @@ bool LingeringClose::pump(stack::Instant now, stack::tcp::TcpLayer& tcp, stack::
     std::array<std::uint8_t, 4096> sink;  // write-only: what the peer sends is dropped
     // Bounded by the receive buffer: each round takes what is readable now.
     for (int guard = 0; guard < 1024; ++guard) {
-        auto n = tcp.recv(now, h, stack::MutBytes(sink.data(), sink.size()));
+        auto n = tcp.recv(h, stack::MutBytes(sink.data(), sink.size()));
         if (!n || *n == 0) break;
         dropped_ += *n;
         last_input_ = now;
@@ -212,7 +198,7 @@ void Session::abort(stack::Instant now) {
 
 std::size_t Session::recv(stack::Instant now, stack::MutBytes out) {
     if (done_) return 0;
-    const Channel::Io io = channel_->recv(now, out);
+    const Channel::Io io = channel_->recv(out);
     if (io.failed) {
         finish(now, true);
         return 0;
@@ -223,7 +209,7 @@ std::size_t Session::recv(stack::Instant now, stack::MutBytes out) {
 
 std::size_t Session::send(stack::Instant now, stack::Bytes data) {
     if (done_ || data.empty()) return 0;
-    const Channel::Io io = channel_->send(now, data);
+    const Channel::Io io = channel_->send(data);
     if (io.failed) {
         finish(now, true);
         return 0;

@@ -1,4 +1,5 @@
-// TlsChannel: the server side of TLS on an accepted socket, for https and tls-echo (channel.hpp).
+// TlsChannel: the server side of TLS on an accepted socket, for https and tls-echo (channel.hpp):
+// the server lifecycle around a tools::TlsChannel (tools/common/channel.hpp), which moves the bytes.
 //
 // Lifecycle: the handshake runs inside begin() on every socket event until it completes (then the
 // session runs), fails (a fatal alert goes out if TLS allows one, then FIN), or its deadline passes
@@ -14,7 +15,7 @@
 #include <functional>
 
 #include "tls/session.hpp"
-#include "tls/tcp_stream.hpp"
+#include "tools/common/channel.hpp"
 #include "tools/tunstackd/services/channel.hpp"
 
 namespace tunstackd {
@@ -29,20 +30,17 @@ public:
                const TlsChannelOptions& options, std::function<void(const std::string&)> log)
         : tcp_(tcp),
           h_(h),
-          stream_(tcp, h),
           options_(options),
           log_(std::move(log)),
-          handshake_deadline_(now + options.handshake_timeout) {
-        stream_.set_now(now);
-    }
+          handshake_deadline_(now + options.handshake_timeout) {}
 
     bool init(std::shared_ptr<const tls::ServerConfig> config, tls::TlsStats& counters) {
-        auto s = tls::TlsSession::server(std::move(config), stream_, &counters);
-        if (!s) {
-            report("cannot start TLS: " + s.error().message());
+        auto c = tools::TlsChannel::server(tcp_, h_, std::move(config), &counters);
+        if (!c) {
+            report("cannot start TLS: " + c.error().message());
             return false;
         }
-        session_ = std::move(*s);
+        tls_ = std::move(*c);
         return true;
     }
 
@@ -52,47 +50,39 @@ public:
             closed_ = linger_.pump(now, tcp_, h_);
             return closed_ ? Gate::Done : Gate::Wait;
         }
-        stream_.set_now(now);
-        if (!session_) {
+        if (!tls_) {
             hang_up(now, true);
             return Gate::Done;
         }
         // Records that arrived before a reset are still in the socket: let the handshake consume
         // them first (a client that resumes a session and resets at once has completed it), then
         // end the session as reset if it is not over yet.
-        session_->advance();
-        if ((bits & stack::kEventError) != 0 && session_->phase() != Phase::Failed &&
-            session_->phase() != Phase::Closed) {
+        session()->advance();
+        if ((bits & stack::kEventError) != 0 && session()->phase() != Phase::Failed &&
+            session()->phase() != Phase::Closed) {
             const auto e = tcp_.error(h_).value_or(stack::SocketError::Reset);
-            session_->fail(tls::Reason::PeerReset, std::string(stack::to_string(e)));
+            session()->fail(tls::Reason::PeerReset, std::string(stack::to_string(e)));
         }
         return settle(now);
     }
 
-    Io recv(stack::Instant now, stack::MutBytes out) override {
-        if (closed_ || !session_) return Io{0, true};
-        stream_.set_now(now);
-        auto r = session_->read(out);
-        if (!r) return Io{0, true};
-        return Io{*r, false};
+    Io recv(stack::MutBytes out) override {
+        if (closed_ || !tls_) return Io{0, true};
+        return tls_->recv(out);
     }
 
-    Io send(stack::Instant now, stack::Bytes data) override {
-        if (closed_ || !session_) return Io{0, true};
-        stream_.set_now(now);
-        auto r = session_->write(data);
-        if (!r) return Io{0, true};
-        return Io{*r, false};
+    Io send(stack::Bytes data) override {
+        if (closed_ || !tls_) return Io{0, true};
+        return tls_->send(data);
     }
 
-    bool peer_finished() const override { return session_ && session_->peer_closed(); }
+    bool peer_finished() const override { return tls_ && tls_->peer_finished(); }
 
     void close(stack::Instant now, bool linger) override {
         if (closed_ || linger_.active()) return;
         linger_requested_ = linger;
-        stream_.set_now(now);
-        if (session_ && session_->phase() != Phase::Failed) {
-            session_->close();
+        if (tls_ && session()->phase() != Phase::Failed) {
+            session()->close();
             close_deadline_ = now + options_.close_timeout;
         }
         (void)settle(now);
@@ -111,8 +101,8 @@ public:
     stack::Instant deadline() const override {
         if (closed_) return stack::Instant::never();
         if (linger_.active()) return linger_.deadline();
-        if (!session_) return stack::Instant::never();
-        switch (session_->phase()) {
+        if (!tls_) return stack::Instant::never();
+        switch (session()->phase()) {
             case Phase::Handshake: return handshake_deadline_;
             case Phase::Closing: return close_deadline_;
             default: return stack::Instant::never();
@@ -125,22 +115,23 @@ public:
             closed_ = linger_.pump(now, tcp_, h_);
             return;
         }
-        if (!session_) return;
-        stream_.set_now(now);
-        if (session_->phase() == Phase::Handshake) {
-            session_->fail(tls::Reason::Timeout,
-                           "no complete handshake within " +
-                               std::to_string(options_.handshake_timeout.as_millis() / 1000) +
-                               " s");
+        if (!tls_) return;
+        if (session()->phase() == Phase::Handshake) {
+            session()->fail(tls::Reason::Timeout,
+                            "no complete handshake within " +
+                                std::to_string(options_.handshake_timeout.as_millis() / 1000) +
+                                " s");
             (void)settle(now);
-        } else if (session_->phase() == Phase::Closing) {
+        } else if (session()->phase() == Phase::Closing) {
             abort(now);  // the peer does not take our close_notify: give up on it
         }
     }
 
 private:
+    tls::TlsSession* session() const { return &tls_->session(); }
+
     Gate settle(stack::Instant now) {
-        switch (session_->phase()) {
+        switch (session()->phase()) {
             case Phase::Handshake: return Gate::Wait;
             case Phase::Open: return Gate::Ready;
             case Phase::Closing: return Gate::Wait;
@@ -148,11 +139,11 @@ private:
             case Phase::Failed: {
                 // Every failed handshake is worth a line; after the handshake a peer that resets or
                 // closes without close_notify is routine (counted, not logged).
-                const tls::Reason r = session_->error()->reason;
-                if (!session_->handshake_done()) {
-                    report("TLS handshake failed: ", session_->error()->message());
+                const tls::Reason r = session()->error()->reason;
+                if (!session()->handshake_done()) {
+                    report("TLS handshake failed: ", session()->error()->message());
                 } else if (r != tls::Reason::PeerReset && r != tls::Reason::PeerClosed) {
-                    report("TLS session failed: ", session_->error()->message());
+                    report("TLS session failed: ", session()->error()->message());
                 }
                 hang_up(now, true);
                 return Gate::Done;
@@ -168,16 +159,16 @@ private:
         if (closed_ || linger_.active()) return;
         std::uint8_t sink[4096];
         for (int i = 0; i < 64; ++i) {
-            auto n = tcp_.recv(now, h_, stack::MutBytes(sink, sizeof sink));
+            auto n = tcp_.recv(h_, stack::MutBytes(sink, sizeof sink));
             if (!n || *n == 0) break;
         }
-        if (failed && session_ && session_->has_pending_output()) {
+        if (failed && tls_ && session()->has_pending_output()) {
             // The alert did not fit in the socket: nothing better to do than a reset.
             (void)tcp_.abort(now, h_);
         } else if (!failed && linger_requested_) {
             linger_.start(now, tcp_, h_);  // the session already shut the sending side
             // Everything of TLS went out: free its buffers and session slot while lingering.
-            session_.reset();
+            tls_.reset();
             if (!linger_.pump(now, tcp_, h_)) return;
         } else {
             (void)tcp_.close(now, h_);
@@ -197,12 +188,11 @@ private:
 
     stack::tcp::TcpLayer& tcp_;
     stack::SocketHandle h_;
-    tls::TcpStream stream_;
     TlsChannelOptions options_;
     std::function<void(const std::string&)> log_;
     stack::Instant handshake_deadline_;
     stack::Instant close_deadline_ = stack::Instant::never();
-    std::unique_ptr<tls::TlsSession> session_;
+    std::unique_ptr<tools::TlsChannel> tls_;  // null: TLS could not start, or over (lingering)
     LingeringClose linger_;
     bool linger_requested_ = false;
     bool closed_ = false;
