@@ -119,6 +119,10 @@ void Stack::poll(Instant now, PacketSink& sink) {
     }
 }
 
-Instant Stack::poll_at() const { return std::min(reassembler_.next_deadline(), tcp_.poll_at()); }
+// Output a user call queued (TcpLayer::has_dirty) is due at once: output_due() is the layer's
+// latest instant then, never() otherwise.
+Instant Stack::poll_at() const {
+    return std::min({reassembler_.next_deadline(), tcp_.poll_at(), tcp_.output_due()});
+}
 
 }  // namespace stack

@@ -3,14 +3,17 @@
 // (stack/tcp/tcp.hpp), reached through Stack::tcp() (stack/stack.hpp); this header holds what
 // the application sees.
 //
-// Sockets are handles (slab index + generation) into a table the stack owns: a handle to a freed
+// Sockets are handles (slab index + generation) into a table the stack owns (SocketTable,
+// stack/socket/socket_table.hpp): a handle to a freed
 // socket fails cleanly with SocketError::InvalidHandle, never touches another socket. Everything is
 // non-blocking and event-driven: operations return what they could do now (send() returns the bytes
 // taken, possibly 0 under backpressure) and the stack reports readiness through events drained with
 // Stack::tcp().next_event() after ingress()/poll().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 namespace stack {
@@ -76,3 +79,11 @@ struct SocketEvent {
 };
 
 }  // namespace stack
+
+// Handles as keys of unordered containers (e.g. an application's per-socket state).
+template <>
+struct std::hash<::stack::SocketHandle> {
+    std::size_t operator()(const ::stack::SocketHandle& h) const noexcept {
+        return std::hash<std::uint64_t>{}(std::uint64_t{h.generation} << 32 | h.index);
+    }
+};

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "stack/tcp/tcp.hpp"
-
 namespace stack::tcp {
 
 using wire::TcpFlag;
@@ -17,16 +15,15 @@ constexpr std::int64_t kPawsIdleLimitUs =
     std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
 }  // namespace
 
-Connection::Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config,
-                       Endpoint local, Endpoint remote)
+Connection::Connection(ConnectionEnv& layer, std::uint32_t index, Endpoint local, Endpoint remote)
     : layer_(layer),
       index_(index),
-      config_(config),
+      config_(layer.config()),
       local_(local),
       remote_(remote),
       snd_buf_(0),
       rcv_buf_(0),
-      rtt_(config.rtt) {
+      rtt_(config_.rtt) {
     timers_.fill(Instant::never());
     our_mss_ = static_cast<std::uint16_t>(layer.mtu() - kTcpIpHeaders);
     rcv_wscale_ = receive_window_scale(config_);
@@ -40,15 +37,11 @@ void Connection::allocate_buffers() {
     if (snd_buf_.capacity() != 0 || rcv_buf_.capacity() != 0) return;
     snd_buf_ = RingBuffer(config_.send_buffer);
     rcv_buf_ = RingBuffer(config_.recv_buffer);
-    layer_.buffers_allocated(buffer_bytes());
 }
 
-void Connection::set_state(TcpState s) {
-    layer_.state_changed(state_, s);
-    state_ = s;
-}
+void Connection::set_state(TcpState s) { state_ = s; }
 
-void Connection::notify(std::uint8_t bits) { layer_.notify(index_, bits); }
+void Connection::notify(std::uint8_t bits) { events_.socket |= bits; }
 
 // ---- opening -----------------------------------------------------------------------------------
 
@@ -126,7 +119,7 @@ void Connection::open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPac
     snd_wl2_ = ack.ack();
     last_ack_sent_ = rcv_nxt_;
     set_state(TcpState::Established);
-    layer_.on_established(*this);
+    events_.established = true;
 }
 
 // RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.
@@ -327,7 +320,7 @@ void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
         last_progress_ = now;
         set_state(TcpState::Established);
         ack_now_ = true;
-        layer_.on_established(*this);
+        events_.established = true;
         return;
     }
     // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN,ACK.
@@ -433,7 +426,7 @@ void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wn
     disarm(Timer::Retransmit);
     last_progress_ = now;
     set_state(TcpState::Established);
-    layer_.on_established(*this);
+    events_.established = true;
 }
 
 void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {
@@ -681,7 +674,7 @@ void Connection::enter_time_wait(Instant now) {
         if (ack_now_) send_ack(now);
         set_state(TcpState::TimeWait);
         arm(Timer::TimeWait, now + config_.msl * 2);
-        layer_.add_time_wait(time_wait_state(now));
+        events_.time_wait = time_wait_state(now);
         close_with(std::nullopt);
         return;
     }
@@ -689,14 +682,10 @@ void Connection::enter_time_wait(Instant now) {
     // TIME-WAIT only answers retransmitted FINs: everything we sent is acknowledged, so the send
     // buffer is empty and goes; the receive buffer too unless the application still has to read
     // from it. (The advertised window does not shrink: advertised_window() never moves the right
-    // edge back.) This keeps closed connections out of the memory budget.
-    std::size_t released = snd_buf_.capacity();
+    // edge back.) This keeps closed connections out of the memory budget (the layer sees
+    // buffer_bytes() shrink).
     snd_buf_ = RingBuffer(0);
-    if (rcv_buf_.empty()) {
-        released += rcv_buf_.capacity();
-        rcv_buf_ = RingBuffer(0);
-    }
-    layer_.buffers_released(released);
+    if (rcv_buf_.empty()) rcv_buf_ = RingBuffer(0);
     for (auto& t : timers_) t = Instant::never();
     arm(Timer::TimeWait, now + config_.msl * 2);
     notify(kEventClosed);
@@ -726,7 +715,6 @@ void Connection::close_with(std::optional<SocketError> err) {
     set_state(TcpState::Closed);
     for (auto& t : timers_) t = Instant::never();
     notify(static_cast<std::uint8_t>(kEventClosed | (err ? kEventError : 0)));
-    layer_.on_closed(*this);  // may schedule this connection for freeing (never immediately)
 }
 
 // ---- user calls -------------------------------------------------------------------------------
@@ -734,7 +722,7 @@ void Connection::close_with(std::optional<SocketError> err) {
 std::size_t Connection::send(Bytes data) {
     std::size_t n = snd_buf_.write(data);
     if (n < data.size()) want_writable_ = true;
-    if (n > 0) layer_.mark_dirty(*this);
+    if (n > 0) events_.output = true;
     return n;
 }
 
@@ -748,7 +736,7 @@ std::size_t Connection::recv(MutBytes out) {
                 std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) &&
             !fin_received_) {
             ack_now_ = true;
-            layer_.mark_dirty(*this);
+            events_.output = true;
         }
     }
     return n;
@@ -764,7 +752,7 @@ void Connection::shutdown_send() {
         default: return;
     }
     fin_queued_ = true;
-    layer_.mark_dirty(*this);
+    events_.output = true;
 }
 
 void Connection::abort(Instant now) {

@@ -6,6 +6,11 @@
 // Output (output()) sends whatever the windows, Nagle and SWS avoidance allow, then a pure ACK if one is
 // owed. Timers are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its timer wheel.
 //
+// Its surroundings are a ConnectionEnv (connection_env.hpp: output, challenge-ACK budget, path facts,
+// config, counters); what happens to it is collected in ConnectionEvents and taken by the owner with
+// take_events() after each call (TcpLayer::settle), which also reads state(), next_deadline() and
+// buffer_bytes() to keep the timer wheel, the state gauges and the memory budget current.
+//
 // Buffers: send data lives in snd_buf_ from snd_buf_seq_ (= the first unacknowledged data byte) until
 // acknowledged; received data is committed to rcv_buf_ in order, out-of-order data is written in place
 // ahead of the readable region (RingBuffer::write_at) and tracked in ooo_ (an Assembler, its ranges
@@ -17,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "stack/base/ring_buffer.hpp"
 #include "stack/base/time.hpp"
@@ -24,6 +30,7 @@
 #include "stack/tcp/assembler.hpp"
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
+#include "stack/tcp/connection_env.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
 #include "stack/tcp/state.hpp"
@@ -32,8 +39,6 @@
 #include "stack/wire/tcp.hpp"
 
 namespace stack::tcp {
-
-class TcpLayer;
 
 struct Endpoint {
     wire::Ipv4Address addr;
@@ -68,12 +73,21 @@ struct TimeWaitState {
     bool ts_ok = false;
 };
 
+// What happened to a connection since its owner last looked (Connection::take_events).
+struct ConnectionEvents {
+    std::uint8_t socket = 0;   // SocketEventBits for the application, OR-ed
+    bool established = false;  // the handshake completed (active or passive open)
+    bool output = false;       // a user call left something to send: output() at the next poll
+    // An orphaned connection entered TIME-WAIT: the compact record to keep (it is CLOSED now).
+    std::optional<TimeWaitState> time_wait;
+};
+
 class Connection {
 public:
     using SeqNumber = wire::SeqNumber;
 
-    Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config, Endpoint local,
-               Endpoint remote);
+    // `env` outlives the connection; the configuration is env.config().
+    Connection(ConnectionEnv& env, std::uint32_t index, Endpoint local, Endpoint remote);
 
     // Active open: chooses the ISS, sends SYN (RFC 9293 §3.10.1).
     void open_active(Instant now, SeqNumber iss);
@@ -124,6 +138,9 @@ public:
     std::size_t buffer_bytes() const { return snd_buf_.capacity() + rcv_buf_.capacity(); }
     // The TIME-WAIT record for this connection (in TIME-WAIT: what the TcpLayer keeps after it).
     TimeWaitState time_wait_state(Instant now) const;
+
+    // The events since the last call (and clears them).
+    ConnectionEvents take_events() { return std::exchange(events_, ConnectionEvents{}); }
 
     // Set by the layer: the listener a passive connection belongs to until accept().
     std::uint32_t listener = ~std::uint32_t{0};
@@ -202,7 +219,8 @@ private:
     void close_with(std::optional<SocketError> err);
     void notify(std::uint8_t bits);
 
-    TcpLayer& layer_;
+    ConnectionEnv& layer_;  // (named for the layer that is its usual implementation)
+    ConnectionEvents events_;
     std::uint32_t index_;
     const TcpConfig& config_;
     Endpoint local_, remote_;

@@ -3,7 +3,7 @@
 
 #include "stack/base/checksum.hpp"
 #include "stack/tcp/connection.hpp"
-#include "stack/tcp/tcp.hpp"
+#include "stack/wire/ipv4.hpp"
 
 namespace stack::tcp {
 

@@ -27,7 +27,47 @@ std::array<std::uint8_t, 16> key_half(const std::optional<std::array<std::uint8_
 }
 }  // namespace
 
-TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, TcpStats& stats,
+// ---- what connections see (ConnectionEnv) -----------------------------------------------------
+
+bool TcpLayer::Env::emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2) {
+    TcpStats& st = layer_.stats_;
+    if (!layer_.output_.send(c.remote().addr, wire::IpProtocol::Tcp, {header, payload1, payload2},
+                             /*dont_frag=*/true)) {
+        return false;
+    }
+    ++st.tx_segments;
+    st.tx_bytes += header.size() + payload1.size() + payload2.size();
+    st.tx_payload_bytes += payload1.size() + payload2.size();
+    return true;
+}
+
+bool TcpLayer::Env::emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
+                             std::uint32_t gso_size, bool partial_checksum) {
+    TcpStats& st = layer_.stats_;
+    ip::GsoRequest request;
+    request.gso_size = static_cast<std::uint16_t>(gso_size);
+    request.transport_hdr_len = static_cast<std::uint16_t>(header.size());
+    request.csum_offset = 16;  // RFC 9293 §3.1: the checksum field
+    request.csum_partial = partial_checksum;
+    if (!layer_.output_.send_gso(c.remote().addr, wire::IpProtocol::Tcp,
+                                 {header, payload1, payload2}, request)) {
+        return false;
+    }
+    // Counted as the segments the device puts on the wire.
+    const std::size_t payload = payload1.size() + payload2.size();
+    const std::size_t segments = (payload + gso_size - 1) / gso_size;
+    ++st.tx_tso_packets;
+    st.tx_segments += segments;
+    st.tx_bytes += segments * header.size() + payload;
+    st.tx_payload_bytes += payload;
+    return true;
+}
+
+std::uint32_t TcpLayer::Env::ts_offset(const Endpoint& local, const Endpoint& remote) const {
+    return layer_.isn_.ts_offset(local.addr, local.port, remote.addr, remote.port);
+}
+
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats,
                    std::uint64_t seed, const std::optional<std::array<std::uint8_t, 32>>& secret)
     : config_(config),
       output_(output),
@@ -35,15 +75,11 @@ TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, TcpStats& st
       isn_(key_half(secret, 0, seed)),
       cookies_(key_half(secret, 1, seed ^ 0x636f6f6b6965ull)),
       rng_(seed ^ 0x706f727473ull),
-      slots_(tcp::socket_table_size(config)),
-      wheel_(Duration::millis(1), 4096, slots_.size()),
-      events_(slots_.size()) {
-    const std::size_t n = slots_.size();
-    free_slots_.reserve(n);
-    for (std::size_t i = n; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
+      table_(tcp::socket_table_size(config)),
+      wheel_(Duration::millis(1), 4096, table_.capacity()) {
+    const std::size_t n = table_.capacity();
     conns_.reserve(n);
     dirty_.reserve(n);
-    to_free_.reserve(n);
     tw_.reserve(std::min<std::size_t>(config.max_time_wait, std::size_t{1} << 20));
 }
 
@@ -51,150 +87,101 @@ TcpLayer::~TcpLayer() = default;
 
 // ---- slots and handles ------------------------------------------------------------------------
 
-std::optional<std::uint32_t> TcpLayer::allocate_slot() {
-    if (free_slots_.empty()) return std::nullopt;
-    std::uint32_t i = free_slots_.back();
-    free_slots_.pop_back();
-    return i;
-}
-
 void TcpLayer::free_slot(std::uint32_t index) {
-    Slot& s = slots_[index];
-    if (s.kind == Slot::Kind::Connection && s.conn) {
+    TcpSocket& s = table_[index];
+    if (s.kind == TcpSocket::Kind::Connection && s.conn) {
         const auto& c = *s.conn;
         auto it = conns_.find(key(c.remote().addr, c.remote().port, c.local().port));
         if (it != conns_.end() && it->second == index) conns_.erase(it);
         wheel_.cancel(index);
-        state_changed(c.state(), TcpState::Closed);
-        mem_in_use_ -= c.buffer_bytes();
+        state_changed(s.state, TcpState::Closed);
+        mem_in_use_ -= s.buffer_bytes;
         stats_.mem_in_use = mem_in_use_;
     }
-    if (s.kind == Slot::Kind::Listener) {
-        listeners_.erase(s.port);
+    if (s.kind == TcpSocket::Kind::Listener) {
+        listeners_.erase(s.listener.port);
         stats_.listeners = listeners_.size();
     }
-    s.conn.reset();
-    s.kind = Slot::Kind::Free;
-    s.user_owned = false;
-    s.pending = 0;  // a stale entry in the event ring is skipped when popped (pending == 0)
-    s.dirty = false;
-    s.accept_queue.clear();
-    s.syn_queue = 0;
     if (s.embryonic) --half_open_;
-    s.embryonic = false;
-    s.sent_cookies = false;
-    ++s.generation;
-    free_slots_.push_back(index);
-}
-
-TcpLayer::Slot* TcpLayer::lookup(SocketHandle h) {
-    if (h.index >= slots_.size()) return nullptr;
-    Slot& s = slots_[h.index];
-    if (s.kind == Slot::Kind::Free || s.generation != h.generation || !s.user_owned) return nullptr;
-    return &s;
-}
-
-const TcpLayer::Slot* TcpLayer::lookup(SocketHandle h) const {
-    return const_cast<TcpLayer*>(this)->lookup(h);
+    // A stale entry in the dirty list or the event ring is skipped (kind Free, pending 0).
+    table_.release(index);
 }
 
 Connection* TcpLayer::connection(SocketHandle h) {
-    Slot* s = lookup(h);
-    return s != nullptr && s->kind == Slot::Kind::Connection ? s->conn.get() : nullptr;
+    TcpSocket* s = table_.find(h);
+    return s != nullptr && s->kind == TcpSocket::Kind::Connection ? s->conn.get() : nullptr;
 }
 
-// ---- callbacks from connections ---------------------------------------------------------------
+// ---- the bookkeeping --------------------------------------------------------------------------
 
-bool TcpLayer::emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2) {
-    if (!output_.send(c.remote().addr, wire::IpProtocol::Tcp, {header, payload1, payload2},
-                      /*dont_frag=*/true)) {
-        return false;
+void TcpLayer::settle(std::uint32_t index) {
+    TcpSocket& s = table_[index];
+    if (s.kind != TcpSocket::Kind::Connection || !s.conn) return;
+    Connection& c = *s.conn;
+    ConnectionEvents ev = c.take_events();
+    if (c.state() != s.state) {
+        state_changed(s.state, c.state());
+        s.state = c.state();
     }
-    ++stats_.tx_segments;
-    stats_.tx_bytes += header.size() + payload1.size() + payload2.size();
-    stats_.tx_payload_bytes += payload1.size() + payload2.size();
-    return true;
-}
-
-bool TcpLayer::emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
-                        std::uint32_t gso_size, bool partial_checksum) {
-    ip::GsoRequest request;
-    request.gso_size = static_cast<std::uint16_t>(gso_size);
-    request.transport_hdr_len = static_cast<std::uint16_t>(header.size());
-    request.csum_offset = 16;  // RFC 9293 §3.1: the checksum field
-    request.csum_partial = partial_checksum;
-    if (!output_.send_gso(c.remote().addr, wire::IpProtocol::Tcp, {header, payload1, payload2},
-                          request)) {
-        return false;
+    if (const std::size_t bytes = c.buffer_bytes(); bytes != s.buffer_bytes) {
+        mem_in_use_ = mem_in_use_ - s.buffer_bytes + bytes;
+        s.buffer_bytes = bytes;
+        stats_.mem_in_use = mem_in_use_;
     }
-    // Counted as the segments the device puts on the wire.
-    const std::size_t payload = payload1.size() + payload2.size();
-    const std::size_t segments = (payload + gso_size - 1) / gso_size;
-    ++stats_.tx_tso_packets;
-    stats_.tx_segments += segments;
-    stats_.tx_bytes += segments * header.size() + payload;
-    stats_.tx_payload_bytes += payload;
-    return true;
-}
-
-void TcpLayer::notify(std::uint32_t index, std::uint8_t bits) {
-    Slot& s = slots_[index];
-    if (!s.user_owned) return;  // embryonic or released: nobody to tell
-    s.pending |= bits;
-    if (s.queued_event) return;
-    s.queued_event = true;
-    STACK_ASSERT(events_count_ < events_.size());
-    events_[(events_head_ + events_count_) % events_.size()] = index;
-    ++events_count_;
-}
-
-void TcpLayer::mark_dirty(const Connection& c) {
-    Slot& s = slots_[c.index()];
-    if (s.dirty) return;
-    s.dirty = true;
-    dirty_.push_back(c.index());
-}
-
-void TcpLayer::timers_changed(const Connection& c) {
-    Instant at = c.next_deadline();
-    if (at == Instant::never()) {
-        wheel_.cancel(c.index());
-    } else {
-        wheel_.schedule(c.index(), at);
+    if (ev.established) on_established(index);
+    table_.notify(index, ev.socket);  // embryonic or released: nobody to tell
+    if (ev.time_wait) add_time_wait(*ev.time_wait);
+    if (ev.output) mark_dirty(index);
+    if (c.state() == TcpState::Closed) leave_listener(index);
+    if (const Instant at = c.next_deadline(); at != s.deadline) {
+        if (at == Instant::never()) {
+            wheel_.cancel(index);
+        } else {
+            wheel_.schedule(index, at);
+        }
+        s.deadline = at;
     }
+    if ((c.state() == TcpState::Closed || s.reap) && !table_.owned(index)) free_slot(index);
 }
 
-void TcpLayer::on_established(Connection& c) {
+void TcpLayer::on_established(std::uint32_t index) {
     ++stats_.established;
-    if (c.listener == ~std::uint32_t{0}) {
-        notify(c.index(), kEventConnected | kEventWritable);
+    TcpSocket& s = table_[index];
+    const std::uint32_t listener = s.conn->listener;
+    if (listener == kNoListener) {
+        table_.notify(index, kEventConnected | kEventWritable);
         return;
     }
-    Slot& l = slots_[c.listener];
-    Slot& s = slots_[c.index()];
+    Listener& l = table_[listener].listener;
     if (s.embryonic) {
         s.embryonic = false;
         --l.syn_queue;
         --half_open_;
     }
-    l.accept_queue.push_back(c.index());
-    notify(c.listener, kEventReadable);
+    l.accept_queue.push(index);
+    table_.notify(listener, kEventReadable);
 }
 
-void TcpLayer::on_closed(Connection& c) {
-    Slot& s = slots_[c.index()];
-    if (c.listener != ~std::uint32_t{0}) {  // never accepted: leave the listener's queues
-        Slot& l = slots_[c.listener];
-        auto it = std::find(l.accept_queue.begin(), l.accept_queue.end(), c.index());
-        if (it != l.accept_queue.end()) l.accept_queue.erase(it);
-        if (s.embryonic) {
-            s.embryonic = false;
-            --l.syn_queue;
-            --half_open_;
-        }
-        c.listener = ~std::uint32_t{0};
+// A connection that closed before accept() leaves its listener's queues.
+void TcpLayer::leave_listener(std::uint32_t index) {
+    TcpSocket& s = table_[index];
+    Connection& c = *s.conn;
+    if (c.listener == kNoListener) return;
+    Listener& l = table_[c.listener].listener;
+    l.accept_queue.remove(index);
+    if (s.embryonic) {
+        s.embryonic = false;
+        --l.syn_queue;
+        --half_open_;
     }
-    if (!s.user_owned) to_free_.push_back(c.index());
+    c.listener = kNoListener;
+}
+
+void TcpLayer::mark_dirty(std::uint32_t index) {
+    TcpSocket& s = table_[index];
+    if (s.dirty) return;
+    s.dirty = true;
+    dirty_.push_back(index);
 }
 
 void TcpLayer::state_changed(TcpState from, TcpState to) {
@@ -219,16 +206,6 @@ void TcpLayer::state_changed(TcpState from, TcpState to) {
     if (std::uint64_t* g = gauge(to)) ++*g;
     if (from == TcpState::TimeWait) --time_wait_;
     if (to == TcpState::TimeWait) ++time_wait_;
-}
-
-void TcpLayer::buffers_allocated(std::size_t bytes) {
-    mem_in_use_ += bytes;
-    stats_.mem_in_use = mem_in_use_;
-}
-
-void TcpLayer::buffers_released(std::size_t bytes) {
-    mem_in_use_ -= bytes;
-    stats_.mem_in_use = mem_in_use_;
 }
 
 // A new connection (a SYN, connect()): half-open connections count against max_connections (an
@@ -258,28 +235,24 @@ bool TcpLayer::admit_buffers(bool count_drop) {
 }
 
 Connection* TcpLayer::make_connection(std::uint32_t index, Endpoint local, Endpoint remote) {
-    Slot& s = slots_[index];
-    s.kind = Slot::Kind::Connection;
-    s.conn = std::make_unique<Connection>(*this, index, config_, local, remote);
-    mem_in_use_ += s.conn->buffer_bytes();
-    stats_.mem_in_use = mem_in_use_;
+    TcpSocket& s = table_[index];
+    s.kind = TcpSocket::Kind::Connection;
+    s.conn = std::make_unique<Connection>(env_, index, local, remote);
     conns_.emplace(key(remote.addr, remote.port, local.port), index);
     return s.conn.get();
 }
 
 std::size_t TcpLayer::abort_all(Instant now) {
+    clock_ = now;
     std::size_t n = 0;
-    for (auto& s : slots_) {
-        if (s.kind != Slot::Kind::Connection || !s.conn) continue;
+    table_.for_each([&](std::uint32_t index, TcpSocket& s) {
+        if (s.kind != TcpSocket::Kind::Connection || !s.conn) return;
         const TcpState st = s.conn->state();
-        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2) {
-            continue;
-        }
-        s.conn->abort(now);  // an unaccepted one leaves its listener's queues in on_closed()
+        if (st == TcpState::Closed || st == TcpState::TimeWait || st == TcpState::FinWait2) return;
+        s.conn->abort(now);  // an unaccepted one leaves its listener's queues in settle()
+        settle(index);
         ++n;
-    }
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
+    });
     return n;
 }
 
@@ -303,6 +276,7 @@ bool TcpLayer::challenge_ack_allowed(Instant now) {
 // ---- input ------------------------------------------------------------------------------------
 
 void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
+    clock_ = now;
     auto parsed = wire::TcpPacket::parse(payload, ip.src, ip.dst);
     if (!parsed) {
         switch (parsed.error()) {
@@ -324,7 +298,8 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
     stats_.rx_payload_bytes += seg.payload().size();
     auto it = conns_.find(key(ip.src, seg.src_port(), seg.dst_port()));
     if (it != conns_.end()) {
-        Slot& slot = slots_[it->second];
+        const std::uint32_t index = it->second;
+        TcpSocket& slot = table_[index];
         Connection& c = *slot.conn;
         // A half-open connection gets its buffers when an ACK completes the handshake: without room
         // for them the segment is dropped (and counted); the peer retransmits it.
@@ -333,7 +308,7 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
             return;
         }
         c.on_segment(now, seg, *options);
-        timers_changed(c);
+        settle(index);
     } else {
         std::optional<SeqNumber> iss;
         if (auto t = tw_.find(key(ip.src, seg.src_port(), seg.dst_port())); t != tw_.end()) {
@@ -347,8 +322,6 @@ void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) 
             reset_closed(now, ip, seg);
         }
     }
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
 }
 
 // RFC 9293 §3.10.7.1: no TCB. An incoming RST is discarded; otherwise answer with a reset,
@@ -385,10 +358,9 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
                          const wire::TcpPacket& seg, const wire::TcpOptions& options,
                          std::optional<SeqNumber> iss) {
     if (seg.flags().rst()) return;
-    Slot& l = slots_[listener];
+    Listener& l = table_[listener].listener;
     if (seg.flags().ack()) {
-        if (!seg.flags().syn() &&
-            (!l.sent_cookies || (now - l.last_cookie).as_micros() > SynCookies::kRecentUs)) {
+        if (!seg.flags().syn() && !l.cookies_recent(now, SynCookies::kRecentUs)) {
             ++stats_.syncookies_unchecked;
             reset_closed(now, ip, seg);
             return;
@@ -399,36 +371,34 @@ void TcpLayer::on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Re
         return;
     }
     if (!seg.flags().syn()) return;
-    if (l.accept_queue.size() >= l.backlog) {
+    if (l.accept_queue_full()) {
         ++stats_.drop_listen_overflow;  // dropped, not reset: the peer will retry
         return;
     }
     if (!admit(/*count_drop=*/true)) return;  // dropped: the peer retries (RFC 9293 §3.10.7.2)
-    if (l.syn_queue >= l.backlog || free_slots_.empty()) {
-        l.sent_cookies = true;
-        l.last_cookie = now;
+    if (l.syn_queue_full() || table_.full()) {
+        l.cookie_sent(now);
         send_cookie_synack(now, ip, seg, options);
         return;
     }
     Connection* c = new_passive(listener, ip, seg);
     if (c == nullptr) return;
-    slots_[c->index()].embryonic = true;
+    table_[c->index()].embryonic = true;
     ++half_open_;
-    ++slots_[listener].syn_queue;
+    ++l.syn_queue;
     c->open_passive(
         now, iss.value_or(isn_.generate(now, ip.dst, seg.dst_port(), ip.src, seg.src_port())), seg,
         options);
-    timers_changed(*c);
+    settle(c->index());
 }
 
 Connection* TcpLayer::new_passive(std::uint32_t listener, const wire::Ipv4Repr& ip,
                                   const wire::TcpPacket& seg) {
-    auto index = allocate_slot();
+    auto index = table_.allocate();
     if (!index) {
         ++stats_.drop_no_memory;
         return nullptr;
     }
-    slots_[*index].user_owned = false;
     Connection* c =
         make_connection(*index, Endpoint{ip.dst, seg.dst_port()}, Endpoint{ip.src, seg.src_port()});
     c->listener = listener;
@@ -498,7 +468,7 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
         offered.sack_permitted = o->sack;
         offered.timestamps = wire::TcpTimestamps{options.timestamps->tsval, 0};
     }
-    if (slots_[listener].accept_queue.size() >= slots_[listener].backlog) {
+    if (table_[listener].listener.accept_queue_full()) {
         ++stats_.drop_listen_overflow;
         return true;  // valid, but no room: drop silently, the peer retransmits
     }
@@ -508,24 +478,22 @@ bool TcpLayer::accept_cookie(Instant now, std::uint32_t listener, const wire::Ip
     ++stats_.syncookies_ok;
     c->open_from_cookie(now, seg.ack() - 1, seg, offered);
     c->on_segment(now, seg, options);  // the ACK may carry data or a FIN
-    timers_changed(*c);
+    settle(c->index());
     return true;
 }
 
 // ---- timers and output ------------------------------------------------------------------------
 
 void TcpLayer::poll(Instant now) {
+    clock_ = now;
     wheel_.advance(now, [&](std::uint32_t index) {
-        Slot& s = slots_[index];
-        if (s.kind != Slot::Kind::Connection || !s.conn) return;
+        TcpSocket& s = table_[index];
+        s.deadline = Instant::never();  // the wheel dropped the entry before calling
+        if (s.kind != TcpSocket::Kind::Connection || !s.conn) return;
         s.conn->on_timer(now);
-        if (s.kind == Slot::Kind::Connection && s.conn && s.conn->state() != TcpState::Closed) {
-            timers_changed(*s.conn);
-        }
+        settle(index);
     });
     flush_dirty(now);
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
     expire_time_wait(now);
 }
 
@@ -533,62 +501,59 @@ void TcpLayer::flush_dirty(Instant now) {
     std::size_t n = dirty_.size();
     for (std::size_t k = 0; k < n; ++k) {
         std::uint32_t index = dirty_[k];
-        Slot& s = slots_[index];
+        TcpSocket& s = table_[index];
         s.dirty = false;
-        if (s.kind != Slot::Kind::Connection || !s.conn) continue;
+        if (s.kind != TcpSocket::Kind::Connection || !s.conn) continue;
         if (!s.conn->output(now)) {
             s.dirty = true;  // the TX queue filled up: try again on the next poll
             dirty_.push_back(index);
-            continue;
         }
-        timers_changed(*s.conn);
+        settle(index);
     }
     dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-Instant TcpLayer::poll_at() const {
-    return dirty_.empty() ? std::min(wheel_.next_deadline(), time_wait_deadline()) : Instant{};
-}
+Instant TcpLayer::poll_at() const { return std::min(wheel_.next_deadline(), time_wait_deadline()); }
 
 // ---- the socket API ---------------------------------------------------------------------------
 
 Result<SocketHandle, SocketError> TcpLayer::listen(std::uint16_t port, std::uint32_t backlog) {
     if (port == 0 || backlog == 0) return Err(SocketError::InvalidArgument);
     if (listeners_.count(port) != 0) return Err(SocketError::AddressInUse);
-    auto index = allocate_slot();
+    auto index = table_.allocate();
     if (!index) return Err(SocketError::TooManySockets);
-    Slot& s = slots_[*index];
-    s.kind = Slot::Kind::Listener;
-    s.user_owned = true;
-    s.port = port;
-    s.backlog = backlog;
-    s.syn_queue = 0;
+    TcpSocket& s = table_[*index];
+    s.kind = TcpSocket::Kind::Listener;
+    table_.set_owned(*index, true);
+    s.listener.port = port;
+    s.listener.backlog = backlog;
     listeners_.emplace(port, *index);
     stats_.listeners = listeners_.size();
-    return handle_of(*index);
+    return table_.handle(*index);
 }
 
 Result<SocketHandle, SocketError> TcpLayer::accept(SocketHandle listener) {
-    Slot* l = lookup(listener);
+    TcpSocket* l = table_.find(listener);
     if (l == nullptr) return Err(SocketError::InvalidHandle);
-    if (l->kind != Slot::Kind::Listener) return Err(SocketError::WrongKind);
-    if (l->accept_queue.empty()) return Err(SocketError::WouldBlock);
-    std::uint32_t index = l->accept_queue.front();
-    l->accept_queue.erase(l->accept_queue.begin());
-    Slot& s = slots_[index];
-    s.user_owned = true;
-    s.conn->listener = ~std::uint32_t{0};
+    if (l->kind != TcpSocket::Kind::Listener) return Err(SocketError::WrongKind);
+    if (l->listener.accept_queue.empty()) return Err(SocketError::WouldBlock);
+    const std::uint32_t index = l->listener.accept_queue.front();
+    l->listener.accept_queue.pop();
+    TcpSocket& s = table_[index];
+    table_.set_owned(index, true);
+    s.conn->listener = kNoListener;
     // Whatever already happened on it (data, FIN) is reported now.
     std::uint8_t bits = kEventConnected | kEventWritable;
     if (s.conn->readable() || s.conn->eof()) bits |= kEventReadable;
     // The peer's FIN counts even while data is still buffered (kEventPeerClosed's contract).
     if (s.conn->fin_received()) bits |= kEventPeerClosed;
-    notify(index, bits);
-    return handle_of(index);
+    table_.notify(index, bits);
+    return table_.handle(index);
 }
 
 Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Address addr,
                                                     std::uint16_t port) {
+    clock_ = now;
     if (port == 0 || addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast()) {
         return Err(SocketError::InvalidArgument);
     }
@@ -605,21 +570,21 @@ Result<SocketHandle, SocketError> TcpLayer::connect(Instant now, wire::Ipv4Addre
     }
     if (local_port == 0) return Err(SocketError::NoPortsAvailable);
     if (!admit(/*count_drop=*/false)) return Err(SocketError::TooManySockets);
-    auto index = allocate_slot();
+    auto index = table_.allocate();
     if (!index) return Err(SocketError::TooManySockets);
-    slots_[*index].user_owned = true;
+    table_.set_owned(*index, true);
     Connection* c =
         make_connection(*index, Endpoint{output_.addr(), local_port}, Endpoint{addr, port});
     ++stats_.active_opens;
     c->open_active(now, isn_.generate(now, output_.addr(), local_port, addr, port));
-    timers_changed(*c);
-    return handle_of(*index);
+    settle(*index);
+    return table_.handle(*index);
 }
 
 Result<std::size_t, SocketError> TcpLayer::send(SocketHandle h, Bytes data) {
-    Slot* s = lookup(h);
+    TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    if (s->kind != TcpSocket::Kind::Connection) return Err(SocketError::WrongKind);
     Connection& c = *s->conn;
     if (auto e = c.error()) return Err(*e);
     if (c.send_shut()) return Err(SocketError::Closed);
@@ -630,88 +595,87 @@ Result<std::size_t, SocketError> TcpLayer::send(SocketHandle h, Bytes data) {
         case TcpState::CloseWait: break;
         default: return Err(SocketError::Closed);
     }
-    return c.send(data);
+    const std::size_t n = c.send(data);
+    settle(h.index);
+    return n;
 }
 
 Result<std::size_t, SocketError> TcpLayer::recv(SocketHandle h, MutBytes out) {
-    Slot* s = lookup(h);
+    TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    if (s->kind != TcpSocket::Kind::Connection) return Err(SocketError::WrongKind);
     Connection& c = *s->conn;
     std::size_t n = c.recv(out);
+    settle(h.index);
     if (n == 0 && c.error() && !c.readable()) return Err(*c.error());
     return n;
 }
 
 Result<bool, SocketError> TcpLayer::eof(SocketHandle h) const {
-    const Slot* s = lookup(h);
+    const TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    if (s->kind != TcpSocket::Kind::Connection) return Err(SocketError::WrongKind);
     return s->conn->eof();
 }
 
 Result<void, SocketError> TcpLayer::shutdown(SocketHandle h) {
     Connection* c = connection(h);
-    if (c == nullptr) return Err(lookup(h) ? SocketError::WrongKind : SocketError::InvalidHandle);
+    if (c == nullptr) {
+        return Err(table_.find(h) ? SocketError::WrongKind : SocketError::InvalidHandle);
+    }
     c->shutdown_send();
-    timers_changed(*c);
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
+    settle(h.index);
     return Ok{};
 }
 
 Result<void, SocketError> TcpLayer::close(Instant now, SocketHandle h) {
-    Slot* s = lookup(h);
+    TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind == Slot::Kind::Listener) {
+    if (s->kind == TcpSocket::Kind::Listener) {
         // Connections nobody accepted are reset (as Linux does on close of a listening socket).
-        while (!s->accept_queue.empty()) {
-            std::uint32_t i = s->accept_queue.front();
-            s->accept_queue.erase(s->accept_queue.begin());
-            slots_[i].conn->listener = ~std::uint32_t{0};
-            slots_[i].conn->abort(now);
+        AcceptQueue& queue = s->listener.accept_queue;
+        while (!queue.empty()) {
+            const std::uint32_t i = queue.front();
+            queue.pop();
+            table_[i].conn->listener = kNoListener;
+            table_[i].conn->abort(now);
+            settle(i);
         }
-        for (auto& other : slots_) {
-            if (other.kind == Slot::Kind::Connection && other.conn &&
+        table_.for_each([&](std::uint32_t i, TcpSocket& other) {
+            if (other.kind == TcpSocket::Kind::Connection && other.conn &&
                 other.conn->listener == h.index) {
-                other.conn->listener = ~std::uint32_t{0};
+                leave_listener(i);
                 other.conn->abort(now);
+                settle(i);
             }
-        }
+        });
         free_slot(h.index);
-    } else {
-        Connection& c = *s->conn;
-        s->user_owned = false;
-        c.orphaned_ = true;
-        if (c.state() == TcpState::Closed) {
-            to_free_.push_back(h.index);
-        } else if (c.state() == TcpState::TimeWait) {
-            add_time_wait(c.time_wait_state(now));  // the compact record replaces the connection
-            to_free_.push_back(h.index);
-        } else if (c.recv_available() > 0) {
+        return Ok{};
+    }
+    Connection& c = *s->conn;
+    table_.set_owned(h.index, false);
+    c.orphaned_ = true;
+    if (c.state() == TcpState::TimeWait) {
+        add_time_wait(c.time_wait_state(now));  // the compact record replaces the connection
+        s->reap = true;
+    } else if (c.state() != TcpState::Closed) {
+        if (c.recv_available() > 0) {
             c.abort(now);  // unread data: RFC 2525 §2.17, reset rather than pretend it was read
         } else {
             c.shutdown_send();
-            if (c.state() != TcpState::Closed) timers_changed(c);
         }
     }
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
+    settle(h.index);
     return Ok{};
 }
 
 Result<void, SocketError> TcpLayer::abort(Instant now, SocketHandle h) {
-    Slot* s = lookup(h);
+    TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind == Slot::Kind::Listener) return close(now, h);
-    s->user_owned = false;
-    if (s->conn->state() != TcpState::Closed) {
-        s->conn->abort(now);
-    } else {
-        to_free_.push_back(h.index);
-    }
-    for (std::uint32_t i : to_free_) free_slot(i);
-    to_free_.clear();
+    if (s->kind == TcpSocket::Kind::Listener) return close(now, h);
+    table_.set_owned(h.index, false);
+    if (s->conn->state() != TcpState::Closed) s->conn->abort(now);
+    settle(h.index);
     return Ok{};
 }
 
@@ -719,7 +683,8 @@ Result<void, SocketError> TcpLayer::set_nodelay(SocketHandle h, bool on) {
     Connection* c = connection(h);
     if (c == nullptr) return Err(SocketError::InvalidHandle);
     c->set_nodelay(on);
-    mark_dirty(*c);
+    mark_dirty(h.index);  // what Nagle held back may go now
+    settle(h.index);
     return Ok{};
 }
 
@@ -727,43 +692,29 @@ Result<void, SocketError> TcpLayer::set_keepalive(Instant now, SocketHandle h, b
     Connection* c = connection(h);
     if (c == nullptr) return Err(SocketError::InvalidHandle);
     c->set_keepalive(now, on);
-    timers_changed(*c);
+    settle(h.index);
     return Ok{};
 }
 
 Result<ConnectionInfo, SocketError> TcpLayer::info(SocketHandle h) const {
-    const Slot* s = lookup(h);
+    const TcpSocket* s = table_.find(h);
     if (s == nullptr) return Err(SocketError::InvalidHandle);
-    if (s->kind != Slot::Kind::Connection) return Err(SocketError::WrongKind);
+    if (s->kind != TcpSocket::Kind::Connection) return Err(SocketError::WrongKind);
     return s->conn->info();
 }
 
 std::optional<SocketError> TcpLayer::error(SocketHandle h) const {
-    const Slot* s = lookup(h);
-    if (s == nullptr || s->kind != Slot::Kind::Connection) return std::nullopt;
+    const TcpSocket* s = table_.find(h);
+    if (s == nullptr || s->kind != TcpSocket::Kind::Connection) return std::nullopt;
     return s->conn->error();
 }
 
-bool TcpLayer::next_event(SocketEvent& out) {
-    while (events_count_ > 0) {
-        std::uint32_t index = events_[events_head_];
-        events_head_ = (events_head_ + 1) % events_.size();
-        --events_count_;
-        Slot& s = slots_[index];
-        s.queued_event = false;
-        if (s.pending == 0 || !s.user_owned) continue;
-        out.handle = handle_of(index);
-        out.bits = s.pending;
-        s.pending = 0;
-        return true;
-    }
-    return false;
-}
+bool TcpLayer::next_event(SocketEvent& out) { return table_.next_event(out); }
 
 void TcpLayer::for_each_connection(function_ref<void(const ConnectionInfo&)> fn) const {
-    for (const auto& s : slots_) {
-        if (s.kind == Slot::Kind::Connection && s.conn) fn(s.conn->info());
-    }
+    table_.for_each([&](std::uint32_t, const TcpSocket& s) {
+        if (s.kind == TcpSocket::Kind::Connection && s.conn) fn(s.conn->info());
+    });
     for (const auto& [k, e] : tw_) {
         ConnectionInfo i;
         i.local = e.tw.local;

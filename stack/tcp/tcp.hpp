@@ -1,5 +1,14 @@
-// TcpLayer: the TCP half of the stack: the socket table, demultiplexing, listeners and their queues,
+// TcpLayer: the TCP half of the stack: the socket table (SocketTable, stack/socket/socket_table.hpp),
+// demultiplexing, listeners and their queues (Listener, listener.hpp), SYN cookies, TIME-WAIT records,
 // the timer wheel, and the socket API the application uses (reached through Stack::tcp()).
+//
+// Connections (connection.hpp) see the layer only through a ConnectionEnv (connection_env.hpp:
+// output, challenge-ACK budget, path facts, config, counters). Everything else is bookkeeping done
+// here in one place, settle(index), after every call into a connection (segment input, timers,
+// output, user calls): it takes the connection's events (readiness bits, handshake completed,
+// TIME-WAIT record, output pending) and updates the timer wheel, the tcp.state.* gauges, the memory
+// budget, the listener's queues, the dirty list, and frees the slot of a finished connection nobody
+// holds.
 //
 // The socket API (non-blocking, event-driven; see stack/socket/socket.hpp for handles and events):
 //   listen(port, backlog)       a listener. At most `backlog` connections wait in SYN-RECEIVED (small:
@@ -46,10 +55,13 @@
 #include "stack/base/result.hpp"
 #include "stack/ip/output.hpp"
 #include "stack/socket/socket.hpp"
+#include "stack/socket/socket_table.hpp"
 #include "stack/stats.hpp"
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/connection.hpp"
+#include "stack/tcp/connection_env.hpp"
 #include "stack/tcp/isn.hpp"
+#include "stack/tcp/listener.hpp"
 #include "stack/tcp/syn_cookie.hpp"
 #include "stack/tcp/timer_wheel.hpp"
 #include "stack/wire/ipv4.hpp"
@@ -70,9 +82,15 @@ public:
     void on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
     // Runs due timers and sends what connections have pending.
     void poll(Instant now);
+    // The earliest timer deadline (retransmission, delayed ACK, ..., TIME-WAIT expiry), or
+    // Instant::never(). Pending output is not a timer: see has_dirty().
     Instant poll_at() const;
-    // True while some connection has output held back (e.g. by a full TX queue).
+    // True while some connection has output to send at the next poll(): queued by a user call
+    // (send, shutdown, ...), or held back by a full TX queue.
     bool has_dirty() const { return !dirty_.empty(); }
+    // When that output became due: the latest instant the layer was given (never() if none is
+    // pending), so a caller sleeping until min(poll_at(), output_due()) polls at once.
+    Instant output_due() const { return dirty_.empty() ? Instant::never() : clock_; }
 
     // ---- the socket API (contracts above) ----
     Result<SocketHandle, SocketError> listen(std::uint16_t port, std::uint32_t backlog);
@@ -100,64 +118,49 @@ public:
     // TIME-WAIT records (TcpConfig::max_time_wait), not counting held connections in TIME-WAIT.
     std::size_t time_wait_count() const { return tw_.size(); }
     // Slots in the socket table (TcpConfig::max_sockets / socket_table_size()).
-    std::size_t socket_table_size() const { return slots_.size(); }
+    std::size_t socket_table_size() const { return table_.capacity(); }
     // Bytes reserved by connection buffers (TcpConfig::mem_budget).
     std::size_t memory_in_use() const { return mem_in_use_; }
+    const TcpConfig& config() const { return config_; }
 
     // Resets (RST) every connection that is not finished (all but TIME-WAIT and FIN-WAIT-2, whose
     // FIN is acknowledged), owned by the application or not; handles stay valid until close().
     // For a daemon's shutdown after its drain timeout. Returns how many were reset.
     std::size_t abort_all(Instant now);
 
-    // ---- for Connection ----
-    bool emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2);
-    // A super-segment (TSO): header + payload1 + payload2 cut by the device into segments of
-    // `gso_size` payload bytes; `partial_checksum` as GsoInfo::csum_partial.
-    bool emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
-                  std::uint32_t gso_size, bool partial_checksum);
-    void notify(std::uint32_t index, std::uint8_t bits);
-    void timers_changed(const Connection& c);
-    void mark_dirty(const Connection& c);
-    void on_established(Connection& c);
-    void on_closed(Connection& c);
-    // The global challenge-ACK budget (RFC 5961 §7), drawn at random each second; consumes one if true.
-    bool challenge_ack_allowed(Instant now);
-    // Every state change of a connection (Connection::set_state), for the tcp.state.* gauges.
-    void state_changed(TcpState from, TcpState to);
-    // A connection took or gave back buffer memory, for the memory budget.
-    void buffers_allocated(std::size_t bytes);
-    void buffers_released(std::size_t bytes);
-    // An orphaned connection entered TIME-WAIT: keep its compact record (the connection then closes).
-    void add_time_wait(const TimeWaitState& tw);
-    // The TSval offset for a connection (IsnGenerator::ts_offset).
-    std::uint32_t ts_offset(const Endpoint& local, const Endpoint& remote) const {
-        return isn_.ts_offset(local.addr, local.port, remote.addr, remote.port);
-    }
-    TcpStats& stats() { return stats_; }
-    const TcpConfig& config() const { return config_; }
-    std::uint16_t mtu() const { return output_.mtu(); }
-    // 0 without TSO; else the largest super-packet (StackConfig::tso_max_size).
-    std::uint32_t tso_max_size() const { return output_.tso_max_size(); }
-    bool tso_partial_checksum() const { return output_.tso_partial_checksum(); }
-
 private:
-    struct Slot {
+    // A slot of the socket table: a listener or a connection, and what settle() last recorded of it.
+    struct TcpSocket {
         enum class Kind : std::uint8_t { Free, Listener, Connection };
-        std::uint32_t generation = 1;
         Kind kind = Kind::Free;
-        bool user_owned = false;
-        bool queued_event = false;
-        bool dirty = false;
+        bool dirty = false;      // in dirty_: output() at the next poll
         bool embryonic = false;  // counted in its listener's SYN queue (SYN-RECEIVED, not a cookie)
-        std::uint8_t pending = 0;
+        bool reap = false;  // free it once nobody holds it, whatever its state (TIME-WAIT record)
+        TcpState state = TcpState::Closed;    // for the tcp.state.* gauges
+        Instant deadline = Instant::never();  // scheduled in wheel_
+        std::size_t buffer_bytes = 0;         // counted in mem_in_use_
         std::unique_ptr<Connection> conn;
-        // Listener fields.
-        std::uint16_t port = 0;
-        std::uint32_t backlog = 0;
-        std::uint32_t syn_queue = 0;
-        std::vector<std::uint32_t> accept_queue;  // (a vector: a deque allocates even when empty)
-        Instant last_cookie;                      // when this listener last sent a SYN cookie
-        bool sent_cookies = false;
+        Listener listener;
+    };
+    // What connections see of the layer (connection_env.hpp).
+    class Env final : public ConnectionEnv {
+    public:
+        explicit Env(TcpLayer& layer) : layer_(layer) {}
+        bool emit(const Connection& c, Bytes header, Bytes payload1, Bytes payload2) override;
+        bool emit_gso(const Connection& c, Bytes header, Bytes payload1, Bytes payload2,
+                      std::uint32_t gso_size, bool partial_checksum) override;
+        bool challenge_ack_allowed(Instant now) override {
+            return layer_.challenge_ack_allowed(now);
+        }
+        std::uint32_t ts_offset(const Endpoint& local, const Endpoint& remote) const override;
+        std::uint16_t mtu() const override { return layer_.output_.mtu(); }
+        std::uint32_t tso_max_size() const override { return layer_.output_.tso_max_size(); }
+        bool tso_partial_checksum() const override { return layer_.output_.tso_partial_checksum(); }
+        const TcpConfig& config() const override { return layer_.config_; }
+        TcpStats& stats() override { return layer_.stats_; }
+
+    private:
+        TcpLayer& layer_;
     };
     struct TimeWaitEntry {
         TimeWaitState tw;
@@ -168,16 +171,24 @@ private:
         std::uint64_t id = 0;
         Instant deadline;
     };
+    static constexpr std::uint32_t kNoListener = ~std::uint32_t{0};
 
     static std::uint64_t key(wire::Ipv4Address raddr, std::uint16_t rport, std::uint16_t lport) {
         return std::uint64_t{raddr.value} << 32 | std::uint32_t{rport} << 16 | lport;
     }
-    Slot* lookup(SocketHandle h);
-    const Slot* lookup(SocketHandle h) const;
     Connection* connection(SocketHandle h);
-    std::optional<std::uint32_t> allocate_slot();
+    // The bookkeeping after every call into a connection, in one place: takes its events (readiness
+    // for the application, handshake done, a TIME-WAIT record, output pending) and brings the timer
+    // wheel, the tcp.state.* gauges, the memory budget, the listener queues and the dirty list in
+    // line with it; frees the slot when the connection is finished and nobody holds it.
+    void settle(std::uint32_t index);
     void free_slot(std::uint32_t index);
-    SocketHandle handle_of(std::uint32_t index) const { return {index, slots_[index].generation}; }
+    void on_established(std::uint32_t index);
+    void leave_listener(std::uint32_t index);
+    void state_changed(TcpState from, TcpState to);
+    void mark_dirty(std::uint32_t index);
+    bool challenge_ack_allowed(Instant now);
+    void add_time_wait(const TimeWaitState& tw);
     void reset_closed(Instant now, const wire::Ipv4Repr& ip, const wire::TcpPacket& seg);
     void on_listen(Instant now, std::uint32_t listener, const wire::Ipv4Repr& ip,
                    const wire::TcpPacket& seg, const wire::TcpOptions& options,
@@ -208,18 +219,16 @@ private:
     TcpConfig config_;
     ip::Ipv4Output& output_;
     TcpStats& stats_;
+    Env env_{*this};
     IsnGenerator isn_;
     SynCookies cookies_;
     std::uint64_t rng_;
-    std::vector<Slot> slots_;
-    std::vector<std::uint32_t> free_slots_;
+    SocketTable<TcpSocket> table_;
     std::unordered_map<std::uint64_t, std::uint32_t> conns_;
     std::unordered_map<std::uint16_t, std::uint32_t> listeners_;
     TimerWheel wheel_;
-    std::vector<std::uint32_t> events_;  // ring of slot indices with pending event bits
-    std::size_t events_head_ = 0, events_count_ = 0;
     std::vector<std::uint32_t> dirty_;
-    std::vector<std::uint32_t> to_free_;
+    Instant clock_;  // the latest `now` the layer was given (output_due())
     std::uint64_t challenge_budget_ =
         0;  // challenge ACKs left in this period (challenge_ack_allowed)
     std::size_t time_wait_ = 0;
