@@ -1,5 +1,5 @@
-// Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7) and user calls. Output and timers are in
-// connection_output.cpp.
+// Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7; on_segment lists §3.10.7.4's eight steps in
+// order) and user calls. Output and timers are in connection_output.cpp.
 #include "stack/tcp/connection.hpp"
 
 #include <algorithm>
@@ -147,6 +147,10 @@ void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
 
 // ---- SEGMENT ARRIVES --------------------------------------------------------------------------
 
+// RFC 9293 §3.10.7: SYN-SENT has its own checks (§3.10.7.3, on_syn_sent); every other state that
+// has a TCB runs the eight steps of §3.10.7.4 in the RFC's order, each labelled with the RFC's own
+// words. MUST-nn are the numbers of RFC 9293 appendix B. Each step either lets the segment go on to
+// the next one or ends its processing (dropped, answered, or the connection closed).
 void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
                             const wire::TcpOptions& options) {
     last_received_ = now;
@@ -158,10 +162,11 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     }
     if (state_ == TcpState::Closed) return;
 
-    // Simultaneous open (RFC 9293 §3.5 figure 8, line 6): in SYN-RECEIVED the peer's SYN,ACK repeats
-    // its SYN (SEG.SEQ = IRS, left of the window) while acknowledging ours. Taken literally the
-    // acceptability test rejects it, and two ends that each answer the other's SYN,ACK with their own
-    // never leave SYN-RECEIVED. Like Linux (tcp_validate_incoming), take it as the handshake's ACK.
+    // Simultaneous open (RFC 9293 §3.5 figure 8, line 6; MUST-10: simultaneous open is supported):
+    // in SYN-RECEIVED the peer's SYN,ACK repeats its SYN (SEG.SEQ = IRS, left of the window) while
+    // acknowledging ours. Taken literally the acceptability test rejects it, and two ends that each
+    // answer the other's SYN,ACK with their own never leave SYN-RECEIVED. Like Linux
+    // (tcp_validate_incoming), take it as the handshake's ACK.
     if (state_ == TcpState::SynReceived && seg.flags().syn() && seg.flags().ack() &&
         !seg.flags().rst() && seg.seq() == irs_) {
         if (snd_una_ < seg.ack() && seg.ack() <= snd_max_) {
@@ -174,69 +179,99 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
         return;
     }
 
-    // RFC 7323 §5.3 R1: PAWS before the sequence check.
+    // First, check sequence number. RFC 7323 §5.3 R1: PAWS (check_paws) comes before the
+    // acceptability test; TS.Recent is updated only once the segment has passed the RST, SYN and ACK
+    // checks too (update_ts_recent, called from step 5: see there).
     if (!check_paws(now, seg, options)) return;
+    if (!check_sequence(now, seg)) return;
 
-    // Step 1: sequence number acceptability (RFC 9293 §3.10.7.4, table).
-    if (!acceptable(seg)) {
-        ++layer_.stats().tcp_drop_out_of_window;
-        if (!seg.flags().rst()) {
-            if (state_ == TcpState::TimeWait && seg.flags().fin()) {
-                arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
-            }
-            ack_invalid_segment(now, seg);
-            output(now);
-        }
-        return;
-    }
-    // TS.Recent is updated only once the segment has passed the RST, SYN and ACK checks too
-    // (update_ts_recent, called from on_ack): see there.
-
-    // Step 2: RST (RFC 5961 §3.2).
+    // Second, check the RST bit (RFC 5961 §3.2: only an RST at exactly RCV.NXT resets; one merely in
+    // the window gets a challenge ACK; MUST-66: processed even when the window is zero).
     if (seg.flags().rst()) {
         on_rst(now, seg);
         return;
     }
-    // Step 4: SYN in a synchronized state or SYN-RECEIVED: challenge ACK (RFC 5961 §4.2, RFC 9293
-    // MUST-60/61).
+
+    // Third, check security: not implemented. The stack neither sends nor parses IP security /
+    // compartment options (RFC 1108; RFC 9293 §3.10.7.4 step 3), so every segment is taken as
+    // matching the connection's (none) and goes on.
+
+    // Fourth, check the SYN bit: in a synchronized state or SYN-RECEIVED a SYN, in the window or not,
+    // gets a challenge ACK and is dropped (RFC 5961 §4.2, RFC 9293 MUST-60/61), rate-limited
+    // (RFC 5961 §7, send_challenge_ack).
     if (seg.flags().syn()) {
         send_challenge_ack(now);
         return;
     }
-    // Step 5: a segment without ACK is dropped.
+
+    // Fifth, check the ACK field: a segment without ACK is dropped; SYN-RECEIVED completes the
+    // handshake on an acceptable ACK (else RST); RFC 5961 §5.2 bounds an acceptable SEG.ACK (else a
+    // challenge ACK); then SND.UNA, the send window (SND.WL1/WL2), RTT, congestion control and loss
+    // recovery, and the closing states' "our FIN acknowledged" transitions (on_ack).
     if (!seg.flags().ack()) return;
     if (!on_ack(now, seg, options)) return;
 
-    // Step 7: segment text.
-    if (!seg.payload().empty() && orphaned_ &&
-        seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
+    // Sixth, check the URG bit: not implemented. SEG.UP is ignored; urgent data, being part of the
+    // byte stream, is delivered in line with the rest of the text (step 7).
+
+    // Seventh, process the segment text.
+    if (!process_text(now, seg)) return;
+
+    // Eighth, check the FIN bit.
+    check_fin(now, seg);
+    output(now);
+}
+
+// Step 1 (RFC 9293 §3.10.7.4, the acceptability table, on_segment): an unacceptable segment is
+// dropped and, unless it is an RST, answered with an ACK (rate-limited, ack_invalid_segment); in
+// TIME-WAIT a retransmitted FIN restarts the 2 MSL timer (RFC 9293 §3.10.7.4 step 8 / MUST-13).
+bool Connection::check_sequence(Instant now, const wire::TcpPacket& seg) {
+    if (acceptable(seg)) return true;
+    ++layer_.stats().tcp_drop_out_of_window;
+    if (!seg.flags().rst()) {
+        if (state_ == TcpState::TimeWait && seg.flags().fin()) {
+            arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
+        }
+        ack_invalid_segment(now, seg);
+        output(now);
+    }
+    return false;
+}
+
+// Step 7: text in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 goes to the receive buffer (on_text); in the
+// states after the peer's FIN it is ignored ("This should not occur since a FIN has been received"),
+// the FIN acknowledged again. Returns false if the connection was reset here.
+bool Connection::process_text(Instant now, const wire::TcpPacket& seg) {
+    if (seg.payload().empty()) return true;
+    if (orphaned_ && seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
         (state_ == TcpState::FinWait1 || state_ == TcpState::FinWait2)) {
         // The application closed (not shut down) this connection: nobody will read new text.
         // Reset rather than acknowledge data into a buffer no one drains (RFC 9293 §3.10.4,
         // RFC 2525 §2.17; Linux "TCPAbortOnData").
         ++layer_.stats().tcp_abort_on_data;
         abort(now);
-        return;
+        return false;
     }
-    if (!seg.payload().empty()) {
-        if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
-            state_ == TcpState::FinWait2) {
-            on_text(now, seg);
-        } else {
-            ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
-        }
+    if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
+        state_ == TcpState::FinWait2) {
+        on_text(now, seg);
+    } else {
+        ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
     }
-    // Step 8: FIN, processed only in order (an early FIN waits for the gap to fill).
-    if (seg.flags().fin() && !fin_received_) {
-        SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
-        if (fin_at == rcv_nxt_) {
-            on_fin(now);
-        } else if (fin_at > rcv_nxt_) {
-            ooo_fin_ = fin_at;
-            ack_now_ = true;
-        }
+    return true;
+}
+
+// Step 8: the FIN is processed only in order (RCV.NXT reaches it): an early FIN is remembered and
+// taken when the gap before it fills (on_text), and acknowledged at once meanwhile.
+void Connection::check_fin(Instant now, const wire::TcpPacket& seg) {
+    if (!seg.flags().fin() || fin_received_) return;
+    SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
+    if (fin_at == rcv_nxt_) {
+        on_fin(now);
+    } else if (fin_at > rcv_nxt_) {
+        ooo_fin_ = fin_at;
+        ack_now_ = true;
     }
-    output(now);
 }
 
 bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
@@ -269,6 +304,9 @@ bool Connection::acceptable(const wire::TcpPacket& seg) const {
            wire::seq_in_window(seq + (len - 1), rcv_nxt_, wnd);
 }
 
+// Step 2 for the synchronized states and SYN-RECEIVED, RFC 5961 §3.2: (1) an RST outside the window
+// was already dropped silently by step 1; (2) one at exactly RCV.NXT resets the connection; (3) one
+// merely in the window gets a challenge ACK (rate-limited, RFC 5961 §7) and is dropped.
 void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
     if (seg.seq() != rcv_nxt_) {  // in the window but not exact: maybe blind, challenge it
         send_challenge_ack(now);
@@ -364,7 +402,9 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         // fall through: the ACK may carry data and FIN
         return true;
     }
-    // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else challenge/discard.
+    // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else challenge/discard. (RFC 9293
+    // §3.10.7.4 step 5: an ACK of something not yet sent is answered with an ACK and dropped; RFC 5961
+    // makes that ACK a rate-limited challenge ACK, and adds the lower bound against blind injection.)
     if (ack > snd_max_) {
         send_challenge_ack(now);
         return false;

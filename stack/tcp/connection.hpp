@@ -144,6 +144,9 @@ private:
     void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool acceptable(const wire::TcpPacket& seg) const;
+    bool check_sequence(Instant now, const wire::TcpPacket& seg);  // step 1
+    bool process_text(Instant now, const wire::TcpPacket& seg);    // step 7
+    void check_fin(Instant now, const wire::TcpPacket& seg);       // step 8
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
