@@ -211,8 +211,9 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     if (!seg.flags().ack()) return;
     if (!on_ack(now, seg, options)) return;
 
-    // Sixth, check the URG bit: not implemented. SEG.UP is ignored; urgent data, being part of the
-    // byte stream, is delivered in line with the rest of the text (step 7).
+    // Sixth, check the URG bit: RCV.UP <- max(RCV.UP, SEG.UP) (check_urg; RFC 9293 §3.8.5, RFC
+    // 6093). The urgent data itself is text like any other: step 7 delivers it in line.
+    check_urg(seg);
 
     // Seventh, process the segment text.
     if (!process_text(now, seg)) return;
@@ -236,6 +237,25 @@ bool Connection::check_sequence(Instant now, const wire::TcpPacket& seg) {
         output(now);
     }
     return false;
+}
+
+// Step 6: in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 the urgent pointer is tracked (UrgentPointer,
+// urgent.hpp: MUST-30/31/62, the pointer names the octet after the urgent data); after the peer's
+// FIN (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT) the URG bit is ignored. MUST-32 (signal the user
+// asynchronously) is not implemented: the socket API has no urgent event; the mark is visible in
+// ConnectionInfo (urgent_pending, urgent_remaining: MUST-33), and the data arrives in line anyway.
+void Connection::check_urg(const wire::TcpPacket& seg) {
+    if (!seg.flags().urg()) return;
+    if (state_ != TcpState::Established && state_ != TcpState::FinWait1 &&
+        state_ != TcpState::FinWait2) {
+        return;
+    }
+    (void)urg_.on_segment(seg.seq(), seg.urgent(), read_seq());
+}
+
+// The first sequence number the user has not read: RCV.NXT less the readable bytes (and the FIN).
+wire::SeqNumber Connection::read_seq() const {
+    return rcv_nxt_ - static_cast<std::uint32_t>(rcv_buf_.size()) - (fin_received_ ? 1u : 0u);
 }
 
 // Step 7: text in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 goes to the receive buffer (on_text); in the
@@ -782,6 +802,7 @@ std::size_t Connection::send(Instant now, Bytes data) {
 std::size_t Connection::recv(Instant now, MutBytes out) {
     (void)now;
     std::size_t n = rcv_buf_.read(out);
+    if (n > 0) urg_.on_read(read_seq());
     if (n > 0 && is_synchronized(state_)) {
         // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
         // min(buffer/2, MSS) (the sender may be waiting on it); not when the window field is already
@@ -848,6 +869,8 @@ ConnectionInfo Connection::info() const {
     i.window_scaling = ws_ok_;
     i.snd_wscale = snd_wscale_;
     i.rcv_wscale = rcv_wscale_;
+    i.urgent_pending = urg_.pending(read_seq());
+    i.urgent_remaining = urg_.remaining(read_seq());
     return i;
 }
 

@@ -2,7 +2,8 @@
 //
 // Input follows RFC 9293 §3.10.7 "SEGMENT ARRIVES" step by step (on_segment → handshake states,
 // then the numbered checks for synchronized states), with RFC 5961 (blind reset/SYN/data injection),
-// RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them.
+// RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them;
+// the urgent pointer (step 6) is tracked by an UrgentPointer (urgent.hpp), urgent data read in line.
 // Output (output()) sends whatever the windows, Nagle and SWS avoidance allow, then a pure ACK if one is
 // owed. Timers are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its timer wheel.
 //
@@ -27,6 +28,7 @@
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
 #include "stack/tcp/state.hpp"
+#include "stack/tcp/urgent.hpp"
 #include "stack/wire/address.hpp"
 #include "stack/wire/seq.hpp"
 #include "stack/wire/tcp.hpp"
@@ -53,6 +55,11 @@ struct ConnectionInfo {
     std::uint64_t retransmits = 0;
     bool sack = false, timestamps = false, window_scaling = false;
     std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+    // Receive urgent pointer (RFC 9293 §3.8.5, urgent.hpp): urgent data not yet read, and how many
+    // bytes lie between the read point and RCV.UP (the octet after the urgent data; the urgent bytes
+    // themselves are read in line with the rest of the stream).
+    bool urgent_pending = false;
+    std::uint32_t urgent_remaining = 0;
 };
 
 // What TIME-WAIT needs of a finished connection (RFC 9293 §3.6.1): the TcpLayer keeps this compact
@@ -147,6 +154,8 @@ private:
     bool check_sequence(Instant now, const wire::TcpPacket& seg);  // step 1
     bool process_text(Instant now, const wire::TcpPacket& seg);    // step 7
     void check_fin(Instant now, const wire::TcpPacket& seg);       // step 8
+    void check_urg(const wire::TcpPacket& seg);                    // step 6
+    SeqNumber read_seq() const;  // the first sequence number the user has not read
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
@@ -229,6 +238,7 @@ private:
     Assembler ooo_{Assembler::capacity_for(config_.recv_buffer)};
     std::optional<SeqNumber> ooo_fin_;
     bool fin_received_ = false;
+    UrgentPointer urg_;  // RCV.UP (step 6); urgent data stays in line in rcv_buf_
 
     // Negotiated options.
     std::uint32_t smss_ = 536;  // effective send MSS (data bytes per segment, options excluded)
