@@ -58,8 +58,7 @@ void Connection::init_send_space(Instant now, SeqNumber iss) {
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
-    recover_ = iss;
-    high_rxt_ = iss;
+    recovery_->reset(iss);
     snd_buf_seq_ = iss + 1;
     last_progress_ = now;
     last_received_ = now;
@@ -143,6 +142,9 @@ void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
     if (ts_ok_) mss -= std::min(mss, kTimestampOptionLen);
     smss_ = std::max(mss, kMinMss);
     cc_ = make_congestion_control(config_.congestion, smss_);
+    // Loss recovery: RFC 6675 with SACK, else RFC 6582 NewReno (recovery.hpp).
+    recovery_ = sack_ok_ ? static_cast<LossRecovery*>(&sack_recovery_) : &newreno_recovery_;
+    recovery_->reset(iss_);
 }
 
 // ---- SEGMENT ARRIVES --------------------------------------------------------------------------
@@ -507,7 +509,6 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     }
     snd_una_ = ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
-    if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
 
     // RTT (RFC 6298 §3 Karn / RFC 7323 §4.2 timestamps).
     Duration sample = Duration::zero();
@@ -529,48 +530,27 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     persist_backoff_ = 0;
 
     const bool new_sack = take_sack(ack, options);
-    if (in_recovery_) {
-        if (ack >= recover_) {
-            // RFC 6582 §3.2 step 4 (full acknowledgment: everything up to and including
-            // "recover"), RFC 6675 §5 (the cumulative ACK of RecoveryPoint): recovery ends.
-            in_recovery_ = false;
-            dupacks_ = 0;
-            recovery_inflation_ = 0;
-            cc_->on_recovery_exit(now);
-        } else {
-            // Partial acknowledgment (RFC 6582 §3.2 step 5): the next hole is lost too.
-            dupacks_ = 0;
-            if (!sack_ok_) {
-                // Deflate cwnd by the amount newly acknowledged, add back one SMSS if at least one
-                // was (a segment left the network), then retransmit the first unacknowledged
-                // segment; recovery_output() sends new data if the deflated window allows.
-                recovery_inflation_ -= newly_acked;
-                if (newly_acked >= smss_) recovery_inflation_ += smss_;
-                retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+    // Loss recovery (recovery.hpp) first: it raises HighRxt to SND.UNA, ends a recovery on a full
+    // ACK, and says on a partial one whether the next hole goes now (NewReno).
+    switch (recovery_->on_new_ack(ack, newly_acked, smss_)) {
+        case LossRecovery::AckResult::Exit: cc_->on_recovery_exit(now); break;
+        case LossRecovery::AckResult::RetransmitFirst:
+            retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+            break;
+        case LossRecovery::AckResult::Stay: break;
+        case LossRecovery::AckResult::None:
+            // RFC 7661 §4.3: cwnd grows only while validated, i.e. the flight of the round this
+            // ACK closes reached at least half of it; an application-limited sender keeps its cwnd.
+            if (2ull * max_flight_ >= cc_->cwnd()) {
+                cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
             }
-        }
-    } else {
-        dupacks_ = 0;
-        // RFC 7661 §4.3: cwnd grows only while validated, i.e. the flight of the round this ACK
-        // closes reached at least half of it; an application-limited sender keeps its cwnd.
-        if (2ull * max_flight_ >= cc_->cwnd()) {
-            cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
-        }
-        // Keep "recover" trailing just below SND.UNA once the ACK has passed it, so that it never
-        // falls 2^31 or more behind: the modular comparison in may_start_recovery() would then flip
-        // and refuse every fast retransmit for the next 2^31 bytes (a connection that never lost a
-        // segment keeps recover_ at the ISS). Both rules there (RFC 6582 §3.2 step 2: SND.UNA >
-        // recover_; RFC 6675 §5.1: SND.UNA >= recover_) already hold for this ACK and, with
-        // recover_ = SND.UNA - 1, hold for every later one, as they would without the wrap. While
-        // SND.UNA has not passed recover_ (after an RTO, or exactly at it after a recovery)
-        // recover_ stays where it is, so the "careful" NewReno rule keeps refusing ACKs at it.
-        if (recover_ < snd_una_) recover_ = snd_una_ - 1;
-        // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself a
-        // duplicate ACK, and IsLost(HighACK + 1) may already hold.
-        if (new_sack && snd_una_ != snd_max_) {
-            dupacks_ = 1;
-            maybe_start_recovery(now);
-        }
+            // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself
+            // a duplicate ACK, and IsLost(HighACK + 1) may already hold.
+            if (new_sack && snd_una_ != snd_max_) {
+                recovery_->restart_dupacks_at_one();
+                maybe_start_recovery(now);
+            }
+            break;
     }
     // RFC 6298 §5.2/§5.3.
     if (snd_una_ == snd_max_) {
@@ -595,39 +575,26 @@ bool Connection::take_sack(SeqNumber snd_una, const wire::TcpOptions& options) {
     return r.new_info;
 }
 
-// Whether a loss detected now may start a new recovery. recover_ is SND.MAX when the last one (or
-// the last RTO) began, one past the highest octet then sent (RFC 6582's "recover", RFC 6675's
-// RecoveryPoint); once SND.UNA has passed it, on_new_ack() keeps it at SND.UNA - 1 so that it never
-// falls 2^31 behind (a modular comparison against it would then flip).
+// Whether a loss detected now may start a new recovery (LossRecovery::should_enter): recover_ is
+// SND.MAX when the last one (or the last RTO) began, one past the highest octet then sent (RFC 6582's
+// "recover", RFC 6675's RecoveryPoint); once SND.UNA has passed it, LossRecovery::on_new_ack() keeps
+// it at SND.UNA - 1 so that it never falls 2^31 behind (a modular comparison against it would flip).
 //  - SACK, RFC 6675 §5 / §5.1: once HighACK (SND.UNA - 1) >= RecoveryPoint, i.e. SND.UNA >= recover_:
 //    an ACK equal to the old SND.MAX qualifies; the scoreboard tells new losses from old ones.
 //  - NewReno, RFC 6582 §3.2 step 2 ("careful" variant): "ack_number - 1 > recover", one byte beyond
 //    the old SND.MAX; duplicate ACKs exactly at it may be caused by retransmissions the receiver
 //    already had (after an RTO), and the RFC leaves those to the retransmission timer.
-bool Connection::may_start_recovery() const {
-    return sack_ok_ ? snd_una_ >= recover_ : snd_una_ > recover_;
-}
-
 void Connection::on_dup_ack(Instant now) {
-    ++dupacks_;
-    if (in_recovery_) {
-        // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by one SMSS (NewReno; with
-        // SACK, recovery_output() uses the scoreboard's pipe instead).
-        if (!sack_ok_) recovery_inflation_ += smss_;
-        return;
-    }
-    maybe_start_recovery(now);
+    // RFC 5681 §3.2 step 4: in recovery each further duplicate ACK inflates cwnd by one SMSS
+    // (NewReno; with SACK, recovery_output() uses the scoreboard's pipe instead).
+    if (recovery_->on_dup_ack(smss_)) maybe_start_recovery(now);
 }
 
 // RFC 5681 §3.2 steps 2-3 / RFC 6675 §5 steps (1), (2) and (4): DupThresh duplicate ACKs, or (SACK)
 // IsLost(HighACK + 1), start fast retransmit and recovery.
 void Connection::maybe_start_recovery(Instant now) {
-    const bool lost = dupacks_ >= 3 || (sack_ok_ && scoreboard_.is_lost(snd_una_, snd_una_, smss_));
-    if (!lost || !may_start_recovery()) return;
-    in_recovery_ = true;
-    recover_ = snd_max_;
-    high_rxt_ = snd_una_;
-    recovery_inflation_ = std::int64_t{dupacks_} * smss_;  // cwnd = ssthresh + 3*SMSS (NewReno)
+    if (!recovery_->should_enter(snd_una_, smss_)) return;
+    recovery_->enter(snd_una_, snd_max_, smss_);  // cwnd = ssthresh + 3*SMSS (NewReno)
     ++layer_.stats().tcp_fast_retransmits;
     if (sack_ok_) ++layer_.stats().tcp_sack_recoveries;
     cc_->on_congestion_event(now, flight());

@@ -25,6 +25,7 @@
 #include "stack/tcp/assembler.hpp"
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
+#include "stack/tcp/recovery.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
 #include "stack/tcp/state.hpp"
@@ -81,6 +82,8 @@ public:
 
     Connection(TcpLayer& layer, std::uint32_t index, const TcpConfig& config, Endpoint local,
                Endpoint remote);
+    Connection(const Connection&) = delete;  // recovery_ points into this object
+    Connection& operator=(const Connection&) = delete;
 
     // Active open: chooses the ISS, sends SYN (RFC 9293 §3.10.1).
     void open_active(Instant now, SeqNumber iss);
@@ -163,7 +166,6 @@ private:
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now);
     bool take_sack(SeqNumber snd_una, const wire::TcpOptions& options);
-    bool may_start_recovery() const;
     void maybe_start_recovery(Instant now);
     void update_window(const wire::TcpPacket& seg);
     void on_text(Instant now, const wire::TcpPacket& seg);
@@ -258,16 +260,10 @@ private:
     Instant rtt_sent_at_;
     std::unique_ptr<CongestionControl> cc_;
     SackScoreboard scoreboard_;
-    unsigned dupacks_ = 0;
-    bool in_recovery_ = false;
-    // SND.MAX when the last recovery (or RTO) began: one past RFC 6582's "recover" / RFC 6675's
-    // RecoveryPoint (both name the highest octet sent then); SND.UNA - 1 once SND.UNA has passed it
-    // outside recovery (sequence-space wrap, see on_new_ack).
-    SeqNumber recover_;
-    SeqNumber high_rxt_;
-    // NewReno without SACK: how far RFC 6582's cwnd is inflated above ssthresh (RFC 5681 §3.2 steps
-    // 3-4, RFC 6582 §3.2 step 5; may fall below zero). recovery_output() uses pipe = flight - this.
-    std::int64_t recovery_inflation_ = 0;
+    // Loss recovery (recovery.hpp): NewReno without SACK, RFC 6675 with it (chosen by negotiate()).
+    NewRenoRecovery newreno_recovery_;
+    SackRecovery sack_recovery_{scoreboard_};
+    LossRecovery* recovery_ = &newreno_recovery_;
     // RFC 7661 (cwnd validation): the largest flight of the current round (it ends when SND.UNA
     // reaches flight_round_end_); cwnd grows only if that flight reached half of it.
     std::uint32_t max_flight_ = 0;
