@@ -1,8 +1,9 @@
-// Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7) and user calls. Output and timers are in
-// connection_output.cpp.
+// Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7; on_segment lists §3.10.7.4's eight steps in
+// order) and user calls. Output and timers are in connection_output.cpp.
 #include "stack/tcp/connection.hpp"
 
 #include <algorithm>
+
 
 namespace stack::tcp {
 
@@ -51,8 +52,7 @@ void Connection::init_send_space(Instant now, SeqNumber iss) {
     snd_una_ = iss;
     snd_nxt_ = iss;
     snd_max_ = iss;
-    recover_ = iss;
-    high_rxt_ = iss;
+    recovery_->reset(iss);
     snd_buf_seq_ = iss + 1;
     last_progress_ = now;
     last_received_ = now;
@@ -136,10 +136,17 @@ void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
     if (ts_ok_) mss -= std::min(mss, kTimestampOptionLen);
     smss_ = std::max(mss, kMinMss);
     cc_ = make_congestion_control(config_.congestion, smss_);
+    // Loss recovery: RFC 6675 with SACK, else RFC 6582 NewReno (recovery.hpp).
+    recovery_ = sack_ok_ ? static_cast<LossRecovery*>(&sack_recovery_) : &newreno_recovery_;
+    recovery_->reset(iss_);
 }
 
 // ---- SEGMENT ARRIVES --------------------------------------------------------------------------
 
+// RFC 9293 §3.10.7: SYN-SENT has its own checks (§3.10.7.3, on_syn_sent); every other state that
+// has a TCB runs the eight steps of §3.10.7.4 in the RFC's order, each labelled with the RFC's own
+// words. MUST-nn are the numbers of RFC 9293 appendix B. Each step either lets the segment go on to
+// the next one or ends its processing (dropped, answered, or the connection closed).
 void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
                             const wire::TcpOptions& options) {
     last_received_ = now;
@@ -151,10 +158,11 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     }
     if (state_ == TcpState::Closed) return;
 
-    // Simultaneous open (RFC 9293 §3.5 figure 8, line 6): in SYN-RECEIVED the peer's SYN,ACK repeats
-    // its SYN (SEG.SEQ = IRS, left of the window) while acknowledging ours. Taken literally the
-    // acceptability test rejects it, and two ends that each answer the other's SYN,ACK with their own
-    // never leave SYN-RECEIVED. Like Linux (tcp_validate_incoming), take it as the handshake's ACK.
+    // Simultaneous open (RFC 9293 §3.5 figure 8, line 6; MUST-10: simultaneous open is supported):
+    // in SYN-RECEIVED the peer's SYN,ACK repeats its SYN (SEG.SEQ = IRS, left of the window) while
+    // acknowledging ours. Taken literally the acceptability test rejects it, and two ends that each
+    // answer the other's SYN,ACK with their own never leave SYN-RECEIVED. Like Linux
+    // (tcp_validate_incoming), take it as the handshake's ACK.
     if (state_ == TcpState::SynReceived && seg.flags().syn() && seg.flags().ack() &&
         !seg.flags().rst() && seg.seq() == irs_) {
         if (snd_una_ < seg.ack() && seg.ack() <= snd_max_) {
@@ -167,69 +175,119 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
         return;
     }
 
-    // RFC 7323 §5.3 R1: PAWS before the sequence check.
+    // First, check sequence number. RFC 7323 §5.3 R1: PAWS (check_paws) comes before the
+    // acceptability test; TS.Recent is updated only once the segment has passed the RST, SYN and ACK
+    // checks too (update_ts_recent, called from step 5: see there).
     if (!check_paws(now, seg, options)) return;
+    if (!check_sequence(now, seg)) return;
 
-    // Step 1: sequence number acceptability (RFC 9293 §3.10.7.4, table).
-    if (!acceptable(seg)) {
-        ++layer_.stats().drop_out_of_window;
-        if (!seg.flags().rst()) {
-            if (state_ == TcpState::TimeWait && seg.flags().fin()) {
-                arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
-            }
-            ack_invalid_segment(now, seg);
-            output(now);
-        }
-        return;
-    }
-    // TS.Recent is updated only once the segment has passed the RST, SYN and ACK checks too
-    // (update_ts_recent, called from on_ack): see there.
-
-    // Step 2: RST (RFC 5961 §3.2).
+    // Second, check the RST bit (RFC 5961 §3.2: only an RST at exactly RCV.NXT resets; one merely in
+    // the window gets a challenge ACK; MUST-66: processed even when the window is zero).
     if (seg.flags().rst()) {
         on_rst(now, seg);
         return;
     }
-    // Step 4: SYN in a synchronized state or SYN-RECEIVED: challenge ACK (RFC 5961 §4.2, RFC 9293
-    // MUST-60/61).
+
+    // Third, check security: not implemented. The stack neither sends nor parses IP security /
+    // compartment options (RFC 1108; RFC 9293 §3.10.7.4 step 3), so every segment is taken as
+    // matching the connection's (none) and goes on.
+
+    // Fourth, check the SYN bit: in a synchronized state or SYN-RECEIVED a SYN, in the window or not,
+    // gets a challenge ACK and is dropped (RFC 5961 §4.2, RFC 9293 MUST-60/61), rate-limited
+    // (RFC 5961 §7, send_challenge_ack).
     if (seg.flags().syn()) {
         send_challenge_ack(now);
         return;
     }
-    // Step 5: a segment without ACK is dropped.
+
+    // Fifth, check the ACK field: a segment without ACK is dropped; SYN-RECEIVED completes the
+    // handshake on an acceptable ACK (else RST); RFC 5961 §5.2 bounds an acceptable SEG.ACK (else a
+    // challenge ACK); then SND.UNA, the send window (SND.WL1/WL2), RTT, congestion control and loss
+    // recovery, and the closing states' "our FIN acknowledged" transitions (on_ack).
     if (!seg.flags().ack()) return;
     if (!on_ack(now, seg, options)) return;
 
-    // Step 7: segment text.
-    if (!seg.payload().empty() && orphaned_ &&
-        seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
+    // Sixth, check the URG bit: RCV.UP <- max(RCV.UP, SEG.UP) (check_urg; RFC 9293 §3.8.5, RFC
+    // 6093). The urgent data itself is text like any other: step 7 delivers it in line.
+    check_urg(seg);
+
+    // Seventh, process the segment text.
+    if (!process_text(now, seg)) return;
+
+    // Eighth, check the FIN bit.
+    check_fin(now, seg);
+    output(now);
+}
+
+// Step 1 (RFC 9293 §3.10.7.4, the acceptability table, on_segment): an unacceptable segment is
+// dropped and, unless it is an RST, answered with an ACK (rate-limited, ack_invalid_segment); in
+// TIME-WAIT a retransmitted FIN restarts the 2 MSL timer (RFC 9293 §3.10.7.4 step 8 / MUST-13).
+bool Connection::check_sequence(Instant now, const wire::TcpPacket& seg) {
+    if (acceptable(seg)) return true;
+    ++layer_.stats().drop_out_of_window;
+    if (!seg.flags().rst()) {
+        if (state_ == TcpState::TimeWait && seg.flags().fin()) {
+            arm(Timer::TimeWait, now + config_.msl * 2);  // a retransmitted FIN: restart 2MSL
+        }
+        ack_invalid_segment(now, seg);
+        output(now);
+    }
+    return false;
+}
+
+// Step 6: in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 the urgent pointer is tracked (UrgentPointer,
+// urgent.hpp: MUST-30/31/62, the pointer names the octet after the urgent data); after the peer's
+// FIN (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT) the URG bit is ignored. MUST-32 (signal the user
+// asynchronously) is not implemented: the socket API has no urgent event; the mark is visible in
+// ConnectionInfo (urgent_pending, urgent_remaining: MUST-33), and the data arrives in line anyway.
+void Connection::check_urg(const wire::TcpPacket& seg) {
+    if (!seg.flags().urg()) return;
+    if (state_ != TcpState::Established && state_ != TcpState::FinWait1 &&
+        state_ != TcpState::FinWait2) {
+        return;
+    }
+    (void)urg_.on_segment(seg.seq(), seg.urgent(), read_seq());
+}
+
+// The first sequence number the user has not read: RCV.NXT less the readable bytes (and the FIN).
+wire::SeqNumber Connection::read_seq() const {
+    return rcv_nxt_ - static_cast<std::uint32_t>(rcv_buf_.size()) - (fin_received_ ? 1u : 0u);
+}
+
+// Step 7: text in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 goes to the receive buffer (on_text); in the
+// states after the peer's FIN it is ignored ("This should not occur since a FIN has been received"),
+// the FIN acknowledged again. Returns false if the connection was reset here.
+bool Connection::process_text(Instant now, const wire::TcpPacket& seg) {
+    if (seg.payload().empty()) return true;
+    if (orphaned_ && seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
         (state_ == TcpState::FinWait1 || state_ == TcpState::FinWait2)) {
         // The application closed (not shut down) this connection: nobody will read new text.
         // Reset rather than acknowledge data into a buffer no one drains (RFC 9293 §3.10.4,
         // RFC 2525 §2.17; Linux "TCPAbortOnData").
         ++layer_.stats().abort_on_data;
         abort(now);
-        return;
+        return false;
     }
-    if (!seg.payload().empty()) {
-        if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
-            state_ == TcpState::FinWait2) {
-            on_text(now, seg);
-        } else {
-            ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
-        }
+    if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
+        state_ == TcpState::FinWait2) {
+        on_text(now, seg);
+    } else {
+        ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
     }
-    // Step 8: FIN, processed only in order (an early FIN waits for the gap to fill).
-    if (seg.flags().fin() && !fin_received_) {
-        SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
-        if (fin_at == rcv_nxt_) {
-            on_fin(now);
-        } else if (fin_at > rcv_nxt_) {
-            ooo_fin_ = fin_at;
-            ack_now_ = true;
-        }
+    return true;
+}
+
+// Step 8: the FIN is processed only in order (RCV.NXT reaches it): an early FIN is remembered and
+// taken when the gap before it fills (on_text), and acknowledged at once meanwhile.
+void Connection::check_fin(Instant now, const wire::TcpPacket& seg) {
+    if (!seg.flags().fin() || fin_received_) return;
+    SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
+    if (fin_at == rcv_nxt_) {
+        on_fin(now);
+    } else if (fin_at > rcv_nxt_) {
+        ooo_fin_ = fin_at;
+        ack_now_ = true;
     }
-    output(now);
 }
 
 bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
@@ -262,6 +320,9 @@ bool Connection::acceptable(const wire::TcpPacket& seg) const {
            wire::seq_in_window(seq + (len - 1), rcv_nxt_, wnd);
 }
 
+// Step 2 for the synchronized states and SYN-RECEIVED, RFC 5961 §3.2: (1) an RST outside the window
+// was already dropped silently by step 1; (2) one at exactly RCV.NXT resets the connection; (3) one
+// merely in the window gets a challenge ACK (rate-limited, RFC 5961 §7) and is dropped.
 void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
     if (seg.seq() != rcv_nxt_) {  // in the window but not exact: maybe blind, challenge it
         send_challenge_ack(now);
@@ -357,7 +418,9 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         // fall through: the ACK may carry data and FIN
         return true;
     }
-    // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else challenge/discard.
+    // RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else challenge/discard. (RFC 9293
+    // §3.10.7.4 step 5: an ACK of something not yet sent is answered with an ACK and dropped; RFC 5961
+    // makes that ACK a rate-limited challenge ACK, and adds the lower bound against blind injection.)
     if (ack > snd_max_) {
         send_challenge_ack(now);
         return false;
@@ -440,7 +503,6 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     }
     snd_una_ = ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
-    if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
 
     // RTT (RFC 6298 §3 Karn / RFC 7323 §4.2 timestamps).
     Duration sample = Duration::zero();
@@ -462,48 +524,27 @@ void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& 
     persist_backoff_ = 0;
 
     const bool new_sack = take_sack(ack, options);
-    if (in_recovery_) {
-        if (ack >= recover_) {
-            // RFC 6582 §3.2 step 4 (full acknowledgment: everything up to and including
-            // "recover"), RFC 6675 §5 (the cumulative ACK of RecoveryPoint): recovery ends.
-            in_recovery_ = false;
-            dupacks_ = 0;
-            recovery_inflation_ = 0;
-            cc_->on_recovery_exit(now);
-        } else {
-            // Partial acknowledgment (RFC 6582 §3.2 step 5): the next hole is lost too.
-            dupacks_ = 0;
-            if (!sack_ok_) {
-                // Deflate cwnd by the amount newly acknowledged, add back one SMSS if at least one
-                // was (a segment left the network), then retransmit the first unacknowledged
-                // segment; recovery_output() sends new data if the deflated window allows.
-                recovery_inflation_ -= newly_acked;
-                if (newly_acked >= smss_) recovery_inflation_ += smss_;
-                retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+    // Loss recovery (recovery.hpp) first: it raises HighRxt to SND.UNA, ends a recovery on a full
+    // ACK, and says on a partial one whether the next hole goes now (NewReno).
+    switch (recovery_->on_new_ack(ack, newly_acked, smss_)) {
+        case LossRecovery::AckResult::Exit: cc_->on_recovery_exit(now); break;
+        case LossRecovery::AckResult::RetransmitFirst:
+            retransmit_one(now, snd_una_, smss_, Rexmit::PartialAck);
+            break;
+        case LossRecovery::AckResult::Stay: break;
+        case LossRecovery::AckResult::None:
+            // RFC 7661 §4.3: cwnd grows only while validated, i.e. the flight of the round this
+            // ACK closes reached at least half of it; an application-limited sender keeps its cwnd.
+            if (2ull * max_flight_ >= cc_->cwnd()) {
+                cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
             }
-        }
-    } else {
-        dupacks_ = 0;
-        // RFC 7661 §4.3: cwnd grows only while validated, i.e. the flight of the round this ACK
-        // closes reached at least half of it; an application-limited sender keeps its cwnd.
-        if (2ull * max_flight_ >= cc_->cwnd()) {
-            cc_->on_ack(now, data_acked, flight(), have_sample ? sample : Duration::zero());
-        }
-        // Keep "recover" trailing just below SND.UNA once the ACK has passed it, so that it never
-        // falls 2^31 or more behind: the modular comparison in may_start_recovery() would then flip
-        // and refuse every fast retransmit for the next 2^31 bytes (a connection that never lost a
-        // segment keeps recover_ at the ISS). Both rules there (RFC 6582 §3.2 step 2: SND.UNA >
-        // recover_; RFC 6675 §5.1: SND.UNA >= recover_) already hold for this ACK and, with
-        // recover_ = SND.UNA - 1, hold for every later one, as they would without the wrap. While
-        // SND.UNA has not passed recover_ (after an RTO, or exactly at it after a recovery)
-        // recover_ stays where it is, so the "careful" NewReno rule keeps refusing ACKs at it.
-        if (recover_ < snd_una_) recover_ = snd_una_ - 1;
-        // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself a
-        // duplicate ACK, and IsLost(HighACK + 1) may already hold.
-        if (new_sack && snd_una_ != snd_max_) {
-            dupacks_ = 1;
-            maybe_start_recovery(now);
-        }
+            // RFC 6675 §5: a cumulative ACK resets DupAcks; if it also SACKs new data it is itself
+            // a duplicate ACK, and IsLost(HighACK + 1) may already hold.
+            if (new_sack && snd_una_ != snd_max_) {
+                recovery_->restart_dupacks_at_one();
+                maybe_start_recovery(now);
+            }
+            break;
     }
     // RFC 6298 §5.2/§5.3.
     if (snd_una_ == snd_max_) {
@@ -528,39 +569,26 @@ bool Connection::take_sack(SeqNumber snd_una, const wire::TcpOptions& options) {
     return r.new_info;
 }
 
-// Whether a loss detected now may start a new recovery. recover_ is SND.MAX when the last one (or
-// the last RTO) began, one past the highest octet then sent (RFC 6582's "recover", RFC 6675's
-// RecoveryPoint); once SND.UNA has passed it, on_new_ack() keeps it at SND.UNA - 1 so that it never
-// falls 2^31 behind (a modular comparison against it would then flip).
+// Whether a loss detected now may start a new recovery (LossRecovery::should_enter): recover_ is
+// SND.MAX when the last one (or the last RTO) began, one past the highest octet then sent (RFC 6582's
+// "recover", RFC 6675's RecoveryPoint); once SND.UNA has passed it, LossRecovery::on_new_ack() keeps
+// it at SND.UNA - 1 so that it never falls 2^31 behind (a modular comparison against it would flip).
 //  - SACK, RFC 6675 §5 / §5.1: once HighACK (SND.UNA - 1) >= RecoveryPoint, i.e. SND.UNA >= recover_:
 //    an ACK equal to the old SND.MAX qualifies; the scoreboard tells new losses from old ones.
 //  - NewReno, RFC 6582 §3.2 step 2 ("careful" variant): "ack_number - 1 > recover", one byte beyond
 //    the old SND.MAX; duplicate ACKs exactly at it may be caused by retransmissions the receiver
 //    already had (after an RTO), and the RFC leaves those to the retransmission timer.
-bool Connection::may_start_recovery() const {
-    return sack_ok_ ? snd_una_ >= recover_ : snd_una_ > recover_;
-}
-
 void Connection::on_dup_ack(Instant now) {
-    ++dupacks_;
-    if (in_recovery_) {
-        // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by one SMSS (NewReno; with
-        // SACK, recovery_output() uses the scoreboard's pipe instead).
-        if (!sack_ok_) recovery_inflation_ += smss_;
-        return;
-    }
-    maybe_start_recovery(now);
+    // RFC 5681 §3.2 step 4: in recovery each further duplicate ACK inflates cwnd by one SMSS
+    // (NewReno; with SACK, recovery_output() uses the scoreboard's pipe instead).
+    if (recovery_->on_dup_ack(smss_)) maybe_start_recovery(now);
 }
 
 // RFC 5681 §3.2 steps 2-3 / RFC 6675 §5 steps (1), (2) and (4): DupThresh duplicate ACKs, or (SACK)
 // IsLost(HighACK + 1), start fast retransmit and recovery.
 void Connection::maybe_start_recovery(Instant now) {
-    const bool lost = dupacks_ >= 3 || (sack_ok_ && scoreboard_.is_lost(snd_una_, snd_una_, smss_));
-    if (!lost || !may_start_recovery()) return;
-    in_recovery_ = true;
-    recover_ = snd_max_;
-    high_rxt_ = snd_una_;
-    recovery_inflation_ = std::int64_t{dupacks_} * smss_;  // cwnd = ssthresh + 3*SMSS (NewReno)
+    if (!recovery_->should_enter(snd_una_, smss_)) return;
+    recovery_->enter(snd_una_, snd_max_, smss_);  // cwnd = ssthresh + 3*SMSS (NewReno)
     ++layer_.stats().fast_retransmits;
     if (sack_ok_) ++layer_.stats().sack_recoveries;
     cc_->on_congestion_event(now, flight());
@@ -682,8 +710,7 @@ void Connection::enter_time_wait(Instant now) {
     // TIME-WAIT only answers retransmitted FINs: everything we sent is acknowledged, so the send
     // buffer is empty and goes; the receive buffer too unless the application still has to read
     // from it. (The advertised window does not shrink: advertised_window() never moves the right
-    // edge back.) This keeps closed connections out of the memory budget (the layer sees
-    // buffer_bytes() shrink).
+    // edge back.) This keeps closed connections out of the memory budget.
     snd_buf_ = RingBuffer(0);
     if (rcv_buf_.empty()) rcv_buf_ = RingBuffer(0);
     for (auto& t : timers_) t = Instant::never();
@@ -728,6 +755,7 @@ std::size_t Connection::send(Bytes data) {
 
 std::size_t Connection::recv(MutBytes out) {
     std::size_t n = rcv_buf_.read(out);
+    if (n > 0) urg_.on_read(read_seq());
     if (n > 0 && is_synchronized(state_)) {
         // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
         // min(buffer/2, MSS) (the sender may be waiting on it); not when the window field is already
@@ -793,6 +821,8 @@ ConnectionInfo Connection::info() const {
     i.window_scaling = ws_ok_;
     i.snd_wscale = snd_wscale_;
     i.rcv_wscale = rcv_wscale_;
+    i.urgent_pending = urg_.pending(read_seq());
+    i.urgent_remaining = urg_.remaining(read_seq());
     return i;
 }
 

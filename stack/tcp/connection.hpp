@@ -2,7 +2,8 @@
 //
 // Input follows RFC 9293 §3.10.7 "SEGMENT ARRIVES" step by step (on_segment → handshake states,
 // then the numbered checks for synchronized states), with RFC 5961 (blind reset/SYN/data injection),
-// RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them.
+// RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them;
+// the urgent pointer (step 6) is tracked by an UrgentPointer (urgent.hpp), urgent data read in line.
 // Output (output()) sends whatever the windows, Nagle and SWS avoidance allow, then a pure ACK if one is
 // owed. Timers are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its timer wheel.
 //
@@ -31,9 +32,11 @@
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
 #include "stack/tcp/connection_env.hpp"
+#include "stack/tcp/recovery.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
 #include "stack/tcp/state.hpp"
+#include "stack/tcp/urgent.hpp"
 #include "stack/wire/address.hpp"
 #include "stack/wire/seq.hpp"
 #include "stack/wire/tcp.hpp"
@@ -58,6 +61,11 @@ struct ConnectionInfo {
     std::uint64_t retransmits = 0;
     bool sack = false, timestamps = false, window_scaling = false;
     std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+    // Receive urgent pointer (RFC 9293 §3.8.5, urgent.hpp): urgent data not yet read, and how many
+    // bytes lie between the read point and RCV.UP (the octet after the urgent data; the urgent bytes
+    // themselves are read in line with the rest of the stream).
+    bool urgent_pending = false;
+    std::uint32_t urgent_remaining = 0;
 };
 
 // What TIME-WAIT needs of a finished connection (RFC 9293 §3.6.1): the TcpLayer keeps this compact
@@ -88,6 +96,8 @@ public:
 
     // `env` outlives the connection; the configuration is env.config().
     Connection(ConnectionEnv& env, std::uint32_t index, Endpoint local, Endpoint remote);
+    Connection(const Connection&) = delete;  // recovery_ points into this object
+    Connection& operator=(const Connection&) = delete;
 
     // Active open: chooses the ISS, sends SYN (RFC 9293 §3.10.1).
     void open_active(Instant now, SeqNumber iss);
@@ -161,6 +171,11 @@ private:
     void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool acceptable(const wire::TcpPacket& seg) const;
+    bool check_sequence(Instant now, const wire::TcpPacket& seg);  // step 1
+    bool process_text(Instant now, const wire::TcpPacket& seg);    // step 7
+    void check_fin(Instant now, const wire::TcpPacket& seg);       // step 8
+    void check_urg(const wire::TcpPacket& seg);                    // step 6
+    SeqNumber read_seq() const;  // the first sequence number the user has not read
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
@@ -168,7 +183,6 @@ private:
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now);
     bool take_sack(SeqNumber snd_una, const wire::TcpOptions& options);
-    bool may_start_recovery() const;
     void maybe_start_recovery(Instant now);
     void update_window(const wire::TcpPacket& seg);
     void on_text(Instant now, const wire::TcpPacket& seg);
@@ -244,6 +258,7 @@ private:
     Assembler ooo_{Assembler::capacity_for(config_.recv_buffer)};
     std::optional<SeqNumber> ooo_fin_;
     bool fin_received_ = false;
+    UrgentPointer urg_;  // RCV.UP (step 6); urgent data stays in line in rcv_buf_
 
     // Negotiated options.
     std::uint32_t smss_ = 536;  // effective send MSS (data bytes per segment, options excluded)
@@ -263,16 +278,10 @@ private:
     Instant rtt_sent_at_;
     std::unique_ptr<CongestionControl> cc_;
     SackScoreboard scoreboard_;
-    unsigned dupacks_ = 0;
-    bool in_recovery_ = false;
-    // SND.MAX when the last recovery (or RTO) began: one past RFC 6582's "recover" / RFC 6675's
-    // RecoveryPoint (both name the highest octet sent then); SND.UNA - 1 once SND.UNA has passed it
-    // outside recovery (sequence-space wrap, see on_new_ack).
-    SeqNumber recover_;
-    SeqNumber high_rxt_;
-    // NewReno without SACK: how far RFC 6582's cwnd is inflated above ssthresh (RFC 5681 §3.2 steps
-    // 3-4, RFC 6582 §3.2 step 5; may fall below zero). recovery_output() uses pipe = flight - this.
-    std::int64_t recovery_inflation_ = 0;
+    // Loss recovery (recovery.hpp): NewReno without SACK, RFC 6675 with it (chosen by negotiate()).
+    NewRenoRecovery newreno_recovery_;
+    SackRecovery sack_recovery_{scoreboard_};
+    LossRecovery* recovery_ = &newreno_recovery_;
     // RFC 7661 (cwnd validation): the largest flight of the current round (it ends when SND.UNA
     // reaches flight_round_end_); cwnd grows only if that flight reached half of it.
     std::uint32_t max_flight_ = 0;

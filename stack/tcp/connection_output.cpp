@@ -247,7 +247,7 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     }
     if (len > 0) last_data_sent_ = now;
     const SeqNumber sent_end = seq + len + (with_fin ? 1u : 0u);
-    if (high_rxt_ < sent_end) high_rxt_ = sent_end;
+    recovery_->retransmitted_to(sent_end);
     if (snd_nxt_ < sent_end) snd_nxt_ = sent_end;
     // A retransmission may carry bytes never sent before (the original segment was short and more
     // data was queued since: RFC 9293 §3.8.1 allows repacketizing). SND.MAX covers them, or the
@@ -368,29 +368,21 @@ std::uint32_t Connection::send_window_room() const {
 
 // RFC 6675 §5 (C) with SACK; RFC 6582 with NewReno, where cwnd stays at ssthresh and the RFC's
 // window inflation (one SMSS per duplicate ACK, deflation on partial ACKs) is subtracted from the
-// flight instead: cwnd - pipe is then the RFC's inflated cwnd - FlightSize.
+// flight instead: cwnd - pipe is then the RFC's inflated cwnd - FlightSize. The pipe and what to send
+// next come from the strategy (recovery.hpp): SetPipe() and NextSeg() with SACK, new data without.
 bool Connection::recovery_output(Instant now) {
     for (int guard = 0; guard < 1000; ++guard) {
-        std::uint32_t pipe;
-        if (sack_ok_) {
-            pipe = scoreboard_.pipe(snd_una_, snd_nxt_, high_rxt_, smss_);
-        } else {
-            const std::int64_t p = std::int64_t{flight()} - recovery_inflation_;
-            pipe = static_cast<std::uint32_t>(std::clamp<std::int64_t>(p, 0, UINT32_MAX));
-        }
+        const std::uint32_t pipe = recovery_->pipe(flight(), snd_una_, snd_nxt_, smss_);
         const std::uint32_t cwnd = cc_->cwnd();
         if (pipe + smss_ > cwnd) return true;
-        if (sack_ok_) {
-            auto next =
-                scoreboard_.next_seg(snd_una_, snd_nxt_, high_rxt_, smss_, unsent_data() > 0);
-            if (next.action == SackScoreboard::NextSeg::Action::Retransmit) {
-                const std::uint32_t len = std::min<std::uint32_t>(
-                    static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
-                if (!retransmit_one(now, next.range.begin, len, Rexmit::Sack)) return false;
-                continue;
-            }
-            if (next.action == SackScoreboard::NextSeg::Action::Nothing) return true;
+        const auto next = recovery_->next_seg(snd_una_, snd_nxt_, smss_, unsent_data() > 0);
+        if (next.action == LossRecovery::NextSeg::Action::Retransmit) {
+            const std::uint32_t len = std::min<std::uint32_t>(
+                static_cast<std::uint32_t>(next.range.end - next.range.begin), smss_);
+            if (!retransmit_one(now, next.range.begin, len, Rexmit::Sack)) return false;
+            continue;
         }
+        if (next.action == LossRecovery::NextSeg::Action::Nothing) return true;
         const SeqNumber right = snd_una_ + snd_wnd_;
         const std::uint32_t by_peer =
             right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
@@ -410,7 +402,7 @@ bool Connection::output(Instant now) {
     }
     bool ok = true;
     if (state_ != TcpState::TimeWait) {
-        if (in_recovery_) {
+        if (recovery_->in_recovery()) {
             ok = recovery_output(now);
         } else {
             for (int guard = 0; guard < 4096; ++guard) {
@@ -524,13 +516,9 @@ void Connection::on_rto(Instant now) {
     // RFC 5681 §3.1 / RFC 6582 §4: loss window, go back to SND.UNA, no fast retransmit for losses
     // from before this point.
     if (rtt_.backoffs() <= 1) cc_->on_rto(now, flight());  // RFC 5681 §3.1: only the first timeout
-    in_recovery_ = false;
-    dupacks_ = 0;
-    recovery_inflation_ = 0;
-    recover_ = snd_max_;
+    recovery_->on_rto(snd_una_, snd_max_);
     scoreboard_.reset();
     snd_nxt_ = snd_una_;
-    high_rxt_ = snd_una_;
     retransmit_one(now, snd_una_, smss_, Rexmit::Rto);
     restart_rtx(now);
 }

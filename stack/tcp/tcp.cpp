@@ -67,7 +67,7 @@ std::uint32_t TcpLayer::Env::ts_offset(const Endpoint& local, const Endpoint& re
     return layer_.isn_.ts_offset(local.addr, local.port, remote.addr, remote.port);
 }
 
-TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, Stats& stats,
+TcpLayer::TcpLayer(const TcpConfig& config, ip::Ipv4Output& output, TcpStats& stats,
                    std::uint64_t seed, const std::optional<std::array<std::uint8_t, 32>>& secret)
     : config_(config),
       output_(output),
