@@ -103,7 +103,11 @@ TEST(TcpCounters, ResetsSentAndReceivedAndBytes) {
     stray.dport = 81;
     stray.absolute_ack = true;
     s.inject(at(300ms), stray);
-    s.expect({.at = at(300ms), .flags = kRst, .seq = 3337338392, .ack = 0, .win = 0});
+    s.expect({.at = at(300ms),
+              .flags = kRst,
+              .seq = stray.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(stat(s.stack(), "tcp.tx_resets"), 1u);
 }
 

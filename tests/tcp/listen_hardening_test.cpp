@@ -189,7 +189,7 @@ TEST(TcpListenHardening, CookieKeepsWindowScaleSackAndTimestampsInTimestampBits_
     s.send(*c, bytes(100));
     Out d = s.expect({.at = at(0ms),
                       .flags = kPshAck,
-                      .seq = 3434461319,
+                      .seq = cookie.tcp.seq.value() + 1 - s.iss(),
                       .ack = 7001,
                       .win = 32768,
                       .len = 100,
@@ -222,10 +222,18 @@ TEST(TcpListenHardening, CookieAckWithForgedTsecrIsReset_Issue8) {
     Seg a = p.ack_seg();
     a.ts->tsecr = p.tsecr + 400'000;  // from the future
     s.inject(a);
-    s.expect({.at = at(0ms), .flags = kRst, .seq = 3434461319, .ack = 0, .win = 0});
+    s.expect({.at = at(0ms),
+              .flags = kRst,
+              .seq = a.ack - s.iss(),
+              .ack = 0,
+              .win = 0});             // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     a.ts->tsecr = p.tsecr - 400'000;  // older than any cookie
     s.inject(a);
-    s.expect({.at = at(0ms), .flags = kRst, .seq = 3434461319, .ack = 0, .win = 0});
+    s.expect({.at = at(0ms),
+              .flags = kRst,
+              .seq = a.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_failed"), 2u);
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_ok"), 0u);
     s.inject(p.ack_seg());  // the real one still works
@@ -250,7 +258,12 @@ TEST(TcpListenHardening, CookieAckTestedOnlyShortlyAfterCookiesWereSent_Issue8) 
         s.discard_output();  // SYN-ACK retransmissions of the embryonic one
         s.inject(p.ack_seg());
         if (late) {
-            s.expect({.at = at(194s), .flags = kRst, .seq = 3542438345, .ack = 0, .win = 0});
+            s.expect(
+                {.at = at(194s),
+                 .flags = kRst,
+                 .seq = p.ack_seg().ack - s.iss(),  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
+                 .ack = 0,
+                 .win = 0});
             EXPECT_EQ(stat(s.stack(), "tcp.syncookies_unchecked"), 1u);
             EXPECT_EQ(stat(s.stack(), "tcp.syncookies_ok"), 0u);
         } else {

@@ -534,9 +534,9 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
 
     // The cookie connection acknowledges its 100 bytes after the delayed-ACK timer.
     s.advance_to(at(100ms));
-    s.expect({.at = at(2ms),
+    s.expect({.at = at(2ms),  // at once on the handshake-completing segment, not the timer
               .flags = kAck,
-              .seq = 3427711099,
+              .seq = cookie.tcp.seq.value() + 1 - s.iss(),
               .ack = 1000u * 40002 + 101,
               .win = 32768,
               .tsecr = 6});
@@ -576,19 +576,31 @@ TEST(TcpScriptOpen, ForgedOrStaleCookieAckIsReset_Rfc4987_Rfc9293S31072) {
     forged.absolute_ack = true;
     forged.sport = 40001;
     s.inject(at(2ms), forged);
-    s.expect({.at = at(2ms), .flags = kRst, .seq = 3436998345, .ack = 0, .win = 0});
+    s.expect({.at = at(2ms),
+              .flags = kRst,
+              .seq = forged.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     Seg other = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, other port
     other.absolute_ack = true;
     other.sport = 40002;
     s.inject(at(3ms), other);
-    s.expect({.at = at(3ms), .flags = kRst, .seq = 3436998344, .ack = 0, .win = 0});
+    s.expect({.at = at(3ms),
+              .flags = kRst,
+              .seq = other.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 2u);
 
     Seg late = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, 4 minutes late
     late.absolute_ack = true;
     late.sport = 40001;
     s.inject(at(240s), late);
-    s.expect({.at = at(240s), .flags = kRst, .seq = 3436998344, .ack = 0, .win = 0});
+    s.expect({.at = at(240s),
+              .flags = kRst,
+              .seq = late.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(s.stack().stats().tcp_syncookies_ok, 0u);
     // No cookie sent for 4 minutes: not even tested as one (issue 8 point 7).
     EXPECT_EQ(s.stack().stats().tcp_syncookies_failed, 2u);
