@@ -17,7 +17,9 @@ SocketHandle open_from(Script& s, SocketHandle l, std::uint16_t sport, std::uint
     Seg y = syn(iss);
     y.sport = sport;
     s.inject(y);
-    Out sa = s.expect({.flags = kSynAck, .ack = iss + 1});
+    Expect e = s.syn_ack_for({}, iss);
+    e.any = Any::Seq;  // this 4-tuple's ISS (RFC 6528)
+    Out sa = s.expect(e);
     Seg a = ack(iss + 1, sa.tcp.seq.value() + 1);  // each connection has its own ISS: absolute
     a.absolute_ack = true;
     a.sport = sport;
@@ -32,7 +34,7 @@ TEST(TcpCounters, PassiveAndActiveOpensAndStateGauges) {
     auto l = s.listen();
     EXPECT_EQ(stat(s.stack(), "tcp.listeners"), 1u);
     s.inject(at(0ms), syn(1000));
-    s.expect({.flags = kSynAck});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     EXPECT_EQ(stat(s.stack(), "tcp.state.syn_received"), 1u);
     s.inject(at(10ms), ack(1001, 1));
     auto c = *s.tcp().accept(l);
@@ -42,7 +44,15 @@ TEST(TcpCounters, PassiveAndActiveOpensAndStateGauges) {
     EXPECT_EQ(stat(s.stack(), "tcp.state.established"), 1u);
 
     auto a = s.connect(40001);  // active open to the peer
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(10ms),
+              .flags = kSyn,
+              .seq = 4002978258,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     EXPECT_EQ(stat(s.stack(), "tcp.active_opens"), 1u);
     EXPECT_EQ(stat(s.stack(), "tcp.state.syn_sent"), 1u);
     ASSERT_TRUE(s.tcp().abort(s.now(), a).ok());  // no RST from SYN-SENT (RFC 9293 §3.10.5)
@@ -52,13 +62,13 @@ TEST(TcpCounters, PassiveAndActiveOpensAndStateGauges) {
     // Our close: FIN-WAIT-1, then FIN-WAIT-2 when acknowledged, TIME-WAIT on the peer's FIN.
     ASSERT_TRUE(s.tcp().close(at(20ms), c).ok());
     s.poll();
-    s.expect({.flags = kFinAck, .seq = 1});
+    s.expect({.at = at(10ms), .flags = kFinAck, .seq = 1, .ack = 1001, .win = 65535});
     EXPECT_EQ(stat(s.stack(), "tcp.state.fin_wait1"), 1u);
     EXPECT_EQ(stat(s.stack(), "tcp.state.established"), 0u);
     s.inject(at(30ms), ack(1001, 2));
     EXPECT_EQ(stat(s.stack(), "tcp.state.fin_wait2"), 1u);
     s.inject(at(40ms), fin(1001, 2));
-    s.expect({.flags = kAck, .ack = 1002});
+    s.expect({.at = at(40ms), .flags = kAck, .seq = 2, .ack = 1002, .win = 65535});
     EXPECT_EQ(stat(s.stack(), "tcp.state.time_wait"), 1u);
     EXPECT_EQ(stat(s.stack(), "tcp.state.fin_wait2"), 0u);
     // 2*MSL later the connection is gone and every gauge is back to zero.
@@ -93,7 +103,11 @@ TEST(TcpCounters, ResetsSentAndReceivedAndBytes) {
     stray.dport = 81;
     stray.absolute_ack = true;
     s.inject(at(300ms), stray);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(300ms),
+              .flags = kRst,
+              .seq = stray.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(stat(s.stack(), "tcp.tx_resets"), 1u);
 }
 
@@ -103,16 +117,20 @@ TEST(TcpCounters, RetransmissionsCountedByCause) {
         Script s;
         auto l = s.listen();
         s.inject(at(0ms), syn(1000));
-        s.expect({.flags = kSynAck});
+        s.expect(
+            {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
         s.advance_to(at(1s));
-        s.expect({.flags = kSynAck});
+        s.expect(
+            {.at = at(1s), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
         EXPECT_EQ(stat(s.stack(), "tcp.retransmit.syn"), 1u);
         s.inject(at(1100ms), ack(1001, 1));
         auto c = *s.tcp().accept(l);
         s.send(c, bytes(100));
-        s.expect({.seq = 1, .len = 100});
+        s.expect(
+            {.at = at(1100ms), .flags = kPshAck, .seq = 1, .ack = 1001, .win = 65535, .len = 100});
         s.advance_to(at(4100ms));
-        s.expect({.seq = 1, .len = 100});
+        s.expect(
+            {.at = at(4100ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 100});
         EXPECT_EQ(stat(s.stack(), "tcp.retransmit.rto"), 1u);
         EXPECT_EQ(stat(s.stack(), "tcp.retransmits"), 2u);
         EXPECT_EQ(s.tcp().info(c)->retransmits, 2u);
@@ -123,11 +141,19 @@ TEST(TcpCounters, RetransmissionsCountedByCause) {
             [](stack::StackConfig& c) { c.tcp.congestion = stack::tcp::CcAlgorithm::NewReno; });
         auto c = s.passive_open(1000);
         s.send(c, bytes(14600));
-        for (std::uint32_t i = 0; i < 10; ++i) s.expect({.seq = 1 + i * 1460, .len = 1460});
+        for (std::uint32_t i = 0; i < 10; ++i)
+            s.expect({.at = at(0ms),
+                      .flags = i == 9 ? kPshAck : kAck,  // PSH: the send buffer is empty
+                      .seq = 1 + i * 1460,
+                      .ack = 1001,
+                      .win = 65535,
+                      .len = 1460});
         for (int i = 0; i < 3; ++i) s.inject(at(150ms), ack(1001, 1));
-        s.expect({.seq = 1, .len = 1460});
+        s.expect(
+            {.at = at(150ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1460});
         s.inject(at(260ms), ack(1001, 5841));
-        s.expect({.seq = 5841, .len = 1460});
+        s.expect(
+            {.at = at(260ms), .flags = kAck, .seq = 5841, .ack = 1001, .win = 65535, .len = 1460});
         EXPECT_EQ(stat(s.stack(), "tcp.retransmit.fast"), 1u);
         EXPECT_EQ(stat(s.stack(), "tcp.retransmit.partial_ack"), 1u);
         EXPECT_EQ(stat(s.stack(), "tcp.retransmit.sack"), 0u);
@@ -138,7 +164,13 @@ TEST(TcpCounters, RetransmissionsCountedByCause) {
         Script s;
         auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
         s.send(c, bytes(14600));
-        for (std::uint32_t i = 0; i < 10; ++i) s.expect({.seq = 1 + i * 1460, .len = 1460});
+        for (std::uint32_t i = 0; i < 10; ++i)
+            s.expect({.at = at(0ms),
+                      .flags = i == 9 ? kPshAck : kAck,  // PSH: the send buffer is empty
+                      .seq = 1 + i * 1460,
+                      .ack = 1001,
+                      .win = 65535,
+                      .len = 1460});
         auto start = [](std::uint32_t i) { return 1 + (i - 1) * 1460; };
         s.inject(at(150ms), ack(1001, 1).with_sack(start(2), start(3)));
         for (std::uint32_t last = 4; last <= 10; ++last) {
@@ -178,7 +210,12 @@ TEST(TcpLimits, MaxConnectionsDropsNewSynsAndKeepsExistingOnes) {
     s.advance_to(at(500ms));
     s.discard_output();  // the delayed ACK of a's data
     s.inject(at(1s), third);
-    s.expect({.flags = kSynAck, .ack = 3001});
+    s.expect({.at = at(1s),
+              .flags = kSynAck,
+              .seq = 3238429263,
+              .ack = 3001,
+              .win = 65535,
+              .mss = 1460});
     EXPECT_EQ(stat(s.stack(), "tcp.drop.max_connections"), 1u);
     // connect() is refused with TooManySockets while the table is at the limit.
     auto c = s.tcp().connect(s.now(), kPeer, 9);
@@ -220,16 +257,16 @@ TEST(TcpLimits, TimeWaitReleasesBuffersAndDoesNotCountAgainstLimits) {
     // We close first and end in TIME-WAIT.
     ASSERT_TRUE(s.tcp().close(at(10ms), a).ok());
     s.poll();
-    s.expect({.flags = kFinAck});
+    s.expect({.at = at(0ms), .flags = kFinAck, .seq = 1, .ack = 1001, .win = 65535});
     Seg fa = fin(1001, 2);
     fa.sport = 40001;
     s.inject(at(20ms), fa);
-    s.expect({.flags = kAck, .ack = 1002});
+    s.expect({.at = at(20ms), .flags = kAck, .seq = 2, .ack = 1002, .win = 65534});
     EXPECT_EQ(stat(s.stack(), "tcp.state.time_wait"), 1u);
     EXPECT_EQ(stat(s.stack(), "tcp.mem_in_use"), 0u);
     // A retransmitted FIN is still answered from TIME-WAIT, with the window it had.
     s.inject(at(30ms), fa);
-    Out again = s.expect({.flags = kAck, .ack = 1002});
+    Out again = s.expect({.at = at(30ms), .flags = kAck, .seq = 2, .ack = 1002, .win = 65534});
     EXPECT_GT(again.tcp.window, 0u);
     // And a new connection is admitted although the TIME-WAIT one is still in the table.
     open_from(s, l, 40002, 5000);
@@ -246,14 +283,14 @@ TEST(TcpLimits, AbortAllResetsUnfinishedConnectionsOnly) {
     // b ends in TIME-WAIT; a stays established.
     ASSERT_TRUE(s.tcp().close(at(10ms), b).ok());
     s.poll();
-    s.expect({.flags = kFinAck});
+    s.expect({.at = at(0ms), .flags = kFinAck, .seq = 1, .ack = 2001, .win = 65535});
     Seg fb = fin(2001, 2);
     fb.sport = 40002;
     s.inject(at(20ms), fb);
-    s.expect({.flags = kAck});
+    s.expect({.at = at(20ms), .flags = kAck, .seq = 2, .ack = 2002, .win = 65535});
     EXPECT_EQ(s.tcp().abort_all(at(30ms)), 1u);
     s.poll();
-    Out r = s.expect({.flags = kRst});
+    Out r = s.expect({.at = at(20ms), .flags = kRst, .seq = 2369928980, .ack = 0, .win = 0});
     EXPECT_EQ(r.tcp.dst_port, 40001);
     s.expect_nothing();
     EXPECT_EQ(stat(s.stack(), "tcp.state.established"), 0u);

@@ -40,8 +40,20 @@ struct Peer {
 // SYN from p (ISS p.seq - 1) → SYN-ACK; fills in p.our and p.tsecr.
 Out syn_synack(Script& s, Peer& p, SynOpts o = {}) {
     if (p.tsval) o.tsval = *p.tsval;
+    const auto cookies = stat(s.stack(), "tcp.syncookies_sent");
     s.inject(p.syn_seg(o));
-    Out sa = s.expect({.flags = kSynAck, .ack = p.seq});
+    Expect e = s.syn_ack_for(o, p.seq - 1);
+    e.any = Any::Seq;  // this 4-tuple's ISS (RFC 6528), learnt here
+    if (stat(s.stack(), "tcp.syncookies_sent") != cookies) {
+        // A SYN cookie: its TSval carries the encoded options (SynCookies::encode_ts), which need
+        // timestamps; without them only the MSS is offered (RFC 4987).
+        e.any = e.any | Any::TsVal;
+        if (!o.tsval) {
+            e.wscale.reset();
+            e.sack_ok = false;
+        }
+    }
+    Out sa = s.expect(e);
     p.our = sa.tcp.seq.value() + 1;
     p.tsecr = sa.ts_val();
     return sa;
@@ -60,13 +72,23 @@ SocketHandle open(Script& s, SocketHandle l, Peer& p, SynOpts o = {}) {
 void server_close(Script& s, SocketHandle c, Peer& p) {
     ASSERT_TRUE(s.tcp().close(s.now(), c).ok());
     s.poll();
-    Out f = s.expect({.flags = kFinAck, .ack = p.seq});
+    Out f = s.expect({.at = s.now(),
+                      .flags = kFinAck,
+                      .seq = p.our - s.iss(),
+                      .ack = p.seq,
+                      .win = 65535,
+                      .tsecr = p.tsval});
     p.our = f.tcp.seq.value() + 1;
     if (f.tcp.options.timestamps) p.tsecr = f.ts_val();
     if (p.tsval) ++*p.tsval;
     s.inject(p.fin_seg());
     p.seq += 1;
-    s.expect({.flags = kAck, .ack = p.seq});
+    s.expect({.at = s.now(),
+              .flags = kAck,
+              .seq = p.our - s.iss(),
+              .ack = p.seq,
+              .win = 65535,
+              .tsecr = p.tsval});
 }
 
 stack::tcp::TcpState state_of(Script& s, std::uint16_t port) {
@@ -127,7 +149,7 @@ TEST(TcpListenHardening, BudgetIsAppliedWhenTheHandshakeCompletes_Issue8) {
     EXPECT_EQ(stat(s.stack(), "tcp.mem_in_use"), 2 * kBuf);
     ASSERT_TRUE(s.tcp().abort(s.now(), *ca).ok());
     s.poll();
-    s.expect({.flags = kRst});
+    s.expect({.at = at(0ms), .flags = kRst, .seq = 1, .ack = 0, .win = 0});
     s.inject(b.ack_seg());  // the peer's retransmission (or its first data) gets in now
     EXPECT_EQ(state_of(s, 40002), TcpState::Established);
     EXPECT_TRUE(s.tcp().accept(l).ok());
@@ -165,7 +187,13 @@ TEST(TcpListenHardening, CookieKeepsWindowScaleSackAndTimestampsInTimestampBits_
     EXPECT_EQ(i->snd_wnd, 1000u << 9);
     // Our segments carry timestamps echoing the peer's and a scaled window field.
     s.send(*c, bytes(100));
-    Out d = s.expect({.len = 100, .tsecr = 501});
+    Out d = s.expect({.at = at(0ms),
+                      .flags = kPshAck,
+                      .seq = cookie.tcp.seq.value() + 1 - s.iss(),
+                      .ack = 7001,
+                      .win = 32768,
+                      .len = 100,
+                      .tsecr = 501});
     EXPECT_EQ(d.tcp.window, (512u * 1024) >> 4);
     EXPECT_GE(d.ts_val(), cookie.ts_val());  // TSval does not go backwards after the cookie
 }
@@ -194,10 +222,18 @@ TEST(TcpListenHardening, CookieAckWithForgedTsecrIsReset_Issue8) {
     Seg a = p.ack_seg();
     a.ts->tsecr = p.tsecr + 400'000;  // from the future
     s.inject(a);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(0ms),
+              .flags = kRst,
+              .seq = a.ack - s.iss(),
+              .ack = 0,
+              .win = 0});             // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     a.ts->tsecr = p.tsecr - 400'000;  // older than any cookie
     s.inject(a);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(0ms),
+              .flags = kRst,
+              .seq = a.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_failed"), 2u);
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_ok"), 0u);
     s.inject(p.ack_seg());  // the real one still works
@@ -222,7 +258,12 @@ TEST(TcpListenHardening, CookieAckTestedOnlyShortlyAfterCookiesWereSent_Issue8) 
         s.discard_output();  // SYN-ACK retransmissions of the embryonic one
         s.inject(p.ack_seg());
         if (late) {
-            s.expect({.flags = kRst});
+            s.expect(
+                {.at = at(194s),
+                 .flags = kRst,
+                 .seq = p.ack_seg().ack - s.iss(),  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
+                 .ack = 0,
+                 .win = 0});
             EXPECT_EQ(stat(s.stack(), "tcp.syncookies_unchecked"), 1u);
             EXPECT_EQ(stat(s.stack(), "tcp.syncookies_ok"), 0u);
         } else {
@@ -237,7 +278,7 @@ TEST(TcpListenHardening, AckToListenerThatSentNoCookiesIsResetUnchecked_Issue8) 
     Script s;
     s.listen();
     s.inject(at(1ms), ack(5, 4242));
-    s.expect({.flags = kRst, .seq = 4242});
+    s.expect({.at = at(1ms), .flags = kRst, .seq = 4242, .ack = 0, .win = 0});
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_unchecked"), 1u);
     EXPECT_EQ(stat(s.stack(), "tcp.syncookies_failed"), 0u);
 }
@@ -310,7 +351,7 @@ TEST(TcpListenHardening, SynWithNewerTimestampReopensTimeWaitTuple_Rfc6191) {
     // An older timestamp (a delayed duplicate SYN): not accepted, answered with an ACK.
     Peer stale{40000, 500, 0, 0, 50};
     s.inject(stale.syn_seg({.tsval = 50}));
-    s.expect({.flags = kAck, .ack = p.seq});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 2, .ack = p.seq, .win = 65535, .tsecr = 101});
     ASSERT_EQ(state_of(s, 40000), TcpState::TimeWait);
     // A newer one, even with a lower sequence number: a new connection.
     Peer next{40000, 500, 0, 0, 200};
@@ -333,7 +374,7 @@ TEST(TcpListenHardening, SynAboveRcvNxtReopensTimeWaitTupleWithoutTimestamps_Rfc
     server_close(s, c, p);
     Peer low{40000, p.seq};  // ISS = old RCV.NXT - 1
     s.inject(low.syn_seg());
-    s.expect({.flags = kAck, .ack = p.seq});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 2, .ack = p.seq, .win = 65535});
     EXPECT_EQ(state_of(s, 40000), TcpState::TimeWait);
     Peer high{40000, p.seq + 100000};
     syn_synack(s, high);
@@ -355,13 +396,14 @@ TEST(TcpListenHardening, TimeWaitRecordAcksFinAndHonoursPawsAndRst_Rfc9293S3611)
     again.with_ts(*p.tsval + 1, p.tsecr);
     s.inject(at(1s), again);
     // TS.Recent stays the FIN's: a duplicate does not cover Last.ACK.sent (RFC 7323 §4.3).
-    Out a = s.expect({.flags = kAck, .ack = p.seq, .tsecr = *p.tsval});
+    Out a = s.expect(
+        {.at = at(1s), .flags = kAck, .seq = 2, .ack = p.seq, .win = 65535, .tsecr = *p.tsval});
     EXPECT_EQ(a.tcp.seq.value(), p.our);
     EXPECT_GT(a.tcp.window, 0u);
     EXPECT_EQ(a.ts_val() - p.tsecr, 1000u);  // the connection's TSval clock, 1 s on
     again.ts->tsval = 1;                     // PAWS
     s.inject(at(2s), again);
-    s.expect({.flags = kAck});
+    s.expect({.at = at(2s), .flags = kAck, .seq = 2, .ack = 1002, .win = 65535, .tsecr = 101});
     EXPECT_EQ(stat(s.stack(), "tcp.drop.paws"), 1u);
     Seg r = rst(p.seq);
     r.sport = 40000;
@@ -380,11 +422,11 @@ TEST(TcpListenHardening, HeldTimeWaitConnectionBecomesARecordOnClose_Issue8) {
     auto c = open(s, l, p);
     ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
-    Out f = s.expect({.flags = kFinAck});
+    Out f = s.expect({.at = at(0ms), .flags = kFinAck, .seq = 1, .ack = 1001, .win = 65535});
     p.our = f.tcp.seq.value() + 1;
     s.inject(p.fin_seg());
     p.seq += 1;
-    s.expect({.flags = kAck, .ack = p.seq});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 2, .ack = p.seq, .win = 65534});
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::TimeWait);
     EXPECT_EQ(s.tcp().time_wait_count(), 0u);
     ASSERT_TRUE(s.tcp().close(s.now(), c).ok());

@@ -17,16 +17,22 @@
 // segment and poll. Every emitted packet is parsed back with our own wire code (IPv4 and TCP checksums
 // verified) and queued; expect() pops the oldest.
 //
+// Strict expectations: expect() checks every field of the segment (time, flags with PSH, seq, ack,
+// window, payload length, MSS / window scale / SACK-permitted, SACK blocks, timestamps, TSO metadata);
+// a field the test does not state must have its default (no payload, no option, a plain segment).
+// Our TSval is checked even when not stated: it must be our timestamp clock at that instant (learnt per
+// connection from the first checked TSval, like the ISS). A test opts out of a field only explicitly,
+// with `.any = Any::X` (grep `Any::`), where the value is irrelevant or not deterministic.
+//
 // TSO (StackConfig::tso_max_size): a super-packet is captured as one Out with its GsoInfo in `gso`
-// (gso_size 0 for a plain segment) after these checks: the metadata describes the packet (csum_start
-// at the TCP header, csum_offset 16, hdr_len = IPv4 + TCP headers, more payload than one segment,
-// header + gso_size within the MTU), a partial checksum holds exactly the pseudo-header sum (it is
-// then completed on a copy and verified like any other), and the segments a device would cut
-// (drivers::segment_tcp4) each fit the MTU and parse.
+// (gso_size 0 for a plain segment); a partial checksum is completed on a copy before it is parsed. Its
+// own checks (metadata, pseudo-header sum, the segments a device would cut) live in
+// tests/tcp/tso_expect.hpp (install_tso_checks); capturing a super-packet without them fails.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -34,11 +40,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "drivers/gso.hpp"
-#include "stack/base/checksum.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/ipv4.hpp"
 #include "stack/wire/tcp.hpp"
@@ -72,6 +78,7 @@ inline constexpr TcpFlags kSynAck = TcpFlag::Syn | TcpFlag::Ack;
 inline constexpr TcpFlags kFinAck = TcpFlag::Fin | TcpFlag::Ack;
 inline constexpr TcpFlags kRstAck = TcpFlag::Rst | TcpFlag::Ack;
 inline constexpr TcpFlags kPshAck = TcpFlag::Psh | TcpFlag::Ack;
+inline constexpr TcpFlags kFinPshAck = TcpFlag::Fin | TcpFlag::Psh | TcpFlag::Ack;
 
 // The options a peer offers on its SYN (or SYN-ACK).
 struct SynOpts {
@@ -164,19 +171,46 @@ struct Out {
     }
 };
 
-// What a test expects of the next segment we send; unset fields are not checked. Flags are compared
-// exactly except PSH, which is checked only when `psh` is set.
+// Opt-outs from expect()'s checks, one per field (see the header comment).
+enum class Any : std::uint32_t {
+    None = 0,
+    At = 1u << 0,      // the instant it was sent
+    Window = 1u << 1,  // the window field
+    TsVal = 1u << 2,   // our TSval (TSecr and the option's presence still checked)
+    Ts = 1u << 3,      // the whole timestamps option
+    Seq = 1u << 4,     // our sequence number (e.g. the ISS of a further connection)
+    Len = 1u << 5,     // the payload length (a loop that checks it itself)
+    Psh = 1u << 6,     // the PSH bit only
+    Gso = 1u << 7,     // TSO: gso_size (a loop that checks it itself)
+};
+constexpr Any operator|(Any a, Any b) {
+    return static_cast<Any>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr bool has(Any set, Any bit) {
+    return (static_cast<std::uint32_t>(set) & static_cast<std::uint32_t>(bit)) != 0;
+}
+
+// What a test expects of the next segment we send. Every field is checked: a field left unset must
+// be absent / zero (no payload, no MSS, no SACK blocks, no timestamps, a plain segment); `at`, `flags`,
+// `seq`, `ack` and `win` must be given unless opted out with `any`.
 struct Expect {
     std::optional<Instant> at;
-    std::optional<TcpFlags> flags;
+    std::optional<TcpFlags> flags;     // exact, PSH included (unless `psh` says otherwise)
     std::optional<std::uint32_t> seq;  // relative to our ISS
     std::optional<std::uint32_t> ack;  // absolute (peer space)
     std::optional<std::uint16_t> win;  // the raw 16-bit field
-    std::optional<std::size_t> len;    // payload length
-    std::optional<bool> psh;
-    std::optional<std::uint32_t> tsecr;
-    std::optional<std::size_t> sack_blocks;  // number of SACK blocks
-    std::optional<std::uint16_t> gso_size;   // TSO: 0 for a plain segment
+    std::size_t len = 0;               // payload length
+    std::optional<bool> psh;           // sets / clears PSH in `flags`
+    std::optional<Packet> data;        // the payload's content, when given
+    std::optional<std::uint16_t> mss;
+    std::optional<std::uint8_t> wscale;
+    bool sack_ok = false;
+    std::optional<std::uint32_t> tsval;      // absolute; unset: our clock at `at` (see the header)
+    std::optional<std::uint32_t> tsecr;      // unset: no timestamps option
+    std::optional<std::size_t> sack_blocks;  // number of SACK blocks (also implied by `sack`)
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // absolute (peer space)
+    std::uint16_t gso_size = 0;                                 // TSO: 0 for a plain segment
+    Any any = Any::None;
 };
 
 inline std::string describe(const Out& o) {
@@ -274,39 +308,7 @@ public:
         }
         Out o = std::move(out_.front());
         out_.pop_front();
-        const std::string d = describe(o);
-        if (e.at) {
-            EXPECT_EQ(o.at.as_micros(), e.at->as_micros()) << d;
-        }
-        if (e.flags) {
-            const TcpFlags psh = TcpFlag::Psh;
-            EXPECT_EQ(o.tcp.flags.without(psh).to_string(), e.flags->without(psh).to_string()) << d;
-        }
-        if (e.psh) {
-            EXPECT_EQ(o.tcp.flags.psh(), *e.psh) << d;
-        }
-        if (e.seq) {
-            EXPECT_EQ(o.rel_seq, *e.seq) << d;
-        }
-        if (e.ack) {
-            EXPECT_EQ(o.tcp.ack.value(), *e.ack) << d;
-        }
-        if (e.win) {
-            EXPECT_EQ(o.tcp.window, *e.win) << d;
-        }
-        if (e.len) {
-            EXPECT_EQ(o.payload.size(), *e.len) << d;
-        }
-        if (e.tsecr) {
-            EXPECT_TRUE(o.tcp.options.timestamps.has_value()) << d;
-            EXPECT_EQ(o.ts_ecr(), *e.tsecr) << d;
-        }
-        if (e.sack_blocks) {
-            EXPECT_EQ(o.tcp.options.sack_count, *e.sack_blocks) << d;
-        }
-        if (e.gso_size) {
-            EXPECT_EQ(o.gso.gso_size, *e.gso_size) << d;
-        }
+        check(e, o);
         if (o.tcp.options.timestamps) last_tsval_ = o.ts_val();
         return o;
     }
@@ -381,7 +383,7 @@ public:
                               std::uint16_t final_win = 65535) {
         auto l = listen();
         inject(syn(peer_iss, o, win));
-        Out synack = expect({.flags = kSynAck, .seq = 0, .ack = peer_iss + 1});
+        Out synack = expect(syn_ack_for(o, peer_iss));
         Seg a = ack(peer_iss + 1, 1, final_win);
         if (o.tsval) a.with_ts(*o.tsval + 1, synack.ts_val());
         inject(a);
@@ -392,6 +394,28 @@ public:
         return c.ok() ? *c : SocketHandle{};
     }
     SocketHandle listener() const { return listener_; }
+
+    // The SYN-ACK our listener sends now for a SYN with options `o` and ISS `peer_iss` (RFC 9293
+    // §3.7.1 MSS = MTU - 40, the window capped at 65535 unscaled, RFC 7323 / RFC 2018 options only
+    // when offered and enabled).
+    Expect syn_ack_for(const SynOpts& o, std::uint32_t peer_iss) const {
+        const auto& tc = stack_.config().tcp;
+        Expect e{.at = now_,
+                 .flags = kSynAck,
+                 .seq = 0,
+                 .ack = peer_iss + 1,
+                 .win = static_cast<std::uint16_t>(std::min<std::size_t>(tc.recv_buffer, 65535)),
+                 .mss = static_cast<std::uint16_t>(stack_.config().mtu - 40)};
+        if (o.wscale && tc.window_scaling) e.wscale = stack::tcp::receive_window_scale(tc);
+        e.sack_ok = o.sack_ok && tc.sack;
+        if (o.tsval && tc.timestamps) e.tsecr = *o.tsval;
+        return e;
+    }
+
+    // Checks run on every captured TSO super-packet (tests/tcp/tso_expect.hpp installs them).
+    void on_super_packet(std::function<void(const Packet&, const stack::GsoInfo&)> f) {
+        super_checks_ = std::move(f);
+    }
 
 private:
     static stack::StackConfig make(const std::function<void(stack::StackConfig&)>& tweak) {
@@ -415,57 +439,96 @@ private:
         Packet p = build(s);
         stack_.ingress(now_, Bytes(p));
     }
-    // A TSO super-packet's checks (see the header comment); returns the packet with its TCP
-    // checksum complete.
-    Packet check_super_packet(const Packet& p, const stack::GsoInfo& gso) {
-        Packet full = p;
-        auto ip = stack::wire::Ipv4Packet::parse(p);
-        if (!ip.ok()) return full;
-        const std::size_t ihl = ip->header_len();
-        const std::size_t thl = p.size() > ihl + 12 ? std::size_t{p[ihl + 12]} / 16 * 4 : 0;
-        const std::size_t mtu = stack_.config().mtu;
-        EXPECT_TRUE(ip->dont_frag());
-        EXPECT_GT(p.size(), mtu) << "a super-packet that fits the MTU";
-        EXPECT_LE(p.size(), stack_.config().tso_max_size);
-        EXPECT_EQ(gso.csum_start, ihl);
-        EXPECT_EQ(gso.csum_offset, 16u);
-        EXPECT_EQ(gso.hdr_len, ihl + thl);
-        EXPECT_LE(gso.hdr_len + std::size_t{gso.gso_size}, mtu);
-        const std::size_t payload = p.size() - gso.hdr_len;
-        EXPECT_GT(payload, gso.gso_size);
-        EXPECT_EQ(gso.segments, (payload + gso.gso_size - 1) / gso.gso_size);
-        EXPECT_EQ(gso.csum_partial, stack_.config().tso_partial_checksum);
-        if (gso.csum_partial) {
-            const std::uint32_t pseudo = stack::checksum::pseudo_header_v4(
-                kUs.value, kPeer.value, 6, static_cast<std::uint16_t>(p.size() - ihl));
-            EXPECT_EQ(stack::load_be16(&p[ihl + 16]), stack::checksum::fold(pseudo))
-                << "a partial checksum must hold the pseudo-header sum";
-            EXPECT_TRUE(drivers::complete_partial_checksum(stack::MutBytes(full), gso.csum_start,
-                                                           gso.csum_offset));
+    void check(const Expect& e, const Out& o) {
+        const std::string d = describe(o);
+        if (!has(e.any, Any::At)) {
+            EXPECT_TRUE(e.at.has_value()) << "expect() without .at " << d;
+            if (e.at) {
+                EXPECT_EQ(o.at.as_micros(), e.at->as_micros()) << d;
+            }
         }
-        std::vector<std::uint8_t> scratch(65536);
-        std::size_t carried = 0, index = 0;
-        const std::size_t n =
-            drivers::segment_tcp4(Bytes(p), gso, stack::MutBytes(scratch), [&](Bytes seg) {
-                EXPECT_LE(seg.size(), mtu) << "segment " << index;
-                auto sip = stack::wire::Ipv4Packet::parse(seg);
-                EXPECT_TRUE(sip.ok()) << "segment " << index;
-                if (sip.ok()) {
-                    auto t = stack::wire::TcpPacket::parse(sip->payload(), sip->src(), sip->dst());
-                    EXPECT_TRUE(t.ok()) << "segment " << index;
-                    if (t.ok()) carried += t->payload().size();
-                }
-                ++index;
-            });
-        EXPECT_EQ(n, gso.segments);
-        EXPECT_EQ(carried, payload);
-        return full;
+        EXPECT_TRUE(e.flags.has_value()) << "expect() without .flags " << d;
+        if (e.flags) {
+            TcpFlags want = *e.flags;
+            if (e.psh) want = *e.psh ? (want | TcpFlag::Psh) : want.without(TcpFlag::Psh);
+            TcpFlags got = o.tcp.flags;
+            if (has(e.any, Any::Psh)) {
+                got = got.without(TcpFlag::Psh);
+                want = want.without(TcpFlag::Psh);
+            }
+            EXPECT_EQ(got.to_string(), want.to_string()) << d;
+        }
+        if (!has(e.any, Any::Seq)) {
+            EXPECT_TRUE(e.seq.has_value()) << "expect() without .seq " << d;
+            if (e.seq) {
+                EXPECT_EQ(o.rel_seq, *e.seq) << d;
+            }
+        }
+        EXPECT_TRUE(e.ack.has_value()) << "expect() without .ack " << d;
+        if (e.ack) {
+            EXPECT_EQ(o.tcp.ack.value(), *e.ack) << d;
+        }
+        if (!has(e.any, Any::Window)) {
+            EXPECT_TRUE(e.win.has_value()) << "expect() without .win " << d;
+            if (e.win) {
+                EXPECT_EQ(o.tcp.window, *e.win) << d;
+            }
+        }
+        if (!has(e.any, Any::Len)) {
+            EXPECT_EQ(o.payload.size(), e.len) << d;
+        }
+        if (e.data) {
+            EXPECT_TRUE(o.payload == *e.data) << "payload content differs " << d;
+        }
+        const auto& op = o.tcp.options;
+        EXPECT_EQ(op.mss, e.mss) << d;
+        EXPECT_EQ(op.window_scale, e.wscale) << d;
+        EXPECT_EQ(op.sack_permitted, e.sack_ok) << d;
+        if (!has(e.any, Any::Ts)) {
+            EXPECT_EQ(op.timestamps.has_value(), e.tsecr.has_value() || e.tsval.has_value())
+                << "timestamps option " << d;
+            if (op.timestamps && e.tsecr) {
+                EXPECT_EQ(o.ts_ecr(), *e.tsecr) << d;
+            }
+            if (op.timestamps && e.tsval) {
+                EXPECT_EQ(o.ts_val(), *e.tsval) << d;
+            } else if (op.timestamps && !has(e.any, Any::TsVal)) {
+                // RFC 7323 §5.4: TSval is our timestamp clock (1 ms ticks, a per-connection offset).
+                const auto k = std::make_tuple(o.tcp.src_port, o.tcp.dst_port);
+                const auto clock = static_cast<std::uint32_t>(o.at.as_millis());
+                auto it = ts_base_.find(k);
+                if (it == ts_base_.end()) it = ts_base_.emplace(k, o.ts_val() - clock).first;
+                EXPECT_EQ(o.ts_val(), it->second + clock) << "TSval is not our clock " << d;
+            }
+        }
+        if (e.sack_blocks) {
+            EXPECT_EQ(op.sack_count, *e.sack_blocks) << d;
+        }
+        EXPECT_EQ(op.sack_count, e.sack.size()) << d;
+        for (std::size_t i = 0; i < op.sack_count && i < e.sack.size(); ++i) {
+            EXPECT_EQ(op.sack_blocks[i].left.value(), e.sack[i].first) << "SACK block " << i << d;
+            EXPECT_EQ(op.sack_blocks[i].right.value(), e.sack[i].second) << "SACK block " << i << d;
+        }
+        if (!has(e.any, Any::Gso)) {
+            EXPECT_EQ(o.gso.gso_size, e.gso_size) << d;
+        }
+        EXPECT_EQ(o.tcp.urgent, 0) << d;
     }
 
     void capture(const Packet& raw, const stack::GsoInfo& gso) {
         const bool super = gso.gso_size != 0;
-        const Packet p = super ? check_super_packet(raw, gso) : raw;
-        if (!super) {
+        Packet p = raw;
+        if (super) {
+            if (super_checks_) {
+                super_checks_(raw, gso);
+            } else {
+                ADD_FAILURE() << "a TSO super-packet without install_tso_checks()";
+            }
+            if (gso.csum_partial) {
+                EXPECT_TRUE(drivers::complete_partial_checksum(stack::MutBytes(p), gso.csum_start,
+                                                               gso.csum_offset));
+            }
+        } else {
             EXPECT_LE(p.size(), stack_.config().mtu) << "a plain packet above the MTU";
         }
         auto ip = stack::wire::Ipv4Packet::parse(p);
@@ -508,6 +571,8 @@ private:
     std::uint32_t last_tsval_ = 0;
     std::map<std::uint64_t, std::uint8_t> event_bits_;
     SocketHandle listener_;
+    std::map<std::tuple<std::uint16_t, std::uint16_t>, std::uint32_t> ts_base_;  // TSval - clock
+    std::function<void(const Packet&, const stack::GsoInfo&)> super_checks_;
 };
 
 // Passive open whose handshake takes `rtt` (one RTT sample: SRTT = rtt, RTTVAR = rtt/2); the peer's
@@ -516,7 +581,7 @@ inline SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o = {},
                                   std::uint16_t win = 65535) {
     auto l = s.listen();
     s.inject(syn(1000, o));
-    Out sa = s.expect({.flags = kSynAck});
+    Out sa = s.expect(s.syn_ack_for(o, 1000));
     Seg a = ack(1001, 1, win);
     if (o.tsval) a.with_ts(*o.tsval + 1, sa.ts_val());
     s.inject(s.now() + rtt, a);

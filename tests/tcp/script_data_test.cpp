@@ -35,7 +35,7 @@ TEST(TcpScriptData, SecondFullSizedSegmentIsAckedAtOnce_Rfc5681S42) {
     s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
     s.expect_nothing();
     s.inject(at(110ms), data(2461, 1, bytes(1460, 2)));
-    s.expect({.at = at(110ms), .flags = kAck, .seq = 1, .ack = 3921});
+    s.expect({.at = at(110ms), .flags = kAck, .seq = 1, .ack = 3921, .win = 65535});
     s.expect_nothing_until(at(500ms));  // the delayed-ACK timer was cancelled by that ACK
     EXPECT_EQ(s.recv(c), concat({bytes(1460, 1), bytes(1460, 2)}));
 }
@@ -44,13 +44,25 @@ TEST(TcpScriptData, OutOfOrderSegmentsAreAckedAtOnceWithMostRecentSackBlockFirst
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
     s.inject(at(100ms), data(2461, 1, bytes(1460, 2)));
-    Out a1 = s.expect({.at = at(100ms), .flags = kAck, .ack = 1001, .sack_blocks = 1});
+    Out a1 = s.expect({.at = at(100ms),
+                       .flags = kAck,
+                       .seq = 1,
+                       .ack = 1001,
+                       .win = 65535,
+                       .sack_blocks = 1,
+                       .sack = {{2461, 3921}}});
     EXPECT_EQ(a1.tcp.options.sack_blocks[0].left.value(), 2461u);
     EXPECT_EQ(a1.tcp.options.sack_blocks[0].right.value(), 3921u);
     EXPECT_FALSE(s.events(c) & stack::kEventReadable);
 
     s.inject(at(110ms), data(5381, 1, bytes(1460, 4)));
-    Out a2 = s.expect({.at = at(110ms), .flags = kAck, .ack = 1001, .sack_blocks = 2});
+    Out a2 = s.expect({.at = at(110ms),
+                       .flags = kAck,
+                       .seq = 1,
+                       .ack = 1001,
+                       .win = 65535,
+                       .sack_blocks = 2,
+                       .sack = {{5381, 6841}, {2461, 3921}}});
     EXPECT_EQ(a2.tcp.options.sack_blocks[0].left.value(), 5381u);  // the most recent first
     EXPECT_EQ(a2.tcp.options.sack_blocks[0].right.value(), 6841u);
     EXPECT_EQ(a2.tcp.options.sack_blocks[1].left.value(), 2461u);
@@ -58,10 +70,17 @@ TEST(TcpScriptData, OutOfOrderSegmentsAreAckedAtOnceWithMostRecentSackBlockFirst
 
     // Filling the first hole: an immediate cumulative ACK (RFC 5681 §4.2), the remaining block only.
     s.inject(at(120ms), data(1001, 1, bytes(1460, 1)));
-    Out a3 = s.expect({.at = at(120ms), .flags = kAck, .ack = 3921, .sack_blocks = 1});
+    Out a3 = s.expect({.at = at(120ms),
+                       .flags = kAck,
+                       .seq = 1,
+                       .ack = 3921,
+                       .win = 65535,
+                       .sack_blocks = 1,
+                       .sack = {{5381, 6841}}});
     EXPECT_EQ(a3.tcp.options.sack_blocks[0].left.value(), 5381u);
     s.inject(at(130ms), data(3921, 1, bytes(1460, 3)));
-    s.expect({.at = at(130ms), .flags = kAck, .ack = 6841, .sack_blocks = 0});
+    s.expect(
+        {.at = at(130ms), .flags = kAck, .seq = 1, .ack = 6841, .win = 65535, .sack_blocks = 0});
     s.expect_nothing();
     EXPECT_EQ(s.recv(c), concat({bytes(1460, 1), bytes(1460, 2), bytes(1460, 3), bytes(1460, 4)}));
     EXPECT_EQ(s.stack().stats().tcp.rx_out_of_order, 2u);
@@ -76,10 +95,23 @@ TEST(TcpScriptData, DataSegmentsWithSackBlocksStayWithinTheMtu_Rfc2018S3) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true, .tsval = 100});
     s.inject(at(100ms), data(2461, 1, bytes(1448, 2)).with_ts(200, 0));  // a hole at 1001
-    Out a = s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 1});
+    Out a = s.expect({.at = at(100ms),
+                      .flags = kAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 65535,
+                      .tsecr = 101,
+                      .sack_blocks = 1,
+                      .sack = {{2461, 3909}}});
     s.send(c, bytes(3 * 1448, 9));
     for (std::uint32_t i = 0; i < 3; ++i) {
-        Out d = s.expect({.flags = kAck, .seq = 1 + i * 1448, .len = 1448});
+        Out d = s.expect({.at = at(100ms),
+                          .flags = i == 2 ? kPshAck : kAck,
+                          .seq = 1 + i * 1448,
+                          .ack = 1001,
+                          .win = 65535,
+                          .len = 1448,
+                          .tsecr = 101});
         EXPECT_LE(20 + d.tcp.header_len() + d.payload.size(), 1500u);
         EXPECT_EQ(d.tcp.options.sack_count, 0u);  // no room at full size
     }
@@ -87,7 +119,14 @@ TEST(TcpScriptData, DataSegmentsWithSackBlocksStayWithinTheMtu_Rfc2018S3) {
     // A short segment still has room and carries the block.
     s.send(c, bytes(100, 9));
     s.inject(at(150ms), ack(1001, 1 + 3 * 1448).with_ts(300, a.ts_val()));
-    Out small = s.expect({.flags = kAck, .seq = 1 + 3 * 1448, .len = 100});
+    Out small = s.expect({.at = at(150ms),
+                          .flags = kPshAck,
+                          .seq = 1 + 3 * 1448,
+                          .ack = 1001,
+                          .win = 65535,
+                          .len = 100,
+                          .tsecr = 300,
+                          .sack = {{2461, 3909}}});
     EXPECT_EQ(small.tcp.options.sack_count, 1u);
 }
 
@@ -95,13 +134,31 @@ TEST(TcpScriptData, SackBlockOfDataJustMadeInOrderIsNotReported_Rfc2018S4) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460, .sack_ok = true});
     s.inject(at(100ms), data(5381, 1, bytes(1460, 4)));
-    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 1});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 65535,
+              .sack_blocks = 1,
+              .sack = {{5381, 6841}}});
     s.inject(at(110ms), data(2461, 1, bytes(1460, 2)));  // most recent block: [2461, 3921)
-    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 2});
+    s.expect({.at = at(110ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 65535,
+              .sack_blocks = 2,
+              .sack = {{2461, 3921}, {5381, 6841}}});
     // The gap fill absorbs the most recent block: it is below RCV.NXT now and must not be reported
     // (RFC 2018 §4: blocks report data the receiver holds beyond the cumulative ACK).
     s.inject(at(120ms), data(1001, 1, bytes(1460, 1)));
-    Out a = s.expect({.flags = kAck, .ack = 3921, .sack_blocks = 1});
+    Out a = s.expect({.at = at(120ms),
+                      .flags = kAck,
+                      .seq = 1,
+                      .ack = 3921,
+                      .win = 65535,
+                      .sack_blocks = 1,
+                      .sack = {{5381, 6841}}});
     EXPECT_EQ(a.tcp.options.sack_blocks[0].left.value(), 5381u);
     EXPECT_EQ(a.tcp.options.sack_blocks[0].right.value(), 6841u);
     (void)c;
@@ -111,7 +168,8 @@ TEST(TcpScriptData, NoSackBlocksWithoutSackPermitted_Rfc2018S2) {
     Script s;
     s.passive_open(1000);
     s.inject(at(100ms), data(2461, 1, bytes(1460, 2)));
-    s.expect({.flags = kAck, .ack = 1001, .sack_blocks = 0});
+    s.expect(
+        {.at = at(100ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .sack_blocks = 0});
 }
 
 TEST(TcpScriptData, DuplicateSegmentIsAckedAtOnce_Rfc5681S42) {
@@ -119,9 +177,9 @@ TEST(TcpScriptData, DuplicateSegmentIsAckedAtOnce_Rfc5681S42) {
     s.passive_open(1000);
     s.inject(at(100ms), data(1001, 1, bytes(100)));
     s.advance_to(at(140ms));
-    s.expect({.flags = kAck, .ack = 1101});
+    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 1101, .win = 65535});
     s.inject(at(200ms), data(1001, 1, bytes(100)));
-    s.expect({.at = at(200ms), .flags = kAck, .ack = 1101});
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .ack = 1101, .win = 65535});
 }
 
 TEST(TcpScriptData, WindowIsScaledByOurShiftAfterTheSyn_Rfc7323S23) {
@@ -130,7 +188,7 @@ TEST(TcpScriptData, WindowIsScaledByOurShiftAfterTheSyn_Rfc7323S23) {
     s.inject(at(100ms), data(1001, 1, bytes(1000)));
     s.advance_to(at(140ms));
     // 512 KiB buffer, shift 4: (524288 - 1000) >> 4.
-    s.expect({.flags = kAck, .ack = 2001, .win = (524288 - 1000) >> 4});
+    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 2001, .win = (524288 - 1000) >> 4});
     EXPECT_EQ(s.recv(c).size(), 1000u);
     s.expect_nothing();  // 1000 bytes freed < one MSS: no window update
 }
@@ -140,20 +198,20 @@ TEST(TcpScriptData, ReceiverSwsNoTinyWindowUpdatesAndUpdateAfterZeroWindow_Rfc92
     auto c = s.passive_open(1000);
     s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
     s.inject(at(101ms), data(2461, 1, bytes(1460, 2)));
-    s.expect({.at = at(101ms), .flags = kAck, .ack = 3921, .win = 1080});
+    s.expect({.at = at(101ms), .flags = kAck, .seq = 1, .ack = 3921, .win = 1080});
     s.inject(at(102ms), data(3921, 1, bytes(1080, 3)));
     s.advance_to(at(142ms));
-    s.expect({.at = at(142ms), .flags = kAck, .ack = 5001, .win = 0});
+    s.expect({.at = at(142ms), .flags = kAck, .seq = 1, .ack = 5001, .win = 0});
     // The application reads 100 bytes: the window may not reopen by such a small amount.
     EXPECT_EQ(s.recv(c, 100).size(), 100u);
     s.expect_nothing();
     // A zero-window probe (one byte at RCV.NXT) is answered with the still-closed window, and the
     // byte beyond the advertised window is not taken (RFC 9293 §3.10.7.4: text is trimmed to it).
     s.inject(at(300ms), data(5001, 1, bytes(1, 9)));
-    s.expect({.at = at(300ms), .flags = kAck, .ack = 5001, .win = 0});
+    s.expect({.at = at(300ms), .flags = kAck, .seq = 1, .ack = 5001, .win = 0});
     // Reading 1400 more frees 1500 >= min(buffer/2, MSS): a window update goes out at once.
     EXPECT_EQ(s.recv(c, 1400).size(), 1400u);
-    s.expect({.at = at(300ms), .flags = kAck, .ack = 5001, .win = 1500});
+    s.expect({.at = at(300ms), .flags = kAck, .seq = 1, .ack = 5001, .win = 1500});
     s.expect_nothing_until(at(2s));
 }
 
@@ -162,14 +220,14 @@ TEST(TcpScriptData, DataBeyondTheAdvertisedWindowIsTrimmed_Rfc9293S31074Step7) {
     auto c = s.passive_open(1000);
     s.inject(at(100ms), data(1001, 1, bytes(1460, 1)));
     s.inject(at(101ms), data(2461, 1, bytes(1460, 2)));
-    s.expect({.flags = kAck, .ack = 3921, .win = 1080});
+    s.expect({.at = at(101ms), .flags = kAck, .seq = 1, .ack = 3921, .win = 1080});
     EXPECT_EQ(s.recv(c, 500).size(), 500u);  // buffer room 1580, advertised window still 1080
     s.expect_nothing();
     s.inject(at(110ms), data(3921, 1, bytes(1460, 3)));
     s.advance_to(at(150ms));
     // Only the 1080 bytes inside the window are taken; the 500 bytes of room left stay unadvertised
     // (less than min(buffer/2, MSS): receiver SWS avoidance).
-    s.expect({.flags = kAck, .ack = 5001, .win = 0});
+    s.expect({.at = at(150ms), .flags = kAck, .seq = 1, .ack = 5001, .win = 0});
     EXPECT_EQ(s.recv(c).size(), 3500u);
 }
 
@@ -179,13 +237,19 @@ TEST(TcpScriptData, NagleHoldsSecondSmallSegmentUntilFirstIsAcked_Rfc9293S374) {
     Script s;
     auto c = s.passive_open(1000);
     s.send(c, bytes(100, 1));
-    Out d1 =
-        s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .len = 100, .psh = true});
+    Out d1 = s.expect({.at = at(0ms),
+                       .flags = kAck,
+                       .seq = 1,
+                       .ack = 1001,
+                       .win = 65535,
+                       .len = 100,
+                       .psh = true});
     EXPECT_EQ(d1.payload, bytes(100, 1));
     s.send(c, bytes(100, 2));
     s.expect_nothing_until(at(50ms));
     s.inject(at(50ms), ack(1001, 101));
-    Out d2 = s.expect({.at = at(50ms), .flags = kAck, .seq = 101, .len = 100});
+    Out d2 = s.expect(
+        {.at = at(50ms), .flags = kPshAck, .seq = 101, .ack = 1001, .win = 65535, .len = 100});
     EXPECT_EQ(d2.payload, bytes(100, 2));
 }
 
@@ -194,18 +258,36 @@ TEST(TcpScriptData, NoDelaySendsSmallSegmentsAtOnce_Rfc9293S374) {
     auto c = s.passive_open(1000);
     ASSERT_TRUE(s.tcp().set_nodelay(c, true).ok());
     s.send(c, bytes(100, 1));
-    s.expect({.flags = kAck, .seq = 1, .len = 100});
+    s.expect({.at = at(0ms), .flags = kPshAck, .seq = 1, .ack = 1001, .win = 65535, .len = 100});
     s.send(c, bytes(100, 2));
-    s.expect({.at = at(0ms), .flags = kAck, .seq = 101, .len = 100});
+    s.expect({.at = at(0ms), .flags = kPshAck, .seq = 101, .ack = 1001, .win = 65535, .len = 100});
 }
 
 TEST(TcpScriptData, SegmentsRespectPeerMssLessTimestampOption_Rfc6691_Rfc7323) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1000, .tsval = 10});
     s.send(c, bytes(3000));
-    s.expect({.flags = kAck, .seq = 1, .len = 988});
-    s.expect({.flags = kAck, .seq = 989, .len = 988});
-    s.expect({.flags = kAck, .seq = 1977, .len = 988});
+    s.expect({.at = at(0ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 65535,
+              .len = 988,
+              .tsecr = 11});
+    s.expect({.at = at(0ms),
+              .flags = kAck,
+              .seq = 989,
+              .ack = 1001,
+              .win = 65535,
+              .len = 988,
+              .tsecr = 11});
+    s.expect({.at = at(0ms),
+              .flags = kAck,
+              .seq = 1977,
+              .ack = 1001,
+              .win = 65535,
+              .len = 988,
+              .tsecr = 11});
     s.expect_nothing();  // the 36-byte tail waits (Nagle)
 }
 
@@ -213,12 +295,12 @@ TEST(TcpScriptData, SenderStaysWithinPeerWindowAndSwsAvoidance_Rfc9293S386221) {
     Script s;
     auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/4000);
     s.send(c, bytes(10000));
-    s.expect({.flags = kAck, .seq = 1, .len = 1460});
-    s.expect({.flags = kAck, .seq = 1461, .len = 1460});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1460});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 1461, .ack = 1001, .win = 65535, .len = 1460});
     s.expect_nothing();  // 1080 usable < half the max window: no silly segment
     s.inject(at(50ms), ack(1001, 2921, 4000));
-    s.expect({.flags = kAck, .seq = 2921, .len = 1460});
-    s.expect({.flags = kAck, .seq = 4381, .len = 1460});
+    s.expect({.at = at(50ms), .flags = kAck, .seq = 2921, .ack = 1001, .win = 65535, .len = 1460});
+    s.expect({.at = at(50ms), .flags = kAck, .seq = 4381, .ack = 1001, .win = 65535, .len = 1460});
     s.expect_nothing();
 }
 
@@ -230,17 +312,18 @@ TEST(TcpScriptData, SmallWindowWithNothingInFlightIsSentAfterTheSwsOverrideTimeo
     auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/4000);
     const Duration rto = s.tcp().info(c)->rto;
     s.send(c, bytes(10000));
-    s.expect({.flags = kAck, .seq = 1, .len = 1460});
-    s.expect({.flags = kAck, .seq = 1461, .len = 1460});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1460});
+    s.expect({.at = at(0ms), .flags = kAck, .seq = 1461, .ack = 1001, .win = 65535, .len = 1460});
     s.expect_nothing();
     s.inject(at(50ms), ack(1001, 2921, 1000));
     s.expect_nothing_until(at(50ms) + rto - Duration::millis(1));
     s.advance_to(at(50ms) + rto);
-    s.expect({.at = at(50ms) + rto, .flags = kAck, .seq = 2921, .len = 1000});
+    s.expect(
+        {.at = at(50ms) + rto, .flags = kAck, .seq = 2921, .ack = 1001, .win = 65535, .len = 1000});
     // The peer takes it and keeps the window small: the sender keeps going, one window at a time.
     s.inject(at(50ms) + rto + Duration::millis(10), ack(1001, 3921, 1000));
     s.advance_to(at(50ms) + rto * 3);
-    s.expect({.flags = kAck, .seq = 3921, .len = 1000});
+    s.expect({.at = at(460ms), .flags = kAck, .seq = 3921, .ack = 1001, .win = 65535, .len = 1000});
 }
 
 TEST(TcpScriptData, SenderStaysWithinInitialCongestionWindow_Rfc6928_Rfc5681S3) {
@@ -248,12 +331,22 @@ TEST(TcpScriptData, SenderStaysWithinInitialCongestionWindow_Rfc6928_Rfc5681S3) 
     auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
     s.send(c, bytes(60000));
     for (std::uint32_t i = 0; i < 10; ++i)
-        s.expect({.flags = kAck, .seq = 1 + i * 1460, .len = 1460});
+        s.expect({.at = at(0ms),
+                  .flags = kAck,
+                  .seq = 1 + i * 1460,
+                  .ack = 1001,
+                  .win = 32768,
+                  .len = 1460});
     s.expect_nothing();
     // One ACK for everything: slow start grows cwnd by at most 2*SMSS (RFC 3465 L=2): 12 segments.
     s.inject(at(50ms), ack(1001, 14601));
     for (std::uint32_t i = 0; i < 12; ++i) {
-        s.expect({.at = at(50ms), .flags = kAck, .seq = 14601 + i * 1460, .len = 1460});
+        s.expect({.at = at(50ms),
+                  .flags = kAck,
+                  .seq = 14601 + i * 1460,
+                  .ack = 1001,
+                  .win = 32768,
+                  .len = 1460});
     }
     s.expect_nothing();
 }
@@ -274,7 +367,7 @@ TEST(TcpScriptData, ZeroWindowIsProbedWithBackoffAndKeptOpenWhileAnswered_Rfc929
         t = t + interval;
         s.expect_nothing_until(t - Duration::millis(1));
         s.advance_to(t);
-        Out p = s.expect({.at = t, .flags = kAck, .seq = 1, .ack = 1001});
+        Out p = s.expect({.at = t, .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1});
         EXPECT_EQ(p.payload.size(), 1u);
         ASSERT_EQ(s.tcp().info(c)->state, TcpState::Established);
         s.inject(t + Duration::millis(10), ack(1001, 1, 0));
@@ -286,7 +379,8 @@ TEST(TcpScriptData, ZeroWindowIsProbedWithBackoffAndKeptOpenWhileAnswered_Rfc929
     EXPECT_FALSE(s.tcp().error(c).has_value());
     // The window opens: the data flows at once.
     s.inject(t + Duration::millis(20), ack(1001, 1, 65535));
-    s.expect({.flags = kAck, .seq = 1, .len = 100});
+    s.expect(
+        {.at = at(222220ms), .flags = kPshAck, .seq = 1, .ack = 1001, .win = 65535, .len = 100});
     s.expect_nothing();
     s.inject(t + Duration::millis(30), ack(1001, 101));
     s.expect_nothing_until(t + Duration::seconds(100));
@@ -297,10 +391,10 @@ TEST(TcpScriptData, ZeroWindowProbeAcceptedByPeerThenWindowOpens_Rfc9293S38261) 
     auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/0);
     s.send(c, bytes(100));
     s.advance_to(at(200ms));
-    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .len = 1});
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1});
     // The peer takes the probe byte and opens its window: the rest follows.
     s.inject(at(210ms), ack(1001, 2, 1000));
-    s.expect({.at = at(210ms), .flags = kAck, .seq = 2, .len = 99});
+    s.expect({.at = at(210ms), .flags = kPshAck, .seq = 2, .ack = 1001, .win = 65535, .len = 99});
     s.inject(at(220ms), ack(1001, 101, 1000));
     s.expect_nothing_until(at(10s));
 }
@@ -310,13 +404,13 @@ TEST(TcpScriptData, WindowUpdateAfterProbeRestartsRetransmissionOfProbeByte_Rfc6
     auto c = s.passive_open(1000, {.mss = 1460}, 65535, /*final_win=*/0);
     s.send(c, bytes(1));
     s.advance_to(at(200ms));
-    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .len = 1});
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1});
     // A window update that does not take the probe byte: the byte is outstanding and must be
     // retransmitted on RTO (RFC 6298 §5.1: the timer runs while data is outstanding).
     s.inject(at(210ms), ack(1001, 1, 1000));
     s.advance_to(at(2s));
     ASSERT_GE(s.pending(), 1u);
-    s.expect({.flags = kAck, .seq = 1, .len = 1});
+    s.expect({.at = at(210ms), .flags = kPshAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1});
     s.discard_output();
     (void)c;
 }

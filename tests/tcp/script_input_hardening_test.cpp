@@ -27,14 +27,19 @@ void expect_ts_recent_not_poisoned(const Seg& bad, bool answered) {
     auto c = s.passive_open(1000, {.mss = 1460, .tsval = 100});
     s.inject(at(10ms), bad);
     if (answered) {
-        s.expect({.at = at(10ms), .flags = kAck, .ack = 1001, .tsecr = 101});  // challenge ACK
+        s.expect({.at = at(10ms),
+                  .flags = kAck,
+                  .seq = 1,
+                  .ack = 1001,
+                  .win = 65535,
+                  .tsecr = 101});  // challenge ACK
     }
     s.expect_nothing();
     s.inject(at(20ms), data(1001, 1, bytes(10)).with_ts(102, 0));
     EXPECT_EQ(s.stack().stats().tcp.drop_paws, 0u);
     EXPECT_EQ(s.tcp().info(c)->recv_queue, 10u);
     s.advance_to(at(60ms));
-    s.expect({.at = at(60ms), .flags = kAck, .ack = 1011, .tsecr = 102});
+    s.expect({.at = at(60ms), .flags = kAck, .seq = 1, .ack = 1011, .win = 65535, .tsecr = 102});
 }
 
 TEST(TcpScriptHardening, AckAboveSndMaxDoesNotUpdateTsRecent_Rfc7323S43_Rfc5961S5) {
@@ -66,7 +71,7 @@ TEST(TcpScriptHardening, AcceptableSegmentStillUpdatesTsRecent_Rfc7323S43) {
     s.passive_open(1000, {.mss = 1460, .tsval = 100});
     s.inject(at(10ms), ack(1001, 1).with_ts(5000, 0));
     s.inject(at(20ms), data(1001, 1, bytes(10)).with_ts(4999, 0));  // older than 5000: PAWS
-    s.expect({.at = at(20ms), .flags = kAck, .ack = 1001, .tsecr = 5000});
+    s.expect({.at = at(20ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535, .tsecr = 5000});
     EXPECT_EQ(s.stack().stats().tcp.drop_paws, 1u);
 }
 
@@ -76,7 +81,7 @@ TEST(TcpScriptHardening, AcceptableSegmentStillUpdatesTsRecent_Rfc7323S43) {
 SocketHandle open_100ms(Script& s, std::uint16_t win = 65535) {
     auto l = s.listen();
     s.inject(syn(1000));
-    s.expect({.flags = kSynAck});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     s.inject(s.now() + Duration::millis(100), ack(1001, 1, win));
     auto c = s.tcp().accept(l);
     EXPECT_TRUE(c.ok());
@@ -90,13 +95,24 @@ TEST(TcpScriptHardening, AbortAfterRtoSendsRstAtSndMax_Rfc9293S3105) {
     Script s;
     auto c = open_100ms(s);
     s.send(c, bytes(3 * 1460));
-    for (std::uint32_t i = 0; i < 3; ++i) s.expect({.seq = 1 + i * 1460, .len = 1460});
+    for (std::uint32_t i = 0; i < 3; ++i)
+        s.expect({.at = at(100ms),
+                  .flags = i == 2 ? kPshAck : kAck,
+                  .seq = 1 + i * 1460,
+                  .ack = 1001,
+                  .win = 65535,
+                  .len = 1460});
     s.advance_to(at(400ms));
-    s.expect({.at = at(400ms), .flags = kAck, .seq = 1, .len = 1460});  // go back to SND.UNA
+    s.expect({.at = at(400ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 65535,
+              .len = 1460});  // go back to SND.UNA
     s.expect_nothing();
     ASSERT_TRUE(s.tcp().abort(s.now(), c).ok());
     s.poll();
-    s.expect({.flags = kRst, .seq = 1 + 3 * 1460});
+    s.expect({.at = at(400ms), .flags = kRst, .seq = 1 + 3 * 1460, .ack = 0, .win = 0});
 }
 
 TEST(TcpScriptHardening, UserTimeoutRstIsAtSndMax_Rfc9293S383) {
@@ -104,8 +120,24 @@ TEST(TcpScriptHardening, UserTimeoutRstIsAtSndMax_Rfc9293S383) {
     auto c = open_100ms(s);
     s.send(c, bytes(3 * 1460));
     s.advance_to(at(5100ms));
-    while (s.pending() > 0 && !s.captured().front().tcp.flags.rst()) s.expect({.flags = kAck});
-    s.expect({.at = at(5100ms), .flags = kRst, .seq = 1 + 3 * 1460});
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        s.expect({.at = at(100ms),
+                  .flags = i == 2 ? kPshAck : kAck,
+                  .seq = 1 + i * 1460,
+                  .ack = 1001,
+                  .win = 65535,
+                  .len = 1460});
+    }
+    // RFC 6298 §5.5: the RTO (300 ms) doubles after each expiry.
+    for (std::int64_t t : {400, 1000, 2200, 4600}) {
+        s.expect({.at = at(std::chrono::milliseconds(t)),
+                  .flags = kAck,
+                  .seq = 1,
+                  .ack = 1001,
+                  .win = 65535,
+                  .len = 1460});
+    }
+    s.expect({.at = at(5100ms), .flags = kRst, .seq = 1 + 3 * 1460, .ack = 0, .win = 0});
     EXPECT_EQ(s.tcp().error(c), SocketError::TimedOut);
 }
 
@@ -116,8 +148,16 @@ TEST(TcpScriptHardening, PersistTimeoutRstStaysInsideAClosedWindow_Rfc9293S3105)
     auto c = open_100ms(s, 0);
     s.send(c, bytes(100));
     s.advance_to(at(30s));
-    while (s.pending() > 1) s.expect({.len = 1});  // probes (one byte beyond the closed window)
-    s.expect({.flags = kRst, .seq = 1});
+    // Probes (one byte beyond the closed window), the persist timer backing off from RTO 300 ms.
+    for (std::int64_t t : {400, 1000, 2200, 4600}) {
+        s.expect({.at = at(std::chrono::milliseconds(t)),
+                  .flags = kAck,
+                  .seq = 1,
+                  .ack = 1001,
+                  .win = 65535,
+                  .len = 1});
+    }
+    s.expect({.at = at(9400ms), .flags = kRst, .seq = 1, .ack = 0, .win = 0});
     EXPECT_EQ(s.tcp().error(c), SocketError::TimedOut);
 }
 
@@ -127,13 +167,14 @@ TEST(TcpScriptHardening, OldAckDoesNotUpdateTheSendWindow_Rfc9293S31074Step5) {
     Script s;
     auto c = open_100ms(s);
     s.send(c, bytes(1000));
-    s.expect({.seq = 1, .len = 1000});
+    s.expect({.at = at(100ms), .flags = kPshAck, .seq = 1, .ack = 1001, .win = 65535, .len = 1000});
     s.inject(at(200ms), data(1001, 1001, bytes(10)));  // SND.UNA = 1001, SND.WL1 = 1001
     s.inject(at(210ms), data(1011, 1, bytes(10), 0));  // SEG.ACK < SND.UNA, SEG.SEQ > SND.WL1
     EXPECT_EQ(s.tcp().info(c)->snd_wnd, 65535u);
     s.discard_output();
     s.send(c, bytes(500));
-    s.expect({.at = at(210ms), .seq = 1001, .len = 500});
+    s.expect(
+        {.at = at(210ms), .flags = kPshAck, .seq = 1001, .ack = 1021, .win = 65535, .len = 500});
 }
 
 // ---- delayed ACKs count bytes (RFC 5681 §4.2, RFC 9293 §3.8.6.3) ----
@@ -145,9 +186,13 @@ TEST(TcpScriptHardening, GroSuperPacketOfSeveralFullSegmentsIsAckedAtOnce_Rfc568
     auto c = s.passive_open(1000, {.mss = 1460, .wscale = 7});
     s.inject(at(100ms), data(1001, 1, bytes(1460)));  // learn the peer's segment size
     s.advance_to(at(140ms));
-    s.expect({.at = at(140ms), .flags = kAck, .ack = 2461});  // one segment: delayed
+    s.expect({.at = at(140ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 2461,
+              .win = 32676});  // one segment: delayed
     s.inject(at(200ms), data(2461, 1, bytes(10 * 1460, 2)));
-    s.expect({.at = at(200ms), .flags = kAck, .ack = 2461 + 10 * 1460});
+    s.expect({.at = at(200ms), .flags = kAck, .seq = 1, .ack = 2461 + 10 * 1460, .win = 31763});
     s.expect_nothing_until(at(400ms));
     EXPECT_EQ(s.recv(c).size(), 11u * 1460);
 }
@@ -158,7 +203,12 @@ TEST(TcpScriptHardening, FirstGroSuperPacketWithTimestampsIsAckedAtOnce_Rfc5681S
     Script s;
     s.passive_open(1000, {.mss = 1460, .wscale = 7, .tsval = 100});
     s.inject(at(100ms), data(1001, 1, bytes(2 * 1448)).with_ts(200, 0));
-    s.expect({.at = at(100ms), .flags = kAck, .ack = 1001 + 2 * 1448});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001 + 2 * 1448,
+              .win = 32587,
+              .tsecr = 200});
 }
 
 // Counting bytes does not ACK a single segment shorter than full-sized at once: the delayed ACK stays.
@@ -168,7 +218,7 @@ TEST(TcpScriptHardening, ShortSegmentsStillDelayTheAck_Rfc5681S42) {
     s.inject(at(100ms), data(1001, 1, bytes(1400)));
     s.expect_nothing_until(at(139ms));
     s.advance_to(at(140ms));
-    s.expect({.at = at(140ms), .flags = kAck, .ack = 2401});
+    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 2401, .win = 65535});
 }
 
 // ---- challenge ACK and invalid-segment ACK limits (RFC 5961 §7, CVE-2016-5696) ----
@@ -191,7 +241,12 @@ std::vector<Peer> open_many(Script& s, std::uint32_t n) {
         Seg sy = syn(p.iss);
         sy.sport = p.port;
         s.inject(sy);
-        Out sa = s.expect({.flags = kSynAck, .ack = p.iss + 1});
+        Out sa = s.expect({.at = at(0ms),
+                           .flags = kSynAck,
+                           .ack = p.iss + 1,
+                           .win = 65535,
+                           .mss = 1460,
+                           .any = Any::Seq});  // this 4-tuple's ISS
         p.our_iss = sa.tcp.seq.value();
         Seg a = ack(p.iss + 1, p.our_iss + 1);
         a.absolute_ack = true;
@@ -371,7 +426,12 @@ TEST(TcpScriptHardening, FullAssemblerDropsNewRangesAndNeverRenegesOnSackedData_
     s.discard_output();
     s.inject(at(20ms), stream_seg(stream, 1005, 1));  // between two held ranges: a 17th
     EXPECT_EQ(s.stack().stats().get("tcp.drop.ooo_full"), 1);
-    Out after = s.expect({.at = at(20ms), .flags = kAck, .ack = 1001});
+    Out after = s.expect({.at = at(20ms),
+                          .flags = kAck,
+                          .seq = 1,
+                          .ack = 1001,
+                          .win = 8192,
+                          .sack = {{1063, 1064}, {1059, 1060}, {1055, 1056}, {1051, 1052}}});
     ASSERT_GE(after.tcp.options.sack_count, 1u);
     for (std::size_t i = 0; i < after.tcp.options.sack_count; ++i) {
         EXPECT_NE(after.tcp.options.sack_blocks[i].left.value(), 1005u) << "SACKed a dropped byte";
@@ -379,7 +439,7 @@ TEST(TcpScriptHardening, FullAssemblerDropsNewRangesAndNeverRenegesOnSackedData_
     EXPECT_EQ(after.tcp.options.sack_blocks[0].left.value(), 1063u);
     // Everything below the highest held byte arrives in order: the held byte is delivered too.
     s.inject(at(30ms), stream_seg(stream, 1001, 62));
-    s.expect({.at = at(30ms), .flags = kAck, .ack = 1064, .sack_blocks = 0});
+    s.expect({.at = at(30ms), .flags = kAck, .seq = 1, .ack = 1064, .win = 8129, .sack_blocks = 0});
     EXPECT_EQ(s.recv(c), Packet(stream.begin(), stream.begin() + 63));
 }
 

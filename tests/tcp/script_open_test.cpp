@@ -15,8 +15,15 @@ TEST(TcpScriptOpen, PassiveOpenSynAckCarriesOurOptionsWhenAllOffered_Rfc7323_Rfc
     Script s;
     auto l = s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1400, .wscale = 7, .sack_ok = true, .tsval = 555}));
-    Out sa = s.expect(
-        {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .tsecr = 555});
+    Out sa = s.expect({.at = at(0ms),
+                       .flags = kSynAck,
+                       .seq = 0,
+                       .ack = 1001,
+                       .win = 65535,
+                       .mss = 1460,
+                       .wscale = 4,
+                       .sack_ok = true,
+                       .tsecr = 555});
     EXPECT_EQ(sa.tcp.options.mss, kOurMss);  // RFC 9293 §3.7.1: MTU - 40
     EXPECT_EQ(sa.tcp.options.window_scale, kOurWscale);
     EXPECT_TRUE(sa.tcp.options.sack_permitted);
@@ -52,7 +59,8 @@ TEST(TcpScriptOpen, IsnIsKeyedByTheFullSecretNotTheSeed_Rfc6528S3) {
         });
         s.listen();
         s.inject(at(0ms), syn(1000));
-        s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+        s.expect(
+            {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
         return s.iss();
     };
     std::array<std::uint8_t, 32> a{};
@@ -70,7 +78,8 @@ TEST(TcpScriptOpen, PassiveOpenSynAckOmitsOptionsNotOffered_Rfc7323S2_Rfc2018S2)
     Script s;
     s.listen();
     s.inject(at(0ms), syn(1000, {.mss = std::nullopt}));
-    Out sa = s.expect({.flags = kSynAck, .seq = 0, .ack = 1001});
+    Out sa = s.expect(
+        {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     EXPECT_EQ(sa.tcp.options.mss, kOurMss);  // MSS may always be sent on a SYN
     EXPECT_FALSE(sa.tcp.options.window_scale.has_value());
     EXPECT_FALSE(sa.tcp.options.sack_permitted);
@@ -93,7 +102,8 @@ TEST(TcpScriptOpen, OurMssIsMtuMinus40_Rfc9293S3712) {
     Script s([](stack::StackConfig& c) { c.mtu = 1280; });
     s.listen();
     s.inject(at(0ms), syn(1, {.mss = 1460}));
-    Out sa = s.expect({.flags = kSynAck});
+    Out sa =
+        s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 2, .win = 65535, .mss = 1240});
     EXPECT_EQ(sa.tcp.options.mss, 1240);
 }
 
@@ -101,12 +111,17 @@ TEST(TcpScriptOpen, SynAckRetransmittedWithExponentialBackoffThenDropped_Rfc6298
     Script s;
     auto l = s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     // RFC 6298 §2.1: 1 s initial RTO, doubled on each expiry (§5.5), capped at 60 s (§2.5).
     for (std::int64_t t : {1, 3, 7, 15, 31, 63}) {
         s.expect_nothing_until(Instant::from_millis(t * 1000 - 1));
         s.advance_to(Instant::from_millis(t * 1000));
-        s.expect({.at = Instant::from_millis(t * 1000), .flags = kSynAck, .seq = 0, .ack = 1001});
+        s.expect({.at = Instant::from_millis(t * 1000),
+                  .flags = kSynAck,
+                  .seq = 0,
+                  .ack = 1001,
+                  .win = 65535,
+                  .mss = 1460});
     }
     EXPECT_EQ(s.tcp().connection_count(), 1u);
     // syn_retries (6) used up: the next expiry (63 + 60 s) drops the embryonic connection silently.
@@ -116,16 +131,21 @@ TEST(TcpScriptOpen, SynAckRetransmittedWithExponentialBackoffThenDropped_Rfc6298
     EXPECT_EQ(s.events(l), 0);
     // The listener's SYN queue slot is free again: a new SYN is answered.
     s.inject(at(124s), syn(7000, {.mss = 1460}));
-    s.expect({.flags = kSynAck, .ack = 7001});
+    s.expect({.at = at(124s),
+              .flags = kSynAck,
+              .seq = 31000000,  // RFC 6528: the ISN clock ticks every 4 us (124 s)
+              .ack = 7001,
+              .win = 65535,
+              .mss = 1460});
 }
 
 TEST(TcpScriptOpen, RetransmittedSynInSynReceivedIsAnsweredWithSynAck_Rfc9293S31074) {
     Script s;
     s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.flags = kSynAck, .seq = 0, .ack = 1001});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     s.inject(at(500ms), syn(1000, {.mss = 1460}));
-    s.expect({.at = at(500ms), .flags = kSynAck, .seq = 0, .ack = 1001});
+    s.expect({.at = at(500ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     s.expect_nothing();
     EXPECT_EQ(s.tcp().connection_count(), 1u);
 }
@@ -134,7 +154,7 @@ TEST(TcpScriptOpen, RstInSynReceivedFreesTheEmbryonicConnectionSilently_Rfc9293S
     Script s;
     auto l = s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.flags = kSynAck});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     s.inject(at(5ms), rst(1001));
     s.expect_nothing();
     EXPECT_EQ(s.tcp().connection_count(), 0u);
@@ -147,9 +167,9 @@ TEST(TcpScriptOpen, BadAckInSynReceivedIsAnsweredWithReset_Rfc9293S31074Step5) {
     Script s;
     s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.flags = kSynAck});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     s.inject(at(5ms), ack(1001, 500));
-    s.expect({.flags = kRst, .seq = 500});
+    s.expect({.at = at(5ms), .flags = kRst, .seq = 500, .ack = 0, .win = 0});
     s.expect_nothing();
     EXPECT_EQ(s.state_of_only_connection(), TcpState::SynReceived);
 }
@@ -158,11 +178,11 @@ TEST(TcpScriptOpen, DataAndFinOnTheHandshakeAckAreKept_Rfc9293S31074) {
     Script s;
     auto l = s.listen();
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.flags = kSynAck});
+    s.expect({.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 1001, .win = 65535, .mss = 1460});
     Seg d = data(1001, 1, bytes(100));
     d.with(TcpFlag::Fin);
     s.inject(at(5ms), d);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1102});
+    s.expect({.at = at(5ms), .flags = kAck, .seq = 1, .ack = 1102, .win = 65535});
     auto c = s.tcp().accept(l);
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(s.recv(*c), bytes(100));
@@ -177,7 +197,15 @@ TEST(TcpScriptOpen, DataAndFinOnTheHandshakeAckAreKept_Rfc9293S31074) {
 TEST(TcpScriptOpen, ActiveOpenSendsSynWithAllOptionsThenAcksSynAck_Rfc9293S3101) {
     Script s;
     auto c = s.connect(8080);
-    Out synp = s.expect({.at = at(0ms), .flags = kSyn, .seq = 0, .ack = 0, .win = 65535});
+    Out synp = s.expect({.at = at(0ms),
+                         .flags = kSyn,
+                         .seq = 0,
+                         .ack = 0,
+                         .win = 65535,
+                         .mss = 1460,
+                         .wscale = 4,
+                         .sack_ok = true,
+                         .tsecr = 0});
     EXPECT_EQ(synp.tcp.dst_port, 8080);
     EXPECT_GE(synp.tcp.src_port, 32768);
     EXPECT_EQ(synp.tcp.options.mss, kOurMss);
@@ -192,7 +220,7 @@ TEST(TcpScriptOpen, ActiveOpenSendsSynWithAllOptionsThenAcksSynAck_Rfc9293S3101)
     sa.ack = 1;
     sa.sport = 8080;
     s.inject(at(30ms), sa);
-    s.expect({.at = at(30ms), .flags = kAck, .seq = 1, .ack = 9001, .tsecr = 77});
+    s.expect({.at = at(30ms), .flags = kAck, .seq = 1, .ack = 9001, .win = 32768, .tsecr = 77});
     s.expect_nothing();
     EXPECT_TRUE(s.events(c) & stack::kEventConnected);
     auto info = *s.tcp().info(c);
@@ -207,12 +235,20 @@ TEST(TcpScriptOpen, ActiveOpenSendsSynWithAllOptionsThenAcksSynAck_Rfc9293S3101)
 TEST(TcpScriptOpen, ActiveOpenWithoutPeerOptionsDisablesThem_Rfc7323S2) {
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     Seg sa = syn(9000, {.mss = std::nullopt});
     sa.flags = kSynAck;
     sa.ack = 1;
     s.inject(at(10ms), sa);
-    Out a = s.expect({.flags = kAck, .seq = 1, .ack = 9001});
+    Out a = s.expect({.at = at(10ms), .flags = kAck, .seq = 1, .ack = 9001, .win = 65535});
     EXPECT_FALSE(a.tcp.options.timestamps.has_value());
     auto info = *s.tcp().info(c);
     EXPECT_FALSE(info.window_scaling);
@@ -224,11 +260,27 @@ TEST(TcpScriptOpen, ActiveOpenWithoutPeerOptionsDisablesThem_Rfc7323S2) {
 TEST(TcpScriptOpen, SynRetransmittedWithBackoffThenTimedOut_Rfc6298S5_Rfc9293S3101) {
     Script s;
     auto c = s.connect();
-    s.expect({.at = at(0ms), .flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     for (std::int64_t t : {1, 3, 7, 15, 31, 63}) {
         s.expect_nothing_until(Instant::from_millis(t * 1000 - 1));
         s.advance_to(Instant::from_millis(t * 1000));
-        s.expect({.at = Instant::from_millis(t * 1000), .flags = kSyn, .seq = 0});
+        s.expect({.at = Instant::from_millis(t * 1000),
+                  .flags = kSyn,
+                  .seq = 0,
+                  .ack = 0,
+                  .win = 65535,
+                  .mss = 1460,
+                  .wscale = 4,
+                  .sack_ok = true,
+                  .tsecr = 0});
     }
     s.expect_nothing_until(at(123s));
     EXPECT_TRUE(s.events(c) & stack::kEventError);
@@ -238,7 +290,15 @@ TEST(TcpScriptOpen, SynRetransmittedWithBackoffThenTimedOut_Rfc6298S5_Rfc9293S31
 TEST(TcpScriptOpen, RstWithAcceptableAckInSynSentIsRefused_Rfc9293S31073) {
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     Seg r = rst(0);
     r.flags = kRstAck;
     r.ack = 1;
@@ -253,7 +313,15 @@ TEST(TcpScriptOpen, RstWithAcceptableAckInSynSentIsRefused_Rfc9293S31073) {
 TEST(TcpScriptOpen, RstWithoutAckOrWithBadAckInSynSentIsIgnored_Rfc9293S31073_Rfc5961S3) {
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     s.inject(at(1ms), rst(0));  // no ACK: "drop the segment"
     Seg r = rst(0);
     r.flags = kRstAck;
@@ -267,28 +335,44 @@ TEST(TcpScriptOpen, RstWithoutAckOrWithBadAckInSynSentIsIgnored_Rfc9293S31073_Rf
 TEST(TcpScriptOpen, SynAckWithBadAckInSynSentIsAnsweredWithRstSeqSegAck_Rfc9293S31073) {
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     Seg sa = syn(9000);
     sa.flags = kSynAck;
     sa.ack = 12345;
     s.inject(at(1ms), sa);
-    s.expect({.flags = kRst, .seq = 12345});
+    s.expect({.at = at(1ms), .flags = kRst, .seq = 12345, .ack = 0, .win = 0});
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::SynSent);
     // Still waiting: the real SYN-ACK completes it.
     sa.ack = 1;
     s.inject(at(2ms), sa);
-    s.expect({.flags = kAck, .seq = 1, .ack = 9001});
+    s.expect({.at = at(2ms), .flags = kAck, .seq = 1, .ack = 9001, .win = 65535});
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
 }
 
 TEST(TcpScriptOpen, SimultaneousOpenSynCrossingThenSynAckEstablishes_Rfc9293Figure8) {
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn, .seq = 0});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     // The peer's own SYN crosses ours: SYN-RECEIVED, answer SYN,ACK (same ISS).
     s.inject(at(5ms), syn(3000, {.mss = 1460}));
-    s.expect({.flags = kSynAck, .seq = 0, .ack = 3001});
+    s.expect({.at = at(5ms), .flags = kSynAck, .seq = 0, .ack = 3001, .win = 65535, .mss = 1460});
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::SynReceived);
     // Then the peer's SYN,ACK (its SYN again, acknowledging ours) completes the open.
@@ -305,7 +389,7 @@ TEST(TcpScriptOpen, SimultaneousOpenSynCrossingThenSynAckEstablishes_Rfc9293Figu
     s.inject(at(20ms), data(3001, 1, bytes(10)));
     s.expect_nothing_until(at(59ms));
     s.advance_to(at(60ms));
-    s.expect({.flags = kAck, .seq = 1, .ack = 3011});
+    s.expect({.at = at(60ms), .flags = kAck, .seq = 1, .ack = 3011, .win = 65535});
     EXPECT_EQ(s.recv(c), bytes(10));
 }
 
@@ -313,9 +397,17 @@ TEST(TcpScriptOpen, SimultaneousOpenCompletedByPlainAck_Rfc9293S31074Step5) {
     // The peer acknowledges our SYN-ACK with a plain ACK (as after figure 8's line 5).
     Script s;
     auto c = s.connect();
-    s.expect({.flags = kSyn});
+    s.expect({.at = at(0ms),
+              .flags = kSyn,
+              .seq = 0,
+              .ack = 0,
+              .win = 65535,
+              .mss = 1460,
+              .wscale = 4,
+              .sack_ok = true,
+              .tsecr = 0});
     s.inject(at(5ms), syn(3000, {.mss = 1460}));
-    s.expect({.flags = kSynAck, .seq = 0, .ack = 3001});
+    s.expect({.at = at(5ms), .flags = kSynAck, .seq = 0, .ack = 3001, .win = 65535, .mss = 1460});
     s.inject(at(6ms), ack(3001, 1));  // the peer's plain ACK of our SYN-ACK
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->state, TcpState::Established);
@@ -327,7 +419,7 @@ TEST(TcpScriptOpen, SimultaneousOpenCompletedByPlainAck_Rfc9293S31074Step5) {
 TEST(TcpScriptOpen, SynToClosedPortGetsRstAckWithAckSeqPlusOne_Rfc9293S31071) {
     Script s;
     s.inject(at(0ms), syn(1000, {.mss = 1460}));
-    s.expect({.flags = kRstAck, .seq = 0, .ack = 1001, .win = 0});
+    s.expect({.at = at(0ms), .flags = kRstAck, .seq = 0, .ack = 1001, .win = 0});
     s.expect_nothing();
     EXPECT_EQ(s.stack().stats().tcp.drop_no_listener, 1u);
 }
@@ -337,17 +429,17 @@ TEST(TcpScriptOpen, DataWithoutAckToClosedPortGetsRstAckCoveringIt_Rfc9293S31071
     Seg d = data(1000, 0, bytes(50));
     d.flags = TcpFlag::Psh | TcpFlag::Fin;
     s.inject(at(0ms), d);
-    s.expect({.flags = kRstAck, .seq = 0, .ack = 1051});
+    s.expect({.at = at(0ms), .flags = kRstAck, .seq = 0, .ack = 1051, .win = 0});
 }
 
 TEST(TcpScriptOpen, SegmentWithAckToClosedPortGetsRstSeqSegAck_Rfc9293S31071) {
     Script s;
     s.inject(at(0ms), data(1000, 777777, bytes(10)));
-    Out r = s.expect({.flags = kRst, .seq = 777777});
+    Out r = s.expect({.at = at(0ms), .flags = kRst, .seq = 777777, .ack = 0, .win = 0});
     EXPECT_EQ(r.tcp.ack.value(), 0u);
     s.listen();  // a listener: an ACK still gets <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2)
     s.inject(at(1ms), ack(5, 4242));
-    s.expect({.flags = kRst, .seq = 4242});
+    s.expect({.at = at(1ms), .flags = kRst, .seq = 4242, .ack = 0, .win = 0});
 }
 
 TEST(TcpScriptOpen, RstToClosedPortOrListenerIsIgnored_Rfc9293S31071) {
@@ -378,12 +470,27 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
     std::vector<std::uint32_t> iss;
     for (std::uint16_t port : {40000, 40001}) {
         s.inject(at(0ms), syn_from(port));
-        iss.push_back(s.expect({.flags = kSynAck, .ack = 1000u * port + 1}).tcp.seq.value());
+        iss.push_back(s.expect({.at = at(0ms),
+                                .flags = kSynAck,
+                                .ack = 1000u * port + 1,
+                                .win = 65535,
+                                .mss = 1460,
+                                .any = Any::Seq})  // this 4-tuple's ISS
+                          .tcp.seq.value());
     }
     // Two embryonic connections fill the SYN queue: the third SYN gets a cookie, which keeps the
     // window scale and SACK-permitted in its timestamp bits (issue 8: no longer MSS only).
     s.inject(at(1ms), syn_from(40002, {.mss = 1460, .wscale = 7, .sack_ok = true, .tsval = 5}));
-    Out cookie = s.expect({.flags = kSynAck, .ack = 1000u * 40002 + 1});
+    Out cookie = s.expect({.at = at(1ms),
+                           .flags = kSynAck,
+                           .seq = 3427711098,
+                           .ack = 1000u * 40002 + 1,
+                           .win = 65535,
+                           .mss = 1460,
+                           .wscale = 4,
+                           .sack_ok = true,
+                           .tsecr = 5,
+                           .any = Any::TsVal});  // the cookie's encoded options
     EXPECT_EQ(cookie.tcp.options.mss, std::optional<std::uint16_t>(1460));
     EXPECT_TRUE(cookie.tcp.options.window_scale.has_value());
     EXPECT_TRUE(cookie.tcp.options.sack_permitted);
@@ -427,12 +534,22 @@ TEST(TcpScriptOpen, FullSynQueueAnswersWithCookieFullAcceptQueueDrops_Rfc4987_Is
 
     // The cookie connection acknowledges its 100 bytes after the delayed-ACK timer.
     s.advance_to(at(100ms));
-    s.expect({.flags = kAck, .ack = 1000u * 40002 + 101});
+    s.expect({.at = at(2ms),  // at once on the handshake-completing segment, not the timer
+              .flags = kAck,
+              .seq = cookie.tcp.seq.value() + 1 - s.iss(),
+              .ack = 1000u * 40002 + 101,
+              .win = 32768,
+              .tsecr = 6});
 
     // accept() makes room: the peer's retransmitted SYN is now answered.
     ASSERT_TRUE(s.tcp().accept(l).ok());
-    s.inject(at(1000ms), syn_from(40003));
-    s.expect({.flags = kSynAck, .ack = 1000u * 40003 + 1});
+    s.inject(at(1s), syn_from(40003));
+    s.expect({.at = at(1s),
+              .flags = kSynAck,
+              .seq = 94527819,
+              .ack = 1000u * 40003 + 1,
+              .win = 65535,
+              .mss = 1460});
 }
 
 // An ACK to a listener that carries no valid cookie (forged, for another 4-tuple, or older than the
@@ -441,9 +558,15 @@ TEST(TcpScriptOpen, ForgedOrStaleCookieAckIsReset_Rfc4987_Rfc9293S31072) {
     Script s;
     s.listen(kOurPort, 1);
     s.inject(at(0ms), syn_from(40000));
-    s.expect({.flags = kSynAck});
+    s.expect(
+        {.at = at(0ms), .flags = kSynAck, .seq = 0, .ack = 40000001, .win = 65535, .mss = 1460});
     s.inject(at(1ms), syn_from(40001));
-    Out cookie = s.expect({.flags = kSynAck, .ack = 1000u * 40001 + 1});
+    Out cookie = s.expect({.at = at(1ms),
+                           .flags = kSynAck,
+                           .seq = 3436998343,
+                           .ack = 1000u * 40001 + 1,
+                           .win = 65535,
+                           .mss = 1460});
     // The embryonic connection goes away (RST in SYN-RECEIVED), so nothing else is sent later.
     Seg gone = rst(1000u * 40000 + 1);
     gone.sport = 40000;
@@ -453,19 +576,31 @@ TEST(TcpScriptOpen, ForgedOrStaleCookieAckIsReset_Rfc4987_Rfc9293S31072) {
     forged.absolute_ack = true;
     forged.sport = 40001;
     s.inject(at(2ms), forged);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(2ms),
+              .flags = kRst,
+              .seq = forged.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     Seg other = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, other port
     other.absolute_ack = true;
     other.sport = 40002;
     s.inject(at(3ms), other);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(3ms),
+              .flags = kRst,
+              .seq = other.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(s.stack().stats().tcp.syncookies_failed, 2u);
 
     Seg late = ack(1000u * 40001 + 1, cookie.tcp.seq.value() + 1);  // right cookie, 4 minutes late
     late.absolute_ack = true;
     late.sport = 40001;
     s.inject(at(240s), late);
-    s.expect({.flags = kRst});
+    s.expect({.at = at(240s),
+              .flags = kRst,
+              .seq = late.ack - s.iss(),
+              .ack = 0,
+              .win = 0});  // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(s.stack().stats().tcp.syncookies_ok, 0u);
     // No cookie sent for 4 minutes: not even tested as one (issue 8 point 7).
     EXPECT_EQ(s.stack().stats().tcp.syncookies_failed, 2u);

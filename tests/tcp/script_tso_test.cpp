@@ -3,12 +3,13 @@
 // (after the device cuts it) must be what the per-segment sender would send: never beyond cwnd or the
 // peer's window (RFC 5681 §3.1, RFC 9293 §3.8.6), Nagle and SWS avoidance for the short tail
 // (RFC 9293 §3.7.4, §3.8.6.2.1), retransmissions one MSS each, RFC 6675 recovery over byte ranges.
-// The harness (script.hpp) checks every super-packet's metadata and its segments.
+// TsoScript (tso_expect.hpp) checks every super-packet's metadata and its segments.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "tests/tcp/script.hpp"
+#include "tests/tcp/tso_expect.hpp"
 
 namespace tcpscript {
 namespace {
@@ -20,22 +21,35 @@ void with_tso(stack::StackConfig& c) { c.tso_max_size = 65535; }
 const SynOpts kBigWindow{.mss = 1460, .wscale = 7, .sack_ok = true};
 
 TEST(TcpScriptTso, WithoutTsoEverySegmentIsOneMssPacket) {
-    Script s;
+    TsoScript s;
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(100'000));
     for (std::uint32_t i = 0; i < 10; ++i) {
-        s.expect({.flags = kAck, .seq = 1 + i * kMss, .len = kMss, .gso_size = 0});
+        s.expect({.at = at(100ms),
+                  .flags = kAck,
+                  .seq = 1 + i * kMss,
+                  .ack = 1001,
+                  .win = 32768,
+                  .len = kMss,
+                  .gso_size = 0});
     }
     s.expect_nothing();
     EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 0u);
 }
 
 TEST(TcpScriptTso, InitialWindowGoesOutAsOneSuperSegment_Rfc6928) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(100'000));
     // IW = 10 * SMSS: one packet of ten segments, no PSH (more data follows).
-    Out o = s.expect({.flags = kAck, .seq = 1, .len = 10 * kMss, .psh = false, .gso_size = kMss});
+    Out o = s.expect({.at = at(100ms),
+                      .flags = kAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 32768,
+                      .len = 10 * kMss,
+                      .psh = false,
+                      .gso_size = kMss});
     EXPECT_EQ(o.gso.segments, 10u);
     s.expect_nothing();
     EXPECT_EQ(s.stack().stats().tcp.tx_tso_packets, 1u);
@@ -45,7 +59,7 @@ TEST(TcpScriptTso, InitialWindowGoesOutAsOneSuperSegment_Rfc6928) {
 }
 
 TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     const std::size_t total = 400'000;
     s.send(c, bytes(total));
@@ -60,7 +74,12 @@ TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments
         const std::uint32_t cwnd = s.tcp().info(c)->cwnd;
         std::uint32_t sent_now = 0;
         while (s.pending() > 0) {
-            Out o = s.expect({.flags = kAck});
+            Out o = s.expect({.at = s.now(),
+                              .flags = kAck,
+                              .seq = next,
+                              .ack = 1001,
+                              .win = 32768,
+                              .any = Any::Len | Any::Psh | Any::Gso});  // checked below
             EXPECT_EQ(o.rel_seq, next);
             if (!first) {
                 EXPECT_EQ(o.ip_id, next_id) << "IDs advance by the segments a super-packet makes";
@@ -89,48 +108,88 @@ TEST(TcpScriptTso, SuperSegmentsNeverExceedCwndOrPeerWindowAndIpIdsCountSegments
 }
 
 TEST(TcpScriptTso, PeerWindowBoundsTheSuperSegmentAndTheTailWaits_Rfc9293S38621) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     // No window scaling: the peer offers 5000 bytes.
     auto c = open_with_rtt(s, Duration::millis(100), {.mss = 1460}, 5000);
     s.send(c, bytes(20'000));
     // Three whole segments fit; the 620 bytes left in the window are less than half the peer's
     // largest window and not all the data: sender SWS avoidance holds them.
-    s.expect({.seq = 1, .len = 3 * kMss, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 65535,
+              .len = 3 * kMss,
+              .gso_size = kMss});
     s.expect_nothing();
     s.inject(at(250ms), ack(1001, 1 + 3 * kMss, 5000));
-    s.expect({.seq = 1 + 3 * kMss, .len = 3 * kMss, .gso_size = kMss});
+    s.expect({.at = at(250ms),
+              .flags = kAck,
+              .seq = 1 + 3 * kMss,
+              .ack = 1001,
+              .win = 65535,
+              .len = 3 * kMss,
+              .gso_size = kMss});
     s.expect_nothing();
 }
 
 TEST(TcpScriptTso, NagleKeepsTheShortTailOutOfTheSuperSegment_Rfc9293S374) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(5000));
     // 3 full segments go; the 620-byte tail waits for the ACK (data outstanding, Nagle).
-    s.expect({.seq = 1, .len = 3 * kMss, .psh = false, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = 3 * kMss,
+              .psh = false,
+              .gso_size = kMss});
     s.expect_nothing();
     s.inject(at(200ms), ack(1001, 1 + 3 * kMss));
-    s.expect({.seq = 1 + 3 * kMss, .len = 620, .psh = true, .gso_size = 0});
+    s.expect({.at = at(200ms),
+              .flags = kPshAck,
+              .seq = 1 + 3 * kMss,
+              .ack = 1001,
+              .win = 32768,
+              .len = 620,
+              .psh = true,
+              .gso_size = 0});
     s.expect_nothing();
 }
 
 TEST(TcpScriptTso, WithNoDelayTheTailRidesOnTheSuperSegmentWithPsh) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     ASSERT_TRUE(s.tcp().set_nodelay(c, true));
     s.send(c, bytes(5000));
-    Out o = s.expect({.seq = 1, .len = 5000, .psh = true, .gso_size = kMss});
+    Out o = s.expect({.at = at(100ms),
+                      .flags = kPshAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 32768,
+                      .len = 5000,
+                      .psh = true,
+                      .gso_size = kMss});
     EXPECT_EQ(o.gso.segments, 4u);
     s.expect_nothing();
 }
 
 TEST(TcpScriptTso, FinRidesOnTheLastSuperSegment) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     ASSERT_TRUE(s.tcp().send(c, Bytes(bytes(5000))).ok());
     ASSERT_TRUE(s.tcp().shutdown(c).ok());
     s.poll();
-    Out o = s.expect({.flags = kFinAck, .seq = 1, .len = 5000, .psh = true, .gso_size = kMss});
+    Out o = s.expect({.at = at(100ms),
+                      .flags = kFinAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 32768,
+                      .len = 5000,
+                      .psh = true,
+                      .gso_size = kMss});
     EXPECT_EQ(o.gso.segments, 4u);
     s.expect_nothing();
     s.inject(at(200ms), ack(1001, 5002));
@@ -144,7 +203,13 @@ std::uint32_t grow_cwnd(Script& s, SocketHandle c, std::uint32_t target, std::ui
     std::uint32_t hi = acked;
     for (int round = 0; round < 40; ++round) {
         while (s.pending() > 0) {
-            Out o = s.expect({.flags = kAck});
+            Out o = s.expect({.at = s.now(),
+                              .flags = kAck,
+                              .seq = hi,
+                              .ack = 1001,
+                              .win = 32768,
+                              .gso_size = 1460,
+                              .any = Any::Len});  // as cwnd allows
             hi = std::max(hi, o.rel_seq + static_cast<std::uint32_t>(o.payload.size()));
         }
         if (s.tcp().info(c)->cwnd >= target) break;
@@ -161,7 +226,7 @@ std::uint32_t grow_cwnd(Script& s, SocketHandle c, std::uint32_t target, std::ui
 TEST(TcpScriptTso, SuperSegmentsAreCappedAtTheDeviceLimit) {
     for (std::uint32_t limit : {65535u, 30000u}) {
         SCOPED_TRACE(limit);
-        Script s([&](stack::StackConfig& c) {
+        TsoScript s([&](stack::StackConfig& c) {
             c.tso_max_size = limit;
             c.tcp.send_buffer = 4 << 20;
         });
@@ -179,7 +244,13 @@ TEST(TcpScriptTso, SuperSegmentsAreCappedAtTheDeviceLimit) {
         std::size_t at_cap = 0;
         std::uint32_t next = hi;
         while (s.pending() > 0) {
-            Out o = s.expect({.flags = kAck, .seq = next, .gso_size = kMss});
+            Out o = s.expect({.at = at(160ms),
+                              .flags = kAck,
+                              .seq = next,
+                              .ack = 1001,
+                              .win = 32768,
+                              .gso_size = kMss,
+                              .any = Any::Len});  // at most the cap, checked below
             EXPECT_LE(o.payload.size(), cap);
             if (o.payload.size() == cap) ++at_cap;
             next += static_cast<std::uint32_t>(o.payload.size());
@@ -189,10 +260,16 @@ TEST(TcpScriptTso, SuperSegmentsAreCappedAtTheDeviceLimit) {
 }
 
 TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(14600 + 5000));
-    s.expect({.seq = 1, .len = 10 * kMss, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = 10 * kMss,
+              .gso_size = kMss});
     s.expect_nothing();
     // The device cut it into ten segments; segments 1 and 3 were lost on the way, the others arrived
     // and each brought a duplicate ACK with SACK blocks (as in TcpScriptRtx.SackRecovery...).
@@ -208,7 +285,13 @@ TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
     std::vector<std::uint32_t> rexmits;
     std::uint32_t end = seg_start(11);
     while (s.pending() > 0) {
-        Out o = s.expect({.flags = kAck, .gso_size = 0});
+        Out o = s.expect({.at = at(150ms),
+                          .flags = kAck,
+                          .ack = 1001,
+                          .win = 32768,
+                          .len = 1460,
+                          .gso_size = 0,
+                          .any = Any::Seq});  // the order is checked below
         EXPECT_LE(o.payload.size(), kMss);
         if (o.rel_seq < seg_start(11)) rexmits.push_back(o.rel_seq);
         end = std::max(end, o.rel_seq + static_cast<std::uint32_t>(o.payload.size()));
@@ -223,7 +306,12 @@ TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
     s.inject(at(260ms), ack(1001, seg_start(11)));
     for (std::int64_t t = 370; t < 1000 && s.tcp().info(c)->send_queue > 0; t += 110) {
         while (s.pending() > 0) {
-            Out o = s.expect({.flags = kAck});
+            Out o = s.expect({.at = at(370ms),
+                              .flags = kPshAck,
+                              .seq = 18981,
+                              .ack = 1001,
+                              .win = 32768,
+                              .len = 620});
             end = std::max(end, o.rel_seq + static_cast<std::uint32_t>(o.payload.size()));
         }
         s.inject(Instant::from_millis(t), ack(1001, end));
@@ -235,28 +323,52 @@ TEST(TcpScriptTso, PartOfASuperSegmentLostRetransmitsMssSizedHoles_Rfc6675) {
 }
 
 TEST(TcpScriptTso, PartialAckInsideASuperSegmentMovesSndUna) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(50'000));
-    s.expect({.seq = 1, .len = 10 * kMss, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = 10 * kMss,
+              .gso_size = kMss});
     // Half of it is acknowledged: 5 segments leave flight; slow start adds 2 SMSS (RFC 3465 L=2),
     // so 7 segments of new data may go: one super-segment right after the old one.
     s.inject(at(200ms), ack(1001, 1 + 5 * kMss));
     EXPECT_EQ(s.tcp().info(c)->cwnd, 12 * kMss);
-    s.expect({.seq = 1 + 10 * kMss, .len = 7 * kMss, .gso_size = kMss});
+    s.expect({.at = at(200ms),
+              .flags = kAck,
+              .seq = 1 + 10 * kMss,
+              .ack = 1001,
+              .win = 32768,
+              .len = 7 * kMss,
+              .gso_size = kMss});
     s.expect_nothing();
     EXPECT_EQ(s.tcp().info(c)->send_queue, 50'000 - 5 * kMss);
 }
 
 TEST(TcpScriptTso, WholeSuperSegmentLostRecoversByRtoWithMssRetransmissions_Rfc6298) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(30'000));
-    s.expect({.at = at(100ms), .seq = 1, .len = 10 * kMss, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = 10 * kMss,
+              .gso_size = kMss});
     s.expect_nothing_until(at(399ms));
     // RTO (SRTT 100 ms, RTTVAR 50: 300 ms): one MSS from SND.UNA, cwnd = 1 SMSS.
     s.advance_to(at(400ms));
-    s.expect({.at = at(400ms), .seq = 1, .len = kMss, .gso_size = 0});
+    s.expect({.at = at(400ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = kMss,
+              .gso_size = 0});
     s.expect_nothing();
     // Go-back-N: each ACK opens cwnd; what was sent before goes again one MSS per packet, and only
     // new data beyond SND.MAX goes as super-segments again.
@@ -267,7 +379,11 @@ TEST(TcpScriptTso, WholeSuperSegmentLostRecoversByRtoWithMssRetransmissions_Rfc6
         s.inject(Instant::from_millis(t), ack(1001, acked));
         std::uint32_t hi = acked;
         while (s.pending() > 0) {
-            Out o = s.expect({.flags = kAck});
+            Out o = s.expect({.at = s.now(),
+                              .flags = kAck,
+                              .ack = 1001,
+                              .win = 32768,
+                              .any = Any::Seq | Any::Len | Any::Psh | Any::Gso});  // checked below
             if (o.rel_seq < 1 + 10 * kMss) {
                 EXPECT_EQ(o.gso.gso_size, 0u) << "a retransmission in a super-segment";
                 EXPECT_EQ(o.payload.size(), kMss);
@@ -287,7 +403,7 @@ TEST(TcpScriptTso, WholeSuperSegmentLostRecoversByRtoWithMssRetransmissions_Rfc6
 // PacketSink contract for super-packets: one the device refuses stays queued, in order, for the next
 // poll.
 TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     ASSERT_TRUE(s.tcp().set_nodelay(c, true));
     ASSERT_TRUE(s.tcp().send(c, Bytes(bytes(5000))).ok());
@@ -296,7 +412,13 @@ TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
     EXPECT_EQ(full.offers, 1u);
     EXPECT_TRUE(s.stack().has_pending_output());
     s.poll();
-    s.expect({.seq = 1, .len = 5000, .gso_size = kMss});
+    s.expect({.at = at(100ms),
+              .flags = kPshAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .len = 5000,
+              .gso_size = kMss});
     s.expect_nothing();
     EXPECT_FALSE(s.stack().has_pending_output());
 }
@@ -307,7 +429,7 @@ TEST(TcpScriptTso, RefusedSuperPacketStaysQueuedForTheNextPoll) {
 TEST(TcpScriptTso, NoSuperSegmentWhenASegmentCannotFitTheMtu) {
     for (bool tso : {false, true}) {
         SCOPED_TRACE(tso);
-        Script s([&](stack::StackConfig& c) {
+        TsoScript s([&](stack::StackConfig& c) {
             c.mtu = 100;
             if (tso) c.tso_max_size = 65535;
         });
@@ -321,19 +443,25 @@ TEST(TcpScriptTso, NoSuperSegmentWhenASegmentCannotFitTheMtu) {
 }
 
 TEST(TcpScriptTso, FullChecksumWhenNotPartial) {
-    Script s([](stack::StackConfig& c) {
+    TsoScript s([](stack::StackConfig& c) {
         c.tso_max_size = 65535;
         c.tso_partial_checksum = false;
     });
     auto c = open_with_rtt(s, Duration::millis(100), kBigWindow);
     s.send(c, bytes(100'000));
     // The harness verifies the checksum over the whole super-packet (csum_partial false).
-    Out o = s.expect({.seq = 1, .len = 10 * kMss, .gso_size = kMss});
+    Out o = s.expect({.at = at(100ms),
+                      .flags = kAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 32768,
+                      .len = 10 * kMss,
+                      .gso_size = kMss});
     EXPECT_FALSE(o.gso.csum_partial);
 }
 
 TEST(TcpScriptTso, TimestampsAndSackBlocksAreRepeatedInEverySegmentWithinTheMtu_Rfc7323_Rfc2018) {
-    Script s(with_tso);
+    TsoScript s(with_tso);
     // MSS 1000 with timestamps: SMSS 988, so a 52-byte header leaves room for SACK blocks in every
     // 1500-byte segment.
     auto c = open_with_rtt(s, Duration::millis(100),
@@ -343,9 +471,25 @@ TEST(TcpScriptTso, TimestampsAndSackBlocksAreRepeatedInEverySegmentWithinTheMtu_
     Seg d = data(1001 + 100, 1, bytes(100));
     d.with_ts(600, s.last_tsval());
     s.inject(at(150ms), d);
-    s.expect({.flags = kAck, .sack_blocks = 1});
+    s.expect({.at = at(150ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1001,
+              .win = 32768,
+              .tsecr = 501,
+              .sack_blocks = 1,
+              .sack = {{1101, 1201}}});
     s.send(c, bytes(20'000));
-    Out o = s.expect({.seq = 1, .len = 10 * 988, .tsecr = 501, .sack_blocks = 1, .gso_size = 988});
+    Out o = s.expect({.at = at(150ms),
+                      .flags = kAck,
+                      .seq = 1,
+                      .ack = 1001,
+                      .win = 32768,
+                      .len = 10 * 988,
+                      .tsecr = 501,
+                      .sack_blocks = 1,
+                      .sack = {{1101, 1201}},
+                      .gso_size = 988});
     EXPECT_EQ(o.gso.hdr_len, 20u + 20 + 12 + 12);  // timestamps + one SACK block, padded
 }
 

@@ -53,7 +53,7 @@ TEST(TcpScriptUrgent, UrgentDataArrivesInlineByteExact_Rfc6093S6) {
     EXPECT_EQ(info(s).recv_queue, 100u);  // in the stream, not held aside
     // Acknowledged like any other data (the delayed ACK).
     s.advance_to(at(140ms));
-    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 1101});
+    s.expect({.at = at(140ms), .flags = kAck, .seq = 1, .ack = 1101, .win = 65535});
     // Read in two parts: the mark stays until the read point reaches it.
     const Packet sent = bytes(100);
     EXPECT_EQ(s.recv(c, 60), Packet(sent.begin(), sent.begin() + 60));
@@ -76,7 +76,11 @@ TEST(TcpScriptUrgent, PointerTrackedAcrossSegments_Rfc9293S385) {
     inject_urg(s, data(1001, 1, bytes(100, 1)), 300);
     EXPECT_EQ(info(s).urgent_remaining, 300u);
     inject_urg(s, data(1101, 1, bytes(100, 2)), 200);  // the same mark
-    s.expect({.flags = kAck, .ack = 1201});            // every second segment
+    s.expect({.at = at(100ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1201,
+              .win = 65535});  // every second segment
     EXPECT_EQ(info(s).urgent_remaining, 300u);
     // A reordered (older) pointer never moves RCV.UP back.
     inject_urg(s, ack(1201, 1), 0);
@@ -85,7 +89,7 @@ TEST(TcpScriptUrgent, PointerTrackedAcrossSegments_Rfc9293S385) {
     EXPECT_EQ(info(s).urgent_remaining, 300u);
     // The next urgent byte sequence advances the mark past data not yet arrived (1451 > 1401).
     inject_urg(s, data(1301, 1, bytes(100, 4)), 150);
-    s.expect({.flags = kAck, .ack = 1401});
+    s.expect({.at = at(100ms), .flags = kAck, .seq = 1, .ack = 1401, .win = 65535});
     EXPECT_EQ(info(s).urgent_remaining, 450u);
     EXPECT_EQ(s.recv(c, 300), concat({bytes(100, 1), bytes(100, 2), bytes(100, 3)}));
     EXPECT_TRUE(info(s).urgent_pending);
@@ -104,7 +108,7 @@ TEST(TcpScriptUrgent, UrgOutsideTheWindowIsDroppedInStep1) {
     s.advance_to(at(100ms));
     // Beyond the right edge of our window: unacceptable, answered with an ACK, URG never seen.
     inject_urg(s, data(1001 + 600000, 1, bytes(10)), 10);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1001});
+    s.expect({.at = at(100ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535});
     EXPECT_FALSE(info(s).urgent_pending);
     // Entirely left of the window (an old duplicate): the same.
     s.inject(at(200ms), data(1001, 1, bytes(100)));
@@ -112,7 +116,7 @@ TEST(TcpScriptUrgent, UrgOutsideTheWindowIsDroppedInStep1) {
     s.advance_to(at(300ms));
     s.discard_output();
     inject_urg(s, data(901, 1, bytes(100)), 100);
-    s.expect({.flags = kAck, .ack = 1101});
+    s.expect({.at = at(300ms), .flags = kAck, .seq = 1, .ack = 1101, .win = 65535});
     EXPECT_FALSE(info(s).urgent_pending);
     EXPECT_EQ(info(s).recv_queue, 0u);
 }
@@ -148,7 +152,7 @@ TEST(TcpScriptUrgent, UrgIsStep6_SegmentsDroppedByStepsTwoToFiveLeaveRcvUpAlone)
     r.with(TcpFlag::Ack);
     r.ack = 1;
     inject_urg(s, r, 10);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1001});
+    s.expect({.at = at(100ms), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535});
     EXPECT_FALSE(info(s).urgent_pending);
     // Step 4: a SYN gets a challenge ACK (RFC 5961 §4.2; later than invalid_ack_interval, so not
     // rate-limited).
@@ -156,7 +160,7 @@ TEST(TcpScriptUrgent, UrgIsStep6_SegmentsDroppedByStepsTwoToFiveLeaveRcvUpAlone)
     Seg y = data(1001, 1, bytes(10));
     y.with(TcpFlag::Syn);
     inject_urg(s, y, 10);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1001});
+    s.expect({.at = at(2s), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535});
     EXPECT_FALSE(info(s).urgent_pending);
     // Step 5: no ACK bit: dropped.
     Seg n = data(1001, 1, bytes(10));
@@ -167,7 +171,7 @@ TEST(TcpScriptUrgent, UrgIsStep6_SegmentsDroppedByStepsTwoToFiveLeaveRcvUpAlone)
     // Step 5: an ACK of data never sent: a challenge ACK (RFC 5961 §5.2), dropped.
     s.advance_to(at(4s));
     inject_urg(s, data(1001, 100, bytes(10)), 10);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1001});
+    s.expect({.at = at(4s), .flags = kAck, .seq = 1, .ack = 1001, .win = 65535});
     EXPECT_FALSE(info(s).urgent_pending);
     EXPECT_EQ(info(s).recv_queue, 0u);
     s.expect_nothing();
@@ -175,7 +179,7 @@ TEST(TcpScriptUrgent, UrgIsStep6_SegmentsDroppedByStepsTwoToFiveLeaveRcvUpAlone)
     Seg f = data(1001, 1, bytes(10, 9));
     f.with(TcpFlag::Fin);
     inject_urg(s, f, 4);
-    s.expect({.flags = kAck, .seq = 1, .ack = 1012});
+    s.expect({.at = at(4s), .flags = kAck, .seq = 1, .ack = 1012, .win = 65535});
     EXPECT_EQ(info(s).state, TcpState::CloseWait);
     EXPECT_TRUE(info(s).urgent_pending);
     EXPECT_EQ(info(s).urgent_remaining, 4u);

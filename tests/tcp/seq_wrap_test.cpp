@@ -175,7 +175,12 @@ TEST(TcpScriptSeqWrap, PawsAcceptsWrappedTsvalAfterMoreThan24DaysIdle_Rfc7323S55
     s.expect_nothing();
     s.inject(data(1001, 1, bytes(10)).with_ts(101 + idle_ms, 0));
     s.advance_by(Duration::millis(100));
-    s.expect({.flags = kAck, .ack = 1011, .tsecr = 101 + idle_ms});
+    s.expect({.at = at(2160000040ms),
+              .flags = kAck,
+              .seq = 1,
+              .ack = 1011,
+              .win = 65535,
+              .tsecr = 101 + idle_ms});
     EXPECT_EQ(s.stack().stats().tcp.drop_paws, 0u);
     EXPECT_EQ(s.tcp().info(c)->recv_queue, 10u);
 }

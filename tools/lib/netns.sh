@@ -9,9 +9,12 @@
 #   ts_daemon_start [ARGS...]  start tunstackd in the namespace in the background, stderr to a log,
 #                              and wait (deadline) for "tunstackd: ready". --stay-root is added
 #                              unless ARGS has --user or --stay-root, or TS_DAEMON_DEFAULT_PRIV=1
-#                              (then tunstackd gets neither and drops to nobody by default)
+#                              (then tunstackd gets neither and drops to nobody by default);
+#                              --control $TS_TMP/control is added unless ARGS has --control
+#                              (TS_CONTROL is the daemon's control socket either way)
 #   ts_daemon_stop [SIG]       send SIGTERM (or SIG), wait (deadline) for exit; sets TS_DAEMON_RC
-#   ts_stats FILE              SIGUSR1 the daemon, wait for the new `stat` block, save it as "NAME VALUE"
+#   ts_stats FILE              the daemon's counters through its control socket (`tunstack stats
+#                              --control $TS_CONTROL --json`), saved as "NAME VALUE" lines
 #   ts_stat FILE NAME...       print the value of the first NAME present in FILE, or "-" if none is
 #   ts_rss_kb                  the daemon's VmRSS in kB
 #   ts_prom FILE NAME          value of the Prometheus sample NAME (with labels, as printed) in FILE
@@ -46,7 +49,7 @@ TS_PIDS=()
 TS_DAEMON_PID=""
 TS_DAEMON_LOG=""
 TS_DAEMON_RC=""
-TS_STAT_BLOCK=0               # size of the last stat block seen
+TS_CONTROL=""
 
 ts_log() { printf '%s: %s\n' "$TS_TEST" "$*" >&2; }
 
@@ -172,13 +175,23 @@ ts_daemon_start() {
     ts_require_daemon
     TS_DAEMON_LOG=$TS_TMP/tunstackd.log
     : >"$TS_DAEMON_LOG"
-    TS_STAT_BLOCK=0
-    local a priv=(--stay-root)
-    for a in "$@"; do [[ $a == --user || $a == --stay-root ]] && priv=(); done
+    local a prev="" priv=(--stay-root) ctl=(--control "$TS_TMP/control")
+    TS_CONTROL=$TS_TMP/control
+    for a in "$@"; do
+        [[ $a == --user || $a == --stay-root ]] && priv=()
+        if [[ $prev == --control ]]; then
+            TS_CONTROL=$a
+            ctl=()
+        elif [[ $a == --control=* ]]; then
+            TS_CONTROL=${a#--control=}
+            ctl=()
+        fi
+        prev=$a
+    done
     [[ ${TS_DAEMON_DEFAULT_PRIV:-0} == 1 ]] && priv=()
     # `ip netns exec` execs the command, so $! is tunstackd itself: signals reach it directly.
     ip netns exec "$TS_NS" "$TUNSTACKD" --tun "$TS_TUN" --host-addr "$TS_HOST_ADDR" --addr "$TS_ADDR" \
-        "${priv[@]}" "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &
+        "${priv[@]}" "${ctl[@]}" "$@" </dev/null >"$TS_TMP/tunstackd.out" 2>"$TS_DAEMON_LOG" &
     TS_DAEMON_PID=$!
     TS_PIDS+=("$TS_DAEMON_PID")
     wait_for "$TS_READY_TIMEOUT" ts__ready_or_dead ||
@@ -208,34 +221,16 @@ ts_daemon_stop() {
     return 0
 }
 
-ts__stat_lines() { grep -cE '(^|[[:space:]])stat [A-Za-z0-9_.]+ -?[0-9]+[[:space:]]*$' "$TS_DAEMON_LOG"; }
-
-# ts_stats FILE — ask for counters with SIGUSR1 and store the new block as "NAME VALUE" lines.
+# ts_stats FILE — the daemon's counters through its control socket, stored as "NAME VALUE" lines.
 ts_stats() {
-    local out=$1 before now prev stable=0
+    local out=$1
     ts_alive "$TS_DAEMON_PID" || ts_fail "tunstackd is not running (wanted its counters)"
-    before=$(ts__stat_lines)
-    kill -USR1 "$TS_DAEMON_PID"
-    wait_for 5 eval '(($(ts__stat_lines) > before))' ||
-        ts_fail "no 'stat NAME VALUE' lines within 5 s of SIGUSR1"
-    # No end marker in the contract: the block is complete when it is as long as the previous one,
-    # or (first block) when the count stays unchanged for 3 polls.
-    prev=-1
-    local deadline=$(($(ts_now_ms) + 5000))
-    while (($(ts_now_ms) < deadline)); do
-        now=$(ts__stat_lines)
-        if ((TS_STAT_BLOCK > 0 && now - before >= TS_STAT_BLOCK)); then break; fi
-        if ((now == prev)); then
-            ((++stable >= 3)) && break
-        else
-            stable=0
-        fi
-        prev=$now
-        sleep 0.05
-    done
-    grep -oE '(^|[[:space:]])stat [A-Za-z0-9_.]+ -?[0-9]+[[:space:]]*$' "$TS_DAEMON_LOG" |
-        tail -n +"$((before + 1))" | awk '{print $2, $3}' >"$out"
-    TS_STAT_BLOCK=$(wc -l <"$out")
+    timeout 10 "$TUNSTACK" stats --control "$TS_CONTROL" --json >"$out.json" 2>"$out.err" ||
+        ts_fail "tunstack stats --control $TS_CONTROL failed: $(head -c 300 "$out.err")"
+    # One JSON object of "name": integer; names hold no quotes or commas.
+    tr -d '{}[:space:]' <"$out.json" | tr ',' '\n' |
+        sed -nE 's/^"([A-Za-z0-9_.]+)":(-?[0-9]+)$/\1 \2/p' >"$out"
+    [[ -s $out ]] || ts_fail "tunstack stats --json gave no counters: $(head -c 300 "$out.json")"
 }
 
 # ts_stat FILE NAME... — value of the first NAME found, "-" if none.
