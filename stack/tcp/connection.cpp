@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-
 namespace stack::tcp {
 
 using wire::TcpFlag;
