@@ -4,8 +4,10 @@
 // then the numbered checks for synchronized states), with RFC 5961 (blind reset/SYN/data injection),
 // RFC 7323 (window scale, timestamps, PAWS) and RFC 2018 (SACK) folded in where the RFCs place them;
 // the urgent pointer (step 6) is tracked by an UrgentPointer (urgent.hpp), urgent data read in line.
-// Output (output()) sends whatever the windows, Nagle and SWS avoidance allow, then a pure ACK if one is
-// owed. Timers are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its timer wheel.
+// Output (output(), connection_output.cpp) sends whatever the windows, Nagle and SWS avoidance allow
+// (how much each segment may carry: sender.hpp), then a pure ACK if one is owed. Timers
+// (connection_timers.cpp) are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its
+// timer wheel.
 //
 // Its surroundings are a ConnectionEnv (connection_env.hpp: output, challenge-ACK budget, path facts,
 // config, counters); what happens to it is collected in ConnectionEvents and taken by the owner with
@@ -35,6 +37,7 @@
 #include "stack/tcp/recovery.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
+#include "stack/tcp/sender.hpp"
 #include "stack/tcp/state.hpp"
 #include "stack/tcp/urgent.hpp"
 #include "stack/wire/address.hpp"
@@ -192,9 +195,6 @@ private:
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
     SendResult send_new_data(Instant now, std::uint32_t usable, bool override_sws = false);
-    std::uint32_t max_tso_payload() const;
-    std::uint32_t tso_length(std::uint32_t avail, std::uint32_t usable) const;
-    std::uint32_t send_window_room() const;
     bool send_segment(Instant now, SeqNumber seq, std::uint32_t len, wire::TcpFlags flags);
     bool send_ack(Instant now);
     // The sequence number of a pure ACK: SND.MAX within the peer's window (send_ack explains why).
@@ -217,7 +217,13 @@ private:
     std::uint32_t ts_now(Instant now) const;
     void schedule_ack(Instant now, bool immediate);
 
-    // Timers.
+    // Sender rules (sender.hpp: Nagle, sender SWS avoidance, usable window, TSO length), fed from
+    // the TCB by connection_output.cpp.
+    SenderView sender_view() const;
+    std::uint32_t send_window_room() const;  // window_room(): min(peer's window, cwnd - flight)
+
+    // Timers (connection_timers.cpp: RFC 6298 retransmission, persist, keepalive, delayed ACK,
+    // TIME-WAIT).
     void arm(Timer t, Instant at);
     void disarm(Timer t);
     bool armed(Timer t) const { return timers_[static_cast<int>(t)] != Instant::never(); }

@@ -1,4 +1,8 @@
-// Connection: output (data, FIN, ACKs, retransmissions, recovery) and timers.
+// Connection: segment output. Building and emitting segments (send_segment: options, SACK blocks,
+// checksum, TSO hand-off), pure ACKs, challenge ACKs and RSTs, retransmission of one segment, and
+// the output path (output → send_new_data / recovery_output) that asks the sender rules
+// (sender.hpp: Nagle, SWS avoidance, usable window, TSO length) how much each segment may carry.
+// The timers (RTO, persist, keepalive, delayed ACK, TIME-WAIT) are in connection_timers.cpp.
 #include <algorithm>
 
 #include "stack/base/checksum.hpp"
@@ -107,9 +111,9 @@ bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, Tcp
     store_be16(header + 16, 0);
     std::uint32_t sum = checksum::pseudo_header_v4(local_.addr.value, remote_.addr.value, 6,
                                                    static_cast<std::uint16_t>(hlen + len));
-    // A super-segment (more than one MSS: only with TSO, see tso_length()) leaves the device the
-    // checksums of its segments; with a partial checksum the field holds only the pseudo-header sum
-    // over the super-segment's length (virtio NEEDS_CSUM, as Linux's own TSO output does).
+    // A super-segment (more than one MSS: only with TSO, see tso_length() in sender.hpp) leaves the
+    // device the checksums of its segments; with a partial checksum the field holds only the
+    // pseudo-header sum over the super-segment's length (virtio NEEDS_CSUM, as Linux's TSO does).
     const bool tso = len > smss_;
     const bool partial = tso && layer_.tso_partial_checksum();
     if (partial) {
@@ -256,43 +260,18 @@ bool Connection::retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_le
     return true;
 }
 
-// The most payload one super-segment may carry: whole MSS-sized segments within the device's TSO
-// limit, leaving room for the IPv4 header and the largest TCP header. 0 without TSO, and 0 when even
-// one segment with its headers (timestamps included; SACK blocks are trimmed to fit) exceeds the MTU,
-// as it can with a tiny MTU and the minimum SMSS: the device could not cut such a super-packet into
-// segments that fit.
-std::uint32_t Connection::max_tso_payload() const {
-    const std::uint32_t max = layer_.tso_max_size();
-    if (max == 0) return 0;
-    const std::uint32_t headers = static_cast<std::uint32_t>(
-        wire::kIpv4MinHeaderLen + wire::kTcpMinHeaderLen + (ts_ok_ ? kTimestampOptionLen : 0));
-    if (headers + smss_ > layer_.mtu()) return 0;
-    const std::uint32_t room =
-        max - static_cast<std::uint32_t>(wire::kIpv4MinHeaderLen + wire::kTcpMaxHeaderLen);
-    return room / smss_ * smss_;
-}
-
-// TSO: how far a full-sized segment of new data at SND.NXT may grow, given `avail` unsent bytes and
-// `usable` bytes of window room (the smaller of the peer's window and cwnd, so a super-segment never
-// exceeds either). It takes as many whole MSS-sized segments as fit, up to max_tso_payload(), plus the
-// short tail the per-segment path would send right after them: with those segments in flight, Nagle
-// and sender SWS avoidance allow it only if it is all we have and no-delay is set or a FIN is queued,
-// or if it is at least half the peer's largest window. So the bytes and segment boundaries on the wire
-// are those the per-segment path would send; only the number of packets handed to the device differs.
-// Retransmissions (go-back-N after an RTO, below SND.MAX) stay one MSS each.
-std::uint32_t Connection::tso_length(std::uint32_t avail, std::uint32_t usable) const {
-    const std::uint32_t max = max_tso_payload();
-    if (max <= smss_ || snd_nxt_ < snd_max_) return smss_;
-    const std::uint32_t room = std::min({avail, usable, max});
-    const std::uint32_t full = room / smss_ * smss_;
-    const std::uint32_t tail = room - full;
-    if (tail > 0) {
-        const bool all = room == avail;
-        const bool push_ok = all && (nodelay_ || fin_queued_);
-        const bool half_window = max_snd_wnd_ > 0 && tail >= max_snd_wnd_ / 2;
-        if (push_ok || half_window) return room;
-    }
-    return full;
+// The inputs of the sender rules (sender.hpp) for a segment of new data at SND.NXT.
+SenderView Connection::sender_view() const {
+    SenderView v;
+    v.smss = smss_;
+    v.flight = flight();
+    v.max_snd_wnd = max_snd_wnd_;
+    v.max_tso = max_tso_payload(layer_.tso_max_size(), static_cast<std::uint32_t>(layer_.mtu()),
+                                smss_, ts_ok_);
+    v.nodelay = nodelay_;
+    v.fin_queued = fin_queued_;
+    v.retransmitting = snd_nxt_ < snd_max_;
+    return v;
 }
 
 // Sends one segment of new data if the windows and Nagle allow it (with TSO, a super-segment of
@@ -311,19 +290,9 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
             usable = std::min(usable, send_window_room());
         }
     }
-    std::uint32_t len = std::min({avail, smss_, usable});
+    // Nagle, sender SWS avoidance and the TSO length: sender.hpp.
+    const std::uint32_t len = next_segment_length(sender_view(), avail, usable, override_sws);
     if (len == 0) return SendResult::Idle;
-    if (len < smss_ && !override_sws) {
-        // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, §3.7.4): a short segment only if it
-        // is everything we have and nothing is outstanding (or no-delay), or if it is at least half of
-        // the largest window the peer offered.
-        const bool all = len == avail;
-        const bool push_ok = all && (nodelay_ || flight() == 0 || fin_queued_);
-        const bool half_window = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
-        if (!push_ok && !half_window) return SendResult::Idle;
-    } else if (len == smss_) {
-        len = tso_length(avail, usable);
-    }
     const bool fin = fin_queued_ && len == avail;
     TcpFlags flags = TcpFlag::Ack;
     if (len == avail) flags |= TcpFlag::Psh;
@@ -356,14 +325,9 @@ Connection::SendResult Connection::send_new_data(Instant now, std::uint32_t usab
     return SendResult::Sent;
 }
 
+// The usable window (sender.hpp): the peer's window and cwnd - flight.
 std::uint32_t Connection::send_window_room() const {
-    // Bounded by the peer's window (from SND.UNA) and by the congestion window (in flight).
-    const SeqNumber right = snd_una_ + snd_wnd_;
-    const std::uint32_t by_peer =
-        right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
-    const std::uint32_t cwnd = cc_->cwnd();
-    const std::uint32_t by_cc = cwnd > flight() ? cwnd - flight() : 0;
-    return std::min(by_peer, by_cc);
+    return window_room(snd_una_, snd_wnd_, snd_nxt_, cc_->cwnd());
 }
 
 // RFC 6675 §5 (C) with SACK; RFC 6582 with NewReno, where cwnd stays at ssthresh and the RFC's
@@ -383,10 +347,7 @@ bool Connection::recovery_output(Instant now) {
             continue;
         }
         if (next.action == LossRecovery::NextSeg::Action::Nothing) return true;
-        const SeqNumber right = snd_una_ + snd_wnd_;
-        const std::uint32_t by_peer =
-            right > snd_nxt_ ? static_cast<std::uint32_t>(right - snd_nxt_) : 0;
-        switch (send_new_data(now, std::min(by_peer, smss_))) {
+        switch (send_new_data(now, std::min(peer_room(snd_una_, snd_wnd_, snd_nxt_), smss_))) {
             case SendResult::Sent: continue;
             case SendResult::Blocked: return false;
             case SendResult::Idle: return true;
@@ -436,152 +397,6 @@ bool Connection::output(Instant now) {
     }
     if (ok && ack_now_) ok = send_ack(now);
     return ok;
-}
-
-// ---- timers -----------------------------------------------------------------------------------
-
-void Connection::arm(Timer t, Instant at) { timers_[static_cast<int>(t)] = at; }
-void Connection::disarm(Timer t) { timers_[static_cast<int>(t)] = Instant::never(); }
-
-// RFC 6298 §5.1/§5.3. The timer never runs past the user timeout (RFC 9293 §3.8.3 R2, RFC 5482):
-// the connection is aborted when it expires, not up to one (backed-off, up to 60 s) RTO later.
-void Connection::restart_rtx(Instant now) {
-    Instant at = now + rtt_.rto();
-    if (is_synchronized(state_)) at = std::min(at, last_progress_ + config_.user_timeout);
-    arm(Timer::Retransmit, at);
-}
-
-// Starts the retransmission timer when nothing was outstanding: the user timeout counts from here,
-// not from the last progress before an idle period.
-void Connection::start_rtx(Instant now) {
-    last_progress_ = now;
-    restart_rtx(now);
-}
-
-// The persist timer's interval: the RTO doubled per unanswered probe, at most max_rto (RFC 1122
-// §4.2.2.17: exponential backoff).
-Duration Connection::persist_interval() const {
-    Duration d = rtt_.rto();
-    const Duration max = rtt_.config().max_rto;
-    for (unsigned i = 0; i < persist_backoff_ && d < max; ++i) d = d * 2;
-    return std::min(d, max);
-}
-
-Instant Connection::next_deadline() const {
-    return *std::min_element(timers_.begin(), timers_.end());
-}
-
-void Connection::on_timer(Instant now) {
-    for (int i = 0; i < static_cast<int>(Timer::Count); ++i) {
-        if (timers_[i] > now) continue;
-        timers_[i] = Instant::never();
-        switch (static_cast<Timer>(i)) {
-            case Timer::Retransmit: on_rto(now); break;
-            case Timer::DelayedAck: ack_now_ = true; break;
-            case Timer::Persist: on_persist(now); break;
-            case Timer::Keepalive: on_keepalive(now); break;
-            case Timer::TimeWait: close_with(std::nullopt); return;
-            case Timer::Count: break;
-        }
-        if (state_ == TcpState::Closed) return;
-    }
-    output(now);
-}
-
-void Connection::on_rto(Instant now) {
-    ++layer_.stats().rto;
-    rtt_.backoff();
-    rtt_timing_ = false;
-    if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
-        if (++syn_retries_ > config_.syn_retries) {
-            ++layer_.stats().timeouts;
-            close_with(SocketError::TimedOut);
-            return;
-        }
-        send_segment(
-            now, iss_, 0,
-            state_ == TcpState::SynSent ? TcpFlags(TcpFlag::Syn) : TcpFlag::Syn | TcpFlag::Ack);
-        count_retransmit(Rexmit::Syn);
-        restart_rtx(now);
-        return;
-    }
-    if (snd_una_ == snd_max_) return;  // nothing outstanding
-    // RFC 9293 §3.8.3 R2: give up when retransmissions go unanswered for the user timeout.
-    if (now - last_progress_ >= config_.user_timeout) {
-        ++layer_.stats().timeouts;
-        send_rst(now, rst_seq());
-        close_with(SocketError::TimedOut);
-        return;
-    }
-    // RFC 5681 §3.1 / RFC 6582 §4: loss window, go back to SND.UNA, no fast retransmit for losses
-    // from before this point.
-    if (rtt_.backoffs() <= 1) cc_->on_rto(now, flight());  // RFC 5681 §3.1: only the first timeout
-    recovery_->on_rto(snd_una_, snd_max_);
-    scoreboard_.reset();
-    snd_nxt_ = snd_una_;
-    retransmit_one(now, snd_una_, smss_, Rexmit::Rto);
-    restart_rtx(now);
-}
-
-void Connection::on_persist(Instant now) {
-    if (unsent_data() == 0) return;
-    if (snd_wnd_ != 0) {
-        // SWS override: send what the window allows now rather than wait for a bigger window.
-        if (flight() == 0) send_new_data(now, send_window_room(), /*override_sws=*/true);
-        return;
-    }
-    // The peer stays silent (not even answering probes) for the user timeout: give up. As long as it
-    // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
-    if (now - last_received_ >= config_.user_timeout) {
-        ++layer_.stats().timeouts;
-        send_rst(now, rst_seq());
-        close_with(SocketError::TimedOut);
-        return;
-    }
-    // An orphan (nobody will ever read or write it again) in a closing state gets a bounded number
-    // of probes, answered or not (Linux tcp_orphan_retries): a peer that keeps its window shut must
-    // not hold it forever. The RST carries SND.UNA + SND.WND (with a zero window the peer accepts a
-    // RST only at its RCV.NXT, RFC 9293 §3.10.7.4), never beyond SND.MAX.
-    if (orphaned_ && persist_backoff_ >= config_.orphan_retries &&
-        (state_ == TcpState::FinWait1 || state_ == TcpState::Closing ||
-         state_ == TcpState::LastAck)) {
-        ++layer_.stats().orphan_probe_aborts;
-        send_rst(now, wire::seq_min(snd_una_ + snd_wnd_, snd_max_));
-        close_with(SocketError::TimedOut);
-        return;
-    }
-    // Probe with one byte of new data beyond the closed window (RFC 9293 §3.8.6.1). SND.NXT stays
-    // put: the byte goes out again as ordinary data once the window opens, and probes are timed by
-    // the persist timer with its own backoff, not by the retransmission timer (a closed window is not
-    // congestion: no RTO, no cwnd collapse, no user timeout while the peer answers). SND.MAX covers
-    // the byte so that an ACK taking it is acceptable.
-    ++layer_.stats().window_probes;
-    send_segment(now, snd_nxt_, 1, TcpFlag::Ack);
-    snd_max_ = wire::seq_max(snd_max_, snd_nxt_ + 1);
-    ++persist_backoff_;
-    arm(Timer::Persist, now + persist_interval());
-}
-
-void Connection::on_keepalive(Instant now) {
-    if (!keepalive_ || !is_synchronized(state_)) return;
-    // RFC 1122 §4.2.3.6: probes MUST only be sent when nothing was received for the idle interval.
-    // Any segment received (traffic, or the answer to a probe) clears keepalive_sent_ and restarts
-    // the idle period from last_received_.
-    if (keepalive_sent_ == 0 && now - last_received_ < config_.keepalive_idle) {
-        arm(Timer::Keepalive, last_received_ + config_.keepalive_idle);
-        return;
-    }
-    if (keepalive_sent_ >= config_.keepalive_probes) {
-        ++layer_.stats().timeouts;
-        send_rst(now, rst_seq());
-        close_with(SocketError::TimedOut);
-        return;
-    }
-    // RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT-1 elicits an ACK from a live peer.
-    ++keepalive_sent_;
-    ++layer_.stats().keepalive_probes;
-    send_segment(now, snd_nxt_ - 1, 0, TcpFlag::Ack);
-    arm(Timer::Keepalive, now + config_.keepalive_interval);
 }
 
 }  // namespace stack::tcp
