@@ -1,5 +1,6 @@
 // Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7; on_segment lists §3.10.7.4's eight steps in
-// order) and user calls. Output and timers are in connection_output.cpp.
+// order) and user calls. The handshake is in connection_handshake.cpp, output and timers in
+// connection_output.cpp.
 #include "stack/tcp/connection.hpp"
 
 #include <algorithm>
@@ -11,7 +12,6 @@ using wire::TcpFlag;
 
 namespace {
 constexpr std::uint32_t kTcpIpHeaders = 40;  // IPv4 + TCP without options
-constexpr std::uint32_t kMinMss = 64;
 constexpr std::int64_t kPawsIdleLimitUs =
     std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
 }  // namespace
@@ -32,114 +32,9 @@ Connection::Connection(ConnectionEnv& layer, std::uint32_t index, Endpoint local
     cc_ = make_congestion_control(config_.congestion, smss_);
 }
 
-// The send and receive rings, once per connection: at open_active(), or when a passive handshake
-// completes (the TcpLayer admitted them against TcpConfig::mem_budget before).
-void Connection::allocate_buffers() {
-    if (snd_buf_.capacity() != 0 || rcv_buf_.capacity() != 0) return;
-    snd_buf_ = RingBuffer(config_.send_buffer);
-    rcv_buf_ = RingBuffer(config_.recv_buffer);
-}
-
 void Connection::set_state(TcpState s) { state_ = s; }
 
 void Connection::notify(std::uint8_t bits) { events_.socket |= bits; }
-
-// ---- opening -----------------------------------------------------------------------------------
-
-// The send sequence space starts at the ISS; the SYN occupies it and data starts at ISS+1.
-void Connection::init_send_space(Instant now, SeqNumber iss) {
-    iss_ = iss;
-    snd_una_ = iss;
-    snd_nxt_ = iss;
-    snd_max_ = iss;
-    recovery_->reset(iss);
-    snd_buf_seq_ = iss + 1;
-    last_progress_ = now;
-    last_received_ = now;
-}
-
-// Sends our SYN (or SYN,ACK) and times it: it is the first RTT sample unless retransmitted (Karn).
-void Connection::send_syn(Instant now, wire::TcpFlags flags) {
-    send_segment(now, iss_, 0, flags);
-    snd_nxt_ = iss_ + 1;
-    snd_max_ = snd_nxt_;
-    rtt_timing_ = true;
-    rtt_seq_ = iss_;
-    rtt_sent_at_ = now;
-    arm(Timer::Retransmit, now + rtt_.rto());
-}
-
-void Connection::open_active(Instant now, SeqNumber iss) {
-    allocate_buffers();  // the application may queue data before the handshake completes
-    init_send_space(now, iss);
-    set_state(TcpState::SynSent);
-    send_syn(now, TcpFlag::Syn);
-}
-
-void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
-                              const wire::TcpOptions& options) {
-    irs_ = syn.seq();
-    rcv_nxt_ = irs_ + 1;
-    rcv_adv_ = rcv_nxt_;
-    init_send_space(now, iss);
-    negotiate(options, /*syn_ack=*/false);
-    if (ts_ok_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    snd_wnd_ = syn.window();  // RFC 7323 §2.2: the window in a SYN is never scaled
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = syn.seq();
-    snd_wl2_ = iss;
-    set_state(TcpState::SynReceived);
-    send_syn(now, TcpFlag::Syn | TcpFlag::Ack);
-}
-
-// The handshake completed statelessly (RFC 4987 §3.6): `ack` is the peer's ACK of our cookie SYN-ACK.
-// The options are those the cookie kept (`offered`); the window we offered in the SYN-ACK was
-// unscaled (RFC 7323 §2.2).
-void Connection::open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
-                                  const wire::TcpOptions& offered) {
-    allocate_buffers();
-    irs_ = ack.seq() - 1;
-    rcv_nxt_ = ack.seq();
-    init_send_space(now, iss);
-    negotiate(offered, /*syn_ack=*/false);
-    if (ts_ok_) {
-        ts_recent_ = offered.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    rcv_adv_ = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
-    snd_una_ = iss + 1;
-    snd_nxt_ = snd_una_;
-    snd_max_ = snd_una_;
-    snd_wnd_ = ack.window();
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = ack.seq();
-    snd_wl2_ = ack.ack();
-    last_ack_sent_ = rcv_nxt_;
-    set_state(TcpState::Established);
-    events_.established = true;
-}
-
-// RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.
-void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
-    (void)syn_ack;
-    ws_ok_ = config_.window_scaling && options.window_scale.has_value();
-    snd_wscale_ = ws_ok_ ? *options.window_scale : 0;
-    if (!ws_ok_) rcv_wscale_ = 0;
-    ts_ok_ = config_.timestamps && options.timestamps.has_value();
-    sack_ok_ = config_.sack && options.sack_permitted;
-    // RFC 9293 §3.7.1 (MUST-15): without the option, assume 536; never exceed what we can send.
-    std::uint32_t peer_mss = options.mss.value_or(536);
-    std::uint32_t mss = std::min<std::uint32_t>(peer_mss, our_mss_);
-    if (ts_ok_) mss -= std::min(mss, kTimestampOptionLen);
-    smss_ = std::max(mss, kMinMss);
-    cc_ = make_congestion_control(config_.congestion, smss_);
-    // Loss recovery: RFC 6675 with SACK, else RFC 6582 NewReno (recovery.hpp).
-    recovery_ = sack_ok_ ? static_cast<LossRecovery*>(&sack_recovery_) : &newreno_recovery_;
-    recovery_->reset(iss_);
-}
 
 // ---- SEGMENT ARRIVES --------------------------------------------------------------------------
 
@@ -341,57 +236,6 @@ void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
     close_with(SocketError::Reset);
 }
 
-void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
-                             const wire::TcpOptions& options) {
-    const auto flags = seg.flags();
-    // First: the ACK must acknowledge our SYN (RFC 9293 §3.10.7.3).
-    if (flags.ack() && (seg.ack() <= iss_ || seg.ack() > snd_max_)) {
-        if (!flags.rst()) send_rst(now, seg.ack());
-        return;
-    }
-    // Second: RST, valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT).
-    if (flags.rst()) {
-        if (flags.ack()) {
-            ++layer_.stats().rx_resets;
-            close_with(SocketError::Refused);
-        }
-        return;
-    }
-    if (!flags.syn()) return;
-    // Fourth: SYN.
-    irs_ = seg.seq();
-    rcv_nxt_ = irs_ + 1;
-    rcv_adv_ = rcv_nxt_;
-    negotiate(options, /*syn_ack=*/true);
-    if (ts_ok_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    if (flags.ack()) {
-        snd_una_ = seg.ack();
-        snd_wnd_ = seg.window();  // never scaled in a SYN
-        max_snd_wnd_ = snd_wnd_;
-        snd_wl1_ = seg.seq();
-        snd_wl2_ = seg.ack();
-        if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-        if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
-        rtt_timing_ = false;
-        rtt_.reset_backoff();
-        disarm(Timer::Retransmit);
-        last_progress_ = now;
-        set_state(TcpState::Established);
-        ack_now_ = true;
-        events_.established = true;
-        return;
-    }
-    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN,ACK.
-    snd_wnd_ = seg.window();
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = seg.seq();
-    set_state(TcpState::SynReceived);
-    send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
-}
-
 // RFC 7323 §4.3 (2): remember the peer's timestamp if this segment covers Last.ACK.sent (PAWS has
 // already checked SEG.TSval >= TS.Recent). Only for a segment whose ACK is acceptable (RFC 7323 §4.3
 // and RFC 5961 §5, Linux tcp_replace_ts_recent after tcp_ack's checks): else a spoofed segment that is
@@ -472,24 +316,6 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         default: break;
     }
     return true;
-}
-
-// SYN-RECEIVED → ESTABLISHED on an acceptable ACK of our SYN (RFC 9293 §3.10.7.4 step 5).
-void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq) {
-    allocate_buffers();  // a passive open's buffers (admitted by TcpLayer::on_segment)
-    snd_una_ = ack;
-    snd_wnd_ = wnd;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seq;
-    snd_wl2_ = ack;
-    if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-    if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
-    rtt_timing_ = false;
-    rtt_.reset_backoff();
-    disarm(Timer::Retransmit);
-    last_progress_ = now;
-    set_state(TcpState::Established);
-    events_.established = true;
 }
 
 void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {

@@ -159,16 +159,22 @@ private:
     static constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
-    void init_send_space(Instant now, SeqNumber iss);
-    void allocate_buffers();
     // Receive space for the window of a SYN or SYN-ACK (before the buffers exist: their size).
     std::size_t syn_receive_space() const {
         return rcv_buf_.capacity() != 0 ? rcv_buf_.free() : config_.recv_buffer;
     }
+
+    // ---- Handshake (connection_handshake.cpp): active, passive and cookie open, SYN-SENT, option
+    // negotiation; every path to ESTABLISHED goes through complete_handshake.
+    void allocate_buffers();
+    void init_send_space(Instant now, SeqNumber iss);
     void send_syn(Instant now, wire::TcpFlags flags);
+    void take_peer_syn(Instant now, SeqNumber irs, const wire::TcpOptions& options);
+    void negotiate(const wire::TcpOptions& options);
+    void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
 
     // RFC 9293 §3.10.7 steps.
-    void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     bool acceptable(const wire::TcpPacket& seg) const;
     bool check_sequence(Instant now, const wire::TcpPacket& seg);  // step 1
@@ -179,7 +185,6 @@ private:
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
     void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
-    void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now);
     bool take_sack(SeqNumber snd_una, const wire::TcpOptions& options);
@@ -187,7 +192,6 @@ private:
     void update_window(const wire::TcpPacket& seg);
     void on_text(Instant now, const wire::TcpPacket& seg);
     void on_fin(Instant now);
-    void negotiate(const wire::TcpOptions& options, bool syn_ack);
 
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
