@@ -1,5 +1,7 @@
 // Connection: setup, SEGMENT ARRIVES (RFC 9293 §3.10.7; on_segment lists §3.10.7.4's eight steps in
-// order) and user calls. Output and timers are in connection_output.cpp.
+// order, the ACK's meaning for the sender, closing) and user calls. The handshake is in
+// connection_handshake.cpp, the receive side (PAWS, text, FIN, window, ACK policy) in
+// connection_receive.cpp, segment output in connection_output.cpp, timers in connection_timers.cpp.
 #include "stack/tcp/connection.hpp"
 
 #include <algorithm>
@@ -10,9 +12,6 @@ using wire::TcpFlag;
 
 namespace {
 constexpr std::uint32_t kTcpIpHeaders = 40;  // IPv4 + TCP without options
-constexpr std::uint32_t kMinMss = 64;
-constexpr std::int64_t kPawsIdleLimitUs =
-    std::int64_t{24} * 24 * 3600 * 1'000'000;  // RFC 7323 §5.5
 }  // namespace
 
 Connection::Connection(ConnectionEnv& layer, std::uint32_t index, Endpoint local, Endpoint remote)
@@ -31,114 +30,9 @@ Connection::Connection(ConnectionEnv& layer, std::uint32_t index, Endpoint local
     cc_ = make_congestion_control(config_.congestion, smss_);
 }
 
-// The send and receive rings, once per connection: at open_active(), or when a passive handshake
-// completes (the TcpLayer admitted them against TcpConfig::mem_budget before).
-void Connection::allocate_buffers() {
-    if (snd_buf_.capacity() != 0 || rcv_buf_.capacity() != 0) return;
-    snd_buf_ = RingBuffer(config_.send_buffer);
-    rcv_buf_ = RingBuffer(config_.recv_buffer);
-}
-
 void Connection::set_state(TcpState s) { state_ = s; }
 
 void Connection::notify(std::uint8_t bits) { events_.socket |= bits; }
-
-// ---- opening -----------------------------------------------------------------------------------
-
-// The send sequence space starts at the ISS; the SYN occupies it and data starts at ISS+1.
-void Connection::init_send_space(Instant now, SeqNumber iss) {
-    iss_ = iss;
-    snd_una_ = iss;
-    snd_nxt_ = iss;
-    snd_max_ = iss;
-    recovery_->reset(iss);
-    snd_buf_seq_ = iss + 1;
-    last_progress_ = now;
-    last_received_ = now;
-}
-
-// Sends our SYN (or SYN,ACK) and times it: it is the first RTT sample unless retransmitted (Karn).
-void Connection::send_syn(Instant now, wire::TcpFlags flags) {
-    send_segment(now, iss_, 0, flags);
-    snd_nxt_ = iss_ + 1;
-    snd_max_ = snd_nxt_;
-    rtt_timing_ = true;
-    rtt_seq_ = iss_;
-    rtt_sent_at_ = now;
-    arm(Timer::Retransmit, now + rtt_.rto());
-}
-
-void Connection::open_active(Instant now, SeqNumber iss) {
-    allocate_buffers();  // the application may queue data before the handshake completes
-    init_send_space(now, iss);
-    set_state(TcpState::SynSent);
-    send_syn(now, TcpFlag::Syn);
-}
-
-void Connection::open_passive(Instant now, SeqNumber iss, const wire::TcpPacket& syn,
-                              const wire::TcpOptions& options) {
-    irs_ = syn.seq();
-    rcv_nxt_ = irs_ + 1;
-    rcv_adv_ = rcv_nxt_;
-    init_send_space(now, iss);
-    negotiate(options, /*syn_ack=*/false);
-    if (ts_ok_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    snd_wnd_ = syn.window();  // RFC 7323 §2.2: the window in a SYN is never scaled
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = syn.seq();
-    snd_wl2_ = iss;
-    set_state(TcpState::SynReceived);
-    send_syn(now, TcpFlag::Syn | TcpFlag::Ack);
-}
-
-// The handshake completed statelessly (RFC 4987 §3.6): `ack` is the peer's ACK of our cookie SYN-ACK.
-// The options are those the cookie kept (`offered`); the window we offered in the SYN-ACK was
-// unscaled (RFC 7323 §2.2).
-void Connection::open_from_cookie(Instant now, SeqNumber iss, const wire::TcpPacket& ack,
-                                  const wire::TcpOptions& offered) {
-    allocate_buffers();
-    irs_ = ack.seq() - 1;
-    rcv_nxt_ = ack.seq();
-    init_send_space(now, iss);
-    negotiate(offered, /*syn_ack=*/false);
-    if (ts_ok_) {
-        ts_recent_ = offered.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    rcv_adv_ = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.free(), 65535));
-    snd_una_ = iss + 1;
-    snd_nxt_ = snd_una_;
-    snd_max_ = snd_una_;
-    snd_wnd_ = ack.window();
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = ack.seq();
-    snd_wl2_ = ack.ack();
-    last_ack_sent_ = rcv_nxt_;
-    set_state(TcpState::Established);
-    events_.established = true;
-}
-
-// RFC 7323 §2.2/§3.2, RFC 2018 §2, RFC 9293 §3.7.1: an option is used only if both sides offered it.
-void Connection::negotiate(const wire::TcpOptions& options, bool syn_ack) {
-    (void)syn_ack;
-    ws_ok_ = config_.window_scaling && options.window_scale.has_value();
-    snd_wscale_ = ws_ok_ ? *options.window_scale : 0;
-    if (!ws_ok_) rcv_wscale_ = 0;
-    ts_ok_ = config_.timestamps && options.timestamps.has_value();
-    sack_ok_ = config_.sack && options.sack_permitted;
-    // RFC 9293 §3.7.1 (MUST-15): without the option, assume 536; never exceed what we can send.
-    std::uint32_t peer_mss = options.mss.value_or(536);
-    std::uint32_t mss = std::min<std::uint32_t>(peer_mss, our_mss_);
-    if (ts_ok_) mss -= std::min(mss, kTimestampOptionLen);
-    smss_ = std::max(mss, kMinMss);
-    cc_ = make_congestion_control(config_.congestion, smss_);
-    // Loss recovery: RFC 6675 with SACK, else RFC 6582 NewReno (recovery.hpp).
-    recovery_ = sack_ok_ ? static_cast<LossRecovery*>(&sack_recovery_) : &newreno_recovery_;
-    recovery_->reset(iss_);
-}
 
 // ---- SEGMENT ARRIVES --------------------------------------------------------------------------
 
@@ -192,7 +86,7 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     // matching the connection's (none) and goes on.
 
     // Fourth, check the SYN bit: in a synchronized state or SYN-RECEIVED a SYN, in the window or not,
-    // gets a challenge ACK and is dropped (RFC 5961 §4.2, RFC 9293 MUST-60/61), rate-limited
+    // gets a challenge ACK and is dropped (RFC 5961 §4.2, as RFC 9293 §3.10.7.4 step 4 recommends), rate-limited
     // (RFC 5961 §7, send_challenge_ack).
     if (seg.flags().syn()) {
         send_challenge_ack(now);
@@ -248,77 +142,6 @@ void Connection::check_urg(const wire::TcpPacket& seg) {
     (void)urg_.on_segment(seg.seq(), seg.urgent(), read_seq());
 }
 
-// The first sequence number the user has not read: RCV.NXT less the readable bytes (and the FIN).
-wire::SeqNumber Connection::read_seq() const {
-    return rcv_nxt_ - static_cast<std::uint32_t>(rcv_buf_.size()) - (fin_received_ ? 1u : 0u);
-}
-
-// Step 7: text in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 goes to the receive buffer (on_text); in the
-// states after the peer's FIN it is ignored ("This should not occur since a FIN has been received"),
-// the FIN acknowledged again. Returns false if the connection was reset here.
-bool Connection::process_text(Instant now, const wire::TcpPacket& seg) {
-    if (seg.payload().empty()) return true;
-    if (orphaned_ && seg.seq() + static_cast<std::uint32_t>(seg.payload().size()) > rcv_nxt_ &&
-        (state_ == TcpState::FinWait1 || state_ == TcpState::FinWait2)) {
-        // The application closed (not shut down) this connection: nobody will read new text.
-        // Reset rather than acknowledge data into a buffer no one drains (RFC 9293 §3.10.4,
-        // RFC 2525 §2.17; Linux "TCPAbortOnData").
-        ++layer_.stats().abort_on_data;
-        abort(now);
-        return false;
-    }
-    if (state_ == TcpState::Established || state_ == TcpState::FinWait1 ||
-        state_ == TcpState::FinWait2) {
-        on_text(now, seg);
-    } else {
-        ack_now_ = true;  // data after the peer's FIN: ignore it, keep acknowledging the FIN
-    }
-    return true;
-}
-
-// Step 8: the FIN is processed only in order (RCV.NXT reaches it): an early FIN is remembered and
-// taken when the gap before it fills (on_text), and acknowledged at once meanwhile.
-void Connection::check_fin(Instant now, const wire::TcpPacket& seg) {
-    if (!seg.flags().fin() || fin_received_) return;
-    SeqNumber fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload().size());
-    if (fin_at == rcv_nxt_) {
-        on_fin(now);
-    } else if (fin_at > rcv_nxt_) {
-        ooo_fin_ = fin_at;
-        ack_now_ = true;
-    }
-}
-
-bool Connection::check_paws(Instant now, const wire::TcpPacket& seg,
-                            const wire::TcpOptions& options) {
-    if (!ts_ok_ || !options.timestamps || seg.flags().rst()) return true;
-    const auto tsval = options.timestamps->tsval;
-    if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) return true;
-    if ((now - ts_recent_age_).as_micros() > kPawsIdleLimitUs) {
-        ts_recent_ = tsval;  // RFC 7323 §5.5: ts_recent is too old to be trusted
-        return true;
-    }
-    ++layer_.stats().drop_paws;
-    ack_invalid_segment(now, seg);
-    output(now);
-    return false;
-}
-
-bool Connection::acceptable(const wire::TcpPacket& seg) const {
-    const std::uint32_t len = seg.segment_len();
-    const std::uint32_t wnd =
-        rcv_adv_ > rcv_nxt_ ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-    const SeqNumber seq = seg.seq();
-    if (wnd == 0) {
-        // Also accept a segment at RCV.NXT with data in a zero window: its ACK and RST bits must be
-        // processed (RFC 9293 §3.10.7.4 "special allowance"); its text is then trimmed to nothing.
-        return seq == rcv_nxt_;
-    }
-    if (len == 0) return wire::seq_in_window(seq, rcv_nxt_, wnd);
-    return wire::seq_in_window(seq, rcv_nxt_, wnd) ||
-           wire::seq_in_window(seq + (len - 1), rcv_nxt_, wnd);
-}
-
 // Step 2 for the synchronized states and SYN-RECEIVED, RFC 5961 §3.2: (1) an RST outside the window
 // was already dropped silently by step 1; (2) one at exactly RCV.NXT resets the connection; (3) one
 // merely in the window gets a challenge ACK (rate-limited, RFC 5961 §7) and is dropped.
@@ -338,70 +161,6 @@ void Connection::on_rst(Instant now, const wire::TcpPacket& seg) {
         return;
     }
     close_with(SocketError::Reset);
-}
-
-void Connection::on_syn_sent(Instant now, const wire::TcpPacket& seg,
-                             const wire::TcpOptions& options) {
-    const auto flags = seg.flags();
-    // First: the ACK must acknowledge our SYN (RFC 9293 §3.10.7.3).
-    if (flags.ack() && (seg.ack() <= iss_ || seg.ack() > snd_max_)) {
-        if (!flags.rst()) send_rst(now, seg.ack());
-        return;
-    }
-    // Second: RST, valid only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT).
-    if (flags.rst()) {
-        if (flags.ack()) {
-            ++layer_.stats().rx_resets;
-            close_with(SocketError::Refused);
-        }
-        return;
-    }
-    if (!flags.syn()) return;
-    // Fourth: SYN.
-    irs_ = seg.seq();
-    rcv_nxt_ = irs_ + 1;
-    rcv_adv_ = rcv_nxt_;
-    negotiate(options, /*syn_ack=*/true);
-    if (ts_ok_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
-    if (flags.ack()) {
-        snd_una_ = seg.ack();
-        snd_wnd_ = seg.window();  // never scaled in a SYN
-        max_snd_wnd_ = snd_wnd_;
-        snd_wl1_ = seg.seq();
-        snd_wl2_ = seg.ack();
-        if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-        if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
-        rtt_timing_ = false;
-        rtt_.reset_backoff();
-        disarm(Timer::Retransmit);
-        last_progress_ = now;
-        set_state(TcpState::Established);
-        ack_now_ = true;
-        events_.established = true;
-        return;
-    }
-    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN,ACK.
-    snd_wnd_ = seg.window();
-    max_snd_wnd_ = snd_wnd_;
-    snd_wl1_ = seg.seq();
-    set_state(TcpState::SynReceived);
-    send_segment(now, iss_, 0, TcpFlag::Syn | TcpFlag::Ack);
-}
-
-// RFC 7323 §4.3 (2): remember the peer's timestamp if this segment covers Last.ACK.sent (PAWS has
-// already checked SEG.TSval >= TS.Recent). Only for a segment whose ACK is acceptable (RFC 7323 §4.3
-// and RFC 5961 §5, Linux tcp_replace_ts_recent after tcp_ack's checks): else a spoofed segment that is
-// merely in the window (a blind attacker needs to guess only that) could carry a huge TSval into
-// TS.Recent, and PAWS would then drop every genuine segment.
-void Connection::update_ts_recent(Instant now, const wire::TcpPacket& seg,
-                                  const wire::TcpOptions& options) {
-    if (ts_ok_ && options.timestamps && seg.seq() <= last_ack_sent_) {
-        ts_recent_ = options.timestamps->tsval;
-        ts_recent_age_ = now;
-    }
 }
 
 bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options) {
@@ -447,7 +206,7 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
     }
     update_window(seg);
     // A peer that answers with a closed window is alive, just not reading: the user timeout is for
-    // unanswered retransmissions (RFC 9293 §3.8.6.1 MUST-36: stay open while probes are answered).
+    // unanswered retransmissions (RFC 9293 §3.8.6.1 MUST-37: stay open while probes are answered).
     if (snd_wnd_ == 0) last_progress_ = now;
 
     // Our FIN acknowledged?
@@ -471,24 +230,6 @@ bool Connection::on_ack(Instant now, const wire::TcpPacket& seg, const wire::Tcp
         default: break;
     }
     return true;
-}
-
-// SYN-RECEIVED → ESTABLISHED on an acceptable ACK of our SYN (RFC 9293 §3.10.7.4 step 5).
-void Connection::complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq) {
-    allocate_buffers();  // a passive open's buffers (admitted by TcpLayer::on_segment)
-    snd_una_ = ack;
-    snd_wnd_ = wnd;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seq;
-    snd_wl2_ = ack;
-    if (rtt_timing_ && syn_retries_ == 0) rtt_.on_sample(now - rtt_sent_at_);  // Karn
-    if (syn_retries_ > 0 && !rtt_.has_sample()) rtt_.syn_timed_out();          // RFC 6298 §5.7
-    rtt_timing_ = false;
-    rtt_.reset_backoff();
-    disarm(Timer::Retransmit);
-    last_progress_ = now;
-    set_state(TcpState::Established);
-    events_.established = true;
 }
 
 void Connection::on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options) {
@@ -612,88 +353,6 @@ void Connection::update_window(const wire::TcpPacket& seg) {
     }
 }
 
-void Connection::on_text(Instant now, const wire::TcpPacket& seg) {
-    Bytes payload = seg.payload();
-    SeqNumber seq = seg.seq();
-    if (seq < rcv_nxt_) {  // trim what we already have
-        std::uint32_t skip = static_cast<std::uint32_t>(rcv_nxt_ - seq);
-        if (skip >= payload.size()) {
-            ack_now_ = true;  // a pure duplicate: acknowledge at once (RFC 5681 §4.2)
-            return;
-        }
-        payload = payload.subspan(skip);
-        seq = rcv_nxt_;
-    }
-    const std::size_t offset = static_cast<std::size_t>(seq - rcv_nxt_);
-    // RFC 9293 §3.10.7.4 step 7 (and the acceptability test): only text inside the window we
-    // advertised is taken, even when the buffer has more room; a probe into a zero window is not
-    // accepted (else the window would reopen by a byte, a silly window, RFC 9293 §3.8.6.2.2).
-    const std::size_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<std::size_t>(rcv_adv_ - rcv_nxt_) : 0;
-    const std::size_t room = std::min(rcv_buf_.free(), wnd);
-    if (offset >= room) {
-        ack_now_ = true;
-        return;
-    }
-    payload = payload.first(std::min(payload.size(), room - offset));
-    if (payload.empty()) {
-        ack_now_ = true;
-        return;
-    }
-    // The peer's full-sized segment (for the delayed-ACK byte count): the largest seen, at most our
-    // MSS (a GRO super-packet is larger but made of segments of at most that).
-    rcv_mss_ = std::max<std::uint32_t>(
-        rcv_mss_, static_cast<std::uint32_t>(std::min<std::size_t>(payload.size(), our_mss_)));
-    if (offset == 0) {
-        std::size_t n = rcv_buf_.write(payload);
-        rcv_nxt_ += static_cast<std::uint32_t>(n);
-        const bool filled_gap = !ooo_.empty();
-        // Out-of-order data already sits in the ring just past the readable end: absorb it.
-        const SeqNumber reach = ooo_.advance(rcv_nxt_);
-        if (reach > rcv_nxt_) {
-            rcv_buf_.commit(static_cast<std::size_t>(reach - rcv_nxt_));
-            rcv_nxt_ = reach;
-        }
-        notify(kEventReadable);
-        // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap; else delay.
-        schedule_ack(now, filled_gap);
-        if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) on_fin(now);
-        return;
-    }
-    // Out of order: track the range, store the bytes in place, ACK at once (with SACK blocks; RFC 5681
-    // §4.2). With every range in use, a segment needing a new one is dropped (counted): the ranges
-    // held, which SACK blocks may have reported, are never given up (no reneging, RFC 2018 §8), and the
-    // sender retransmits the dropped segment as it would a lost one.
-    ++layer_.stats().rx_out_of_order;
-    ack_now_ = true;
-    if (ooo_.insert(seq, seq + static_cast<std::uint32_t>(payload.size())) ==
-        Assembler::Insert::Full) {
-        ++layer_.stats().drop_ooo_full;
-        return;
-    }
-    rcv_buf_.write_at(offset, payload);
-}
-
-void Connection::on_fin(Instant now) {
-    rcv_nxt_ += 1;
-    fin_received_ = true;
-    ooo_fin_.reset();
-    ack_now_ = true;
-    notify(kEventReadable | kEventPeerClosed);
-    switch (state_) {
-        case TcpState::SynReceived:
-        case TcpState::Established: set_state(TcpState::CloseWait); break;
-        case TcpState::FinWait1:
-            if (fin_sent_ && snd_una_ == fin_seq_ + 1) {
-                enter_time_wait(now);
-            } else {
-                set_state(TcpState::Closing);
-            }
-            break;
-        case TcpState::FinWait2: enter_time_wait(now); break;
-        default: break;
-    }
-}
-
 void Connection::enter_time_wait(Instant now) {
     if (orphaned_) {
         // Nobody holds the handle: a compact record replaces the connection (TcpLayer keeps it,
@@ -756,12 +415,7 @@ std::size_t Connection::recv(MutBytes out) {
     std::size_t n = rcv_buf_.read(out);
     if (n > 0) urg_.on_read(read_seq());
     if (n > 0 && is_synchronized(state_)) {
-        // RFC 9293 §3.8.6.2.2: announce the reopened window once its right edge can move by
-        // min(buffer/2, MSS) (the sender may be waiting on it); not when the window field is already
-        // at its maximum and nothing would change.
-        if (window_right_edge_growth() >=
-                std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_) &&
-            !fin_received_) {
+        if (window_update_due()) {  // the reopened window is worth announcing (RFC 9293 §3.8.6.2.2)
             ack_now_ = true;
             events_.output = true;
         }

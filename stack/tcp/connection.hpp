@@ -9,6 +9,11 @@
 // (connection_timers.cpp) are plain deadlines in the TCB; the TcpLayer keeps the earliest one in its
 // timer wheel.
 //
+// Files: connection.cpp (construction, on_segment's step dispatch, the ACK's meaning for the sender,
+// closing, user calls), connection_handshake.cpp (active/passive/cookie open, negotiation, the one
+// complete_handshake), connection_receive.cpp (PAWS and TS.Recent, text, FIN, the advertised window,
+// the ACK policy; its pure rules in receiver.hpp), connection_output.cpp (output, timers).
+//
 // Its surroundings are a ConnectionEnv (connection_env.hpp: output, challenge-ACK budget, path facts,
 // config, counters); what happens to it is collected in ConnectionEvents and taken by the owner with
 // take_events() after each call (TcpLayer::settle), which also reads state(), next_deadline() and
@@ -34,6 +39,7 @@
 #include "stack/tcp/config.hpp"
 #include "stack/tcp/congestion.hpp"
 #include "stack/tcp/connection_env.hpp"
+#include "stack/tcp/receiver.hpp"
 #include "stack/tcp/recovery.hpp"
 #include "stack/tcp/rtt.hpp"
 #include "stack/tcp/sack_scoreboard.hpp"
@@ -162,35 +168,47 @@ private:
     static constexpr std::uint32_t kTimestampOptionLen = 12;  // 10 bytes + 2 NOPs of padding
     enum class Timer : std::uint8_t { Retransmit, DelayedAck, Persist, Keepalive, TimeWait, Count };
 
-    void init_send_space(Instant now, SeqNumber iss);
-    void allocate_buffers();
     // Receive space for the window of a SYN or SYN-ACK (before the buffers exist: their size).
     std::size_t syn_receive_space() const {
         return rcv_buf_.capacity() != 0 ? rcv_buf_.free() : config_.recv_buffer;
     }
+
+    // ---- Handshake (connection_handshake.cpp): active, passive and cookie open, SYN-SENT, option
+    // negotiation; every path to ESTABLISHED goes through complete_handshake.
+    void allocate_buffers();
+    void init_send_space(Instant now, SeqNumber iss);
     void send_syn(Instant now, wire::TcpFlags flags);
+    void take_peer_syn(Instant now, SeqNumber irs, const wire::TcpOptions& options);
+    void negotiate(const wire::TcpOptions& options);
+    void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
+
+    // ---- Receiver (connection_receive.cpp; its pure rules in receiver.hpp): acceptability, PAWS and
+    // TS.Recent, text in order and out of order, the FIN, the advertised window, the ACK policy.
+    bool acceptable(const wire::TcpPacket& seg) const;
+    bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
+    SeqNumber read_seq() const;  // the first sequence number the user has not read
+    bool process_text(Instant now, const wire::TcpPacket& seg);  // step 7
+    void on_text(Instant now, const wire::TcpPacket& seg);
+    void check_fin(Instant now, const wire::TcpPacket& seg);  // step 8
+    void on_fin(Instant now);
+    ReceiveSpace receive_space() const;
+    std::uint32_t advertised_window();
+    std::uint32_t window_right_edge_growth() const;
+    bool window_update_due() const;
+    void schedule_ack(Instant now, bool immediate);
 
     // RFC 9293 §3.10.7 steps.
-    void on_syn_sent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
-    bool check_paws(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
-    bool acceptable(const wire::TcpPacket& seg) const;
     bool check_sequence(Instant now, const wire::TcpPacket& seg);  // step 1
-    bool process_text(Instant now, const wire::TcpPacket& seg);    // step 7
-    void check_fin(Instant now, const wire::TcpPacket& seg);       // step 8
     void check_urg(const wire::TcpPacket& seg);                    // step 6
-    SeqNumber read_seq() const;  // the first sequence number the user has not read
     void on_rst(Instant now, const wire::TcpPacket& seg);
     bool on_ack(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
-    void update_ts_recent(Instant now, const wire::TcpPacket& seg, const wire::TcpOptions& options);
-    void complete_handshake(Instant now, SeqNumber ack, std::uint32_t wnd, SeqNumber seq);
     void on_new_ack(Instant now, SeqNumber ack, const wire::TcpOptions& options);
     void on_dup_ack(Instant now);
     bool take_sack(SeqNumber snd_una, const wire::TcpOptions& options);
     void maybe_start_recovery(Instant now);
     void update_window(const wire::TcpPacket& seg);
-    void on_text(Instant now, const wire::TcpPacket& seg);
-    void on_fin(Instant now);
-    void negotiate(const wire::TcpOptions& options, bool syn_ack);
 
     // Output.
     enum class SendResult : std::uint8_t { Sent, Idle, Blocked };
@@ -209,13 +227,10 @@ private:
     void count_retransmit(Rexmit cause);
     bool retransmit_one(Instant now, SeqNumber seq, std::uint32_t max_len, Rexmit cause);
     bool recovery_output(Instant now);
-    std::uint32_t advertised_window();
-    std::uint32_t window_right_edge_growth() const;
     std::uint32_t unsent_data() const;
     SeqNumber data_end() const;  // sequence number after the last byte in snd_buf_
     std::uint32_t flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
     std::uint32_t ts_now(Instant now) const;
-    void schedule_ack(Instant now, bool immediate);
 
     // Sender rules (sender.hpp: Nagle, sender SWS avoidance, usable window, TSO length), fed from
     // the TCB by connection_output.cpp.

@@ -28,36 +28,6 @@ std::uint32_t Connection::unsent_data() const {
     return end > snd_nxt_ ? static_cast<std::uint32_t>(end - snd_nxt_) : 0;
 }
 
-// How far the right edge of the advertised window would move if we advertised all the buffer space
-// the window field can express now.
-std::uint32_t Connection::window_right_edge_growth() const {
-    const std::size_t cap = std::size_t{65535} << rcv_wscale_;
-    const SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(std::min(rcv_buf_.free(), cap));
-    return right > rcv_adv_ ? static_cast<std::uint32_t>(right - rcv_adv_) : 0;
-}
-
-// The window field to send, applying receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2,
-// RFC 1122 §4.2.3.3): the right edge only moves right, and only once the buffer space beyond it
-// (RCV.BUFF - RCV.USER - RCV.WND) reaches min(buffer/2, MSS). The test is on the buffer space, not on
-// the 16-bit field's cap: a window held at the cap is not a silly window and follows RCV.NXT.
-std::uint32_t Connection::advertised_window() {
-    const std::size_t free = rcv_buf_.free();
-    const std::size_t cap = std::size_t{65535} << rcv_wscale_;
-    SeqNumber right = rcv_nxt_ + static_cast<std::uint32_t>(std::min(free, cap));
-    const SeqNumber potential =
-        rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(free, 1u << 30));
-    if (rcv_adv_ >= rcv_nxt_ && right > rcv_adv_ &&
-        static_cast<std::size_t>(potential - rcv_adv_) <
-            std::min<std::size_t>(rcv_buf_.capacity() / 2, our_mss_)) {
-        right = rcv_adv_;
-    }
-    if (right < rcv_adv_) right = rcv_adv_;  // never shrink the window (RFC 9293 §3.8.6.2.2 MUST)
-    std::uint32_t field = static_cast<std::uint32_t>(right - rcv_nxt_) >> rcv_wscale_;
-    field = std::min<std::uint32_t>(field, 65535);
-    rcv_adv_ = wire::seq_max(rcv_adv_, rcv_nxt_ + (field << rcv_wscale_));
-    return field;
-}
-
 bool Connection::send_segment(Instant now, SeqNumber seq, std::uint32_t len, TcpFlags flags) {
     wire::TcpRepr r;
     r.src_port = local_.port;
@@ -206,20 +176,6 @@ SeqNumber Connection::rst_seq() const {
 
 void Connection::send_rst(Instant now, SeqNumber seq) {
     if (send_segment(now, seq, 0, TcpFlag::Rst)) ++layer_.stats().tx_resets;
-}
-
-void Connection::schedule_ack(Instant now, bool immediate) {
-    ++unacked_segments_;
-    // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full-sized segment; at most 500 ms late
-    // (ours: config delayed_ack, 40 ms by default). Counted in segments and in bytes: one GRO
-    // super-packet is a single segment here but carries many full-sized ones, so more than one
-    // full-sized segment's worth unacknowledged (as Linux __tcp_ack_snd_check) is also owed an ACK now.
-    const std::uint32_t unacked_bytes = static_cast<std::uint32_t>(rcv_nxt_ - last_ack_sent_);
-    if (immediate || unacked_segments_ >= 2 || unacked_bytes > rcv_mss_) {
-        ack_now_ = true;
-    } else if (!armed(Timer::DelayedAck)) {
-        arm(Timer::DelayedAck, now + config_.delayed_ack);
-    }
 }
 
 void Connection::count_retransmit(Rexmit cause) {

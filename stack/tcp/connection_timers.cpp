@@ -114,7 +114,7 @@ void Connection::on_persist(Instant now) {
         return;
     }
     // The peer stays silent (not even answering probes) for the user timeout: give up. As long as it
-    // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-36).
+    // answers, the window may stay closed indefinitely (RFC 9293 §3.8.6.1 MUST-37, MAY-8).
     if (now - last_received_ >= config_.user_timeout) {
         ++layer_.stats().timeouts;
         send_rst(now, rst_seq());
