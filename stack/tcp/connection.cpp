@@ -86,8 +86,8 @@ void Connection::on_segment(Instant now, const wire::TcpPacket& seg,
     // matching the connection's (none) and goes on.
 
     // Fourth, check the SYN bit: in a synchronized state or SYN-RECEIVED a SYN, in the window or not,
-    // gets a challenge ACK and is dropped (RFC 5961 §4.2, as RFC 9293 §3.10.7.4 step 4 recommends), rate-limited
-    // (RFC 5961 §7, send_challenge_ack).
+    // gets a challenge ACK and is dropped (RFC 5961 §4.2, as RFC 9293 §3.10.7.4 step 4 recommends),
+    // rate-limited (RFC 5961 §7, send_challenge_ack).
     if (seg.flags().syn()) {
         send_challenge_ack(now);
         return;
