@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -593,6 +594,13 @@ inline SocketHandle open_with_rtt(Script& s, Duration rtt, SynOpts o = {},
 // n bytes of deterministic data.
 inline Packet bytes(std::size_t n, std::uint32_t seed = 1) {
     return stack::testing::pattern(n, seed);
+}
+
+// The parts one after another (a stream's expected bytes).
+inline Packet concat(std::initializer_list<Packet> parts) {
+    Packet out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
 }
 
 }  // namespace tcpscript

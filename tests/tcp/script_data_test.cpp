@@ -9,12 +9,6 @@
 namespace tcpscript {
 namespace {
 
-Packet concat(std::initializer_list<Packet> parts) {
-    Packet out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
 // ---- receiving ----
 
 TEST(TcpScriptData, InOrderSegmentIsDeliveredAndAckedAfterDelayedAckTimer_Rfc5681S42) {

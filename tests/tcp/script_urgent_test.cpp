@@ -10,12 +10,6 @@
 namespace tcpscript {
 namespace {
 
-Packet concat(std::initializer_list<Packet> parts) {
-    Packet out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
 // Injects `seg` (at the current time) with the URG bit and SEG.UP = `up`. script.hpp's Seg has no
 // urgent pointer, so the field is written into the built packet and the checksum updated.
 void inject_urg(Script& s, Seg seg, std::uint16_t up) {
