@@ -67,7 +67,7 @@ void Stack::ingress(Instant now, Bytes packet) {
 void Stack::deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload) {
     switch (ip.protocol) {
         case static_cast<std::uint8_t>(wire::IpProtocol::Icmp):
-            icmp_.on_message(now, ip, payload);
+            if (auto error = icmp_.on_message(now, ip, payload)) on_icmp_error(now, *error);
             return;
         case static_cast<std::uint8_t>(wire::IpProtocol::Udp):
             on_udp(now, ip, header, payload);
@@ -79,6 +79,15 @@ void Stack::deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes p
             ++stats_.ip.drop_unknown_protocol;
             icmp_.send_unreachable(now, wire::UnreachCode::Protocol, header, payload);
             return;
+    }
+}
+
+void Stack::on_icmp_error(Instant now, const ip::IcmpErrorReport& error) {
+    switch (error.protocol) {
+        case static_cast<std::uint8_t>(wire::IpProtocol::Tcp):
+            tcp_.on_icmp_error(now, error);
+            return;
+        default: ++stats_.icmp.error_unmatched; return;  // no UDP sockets yet; nothing else sends
     }
 }
 

@@ -90,6 +90,7 @@ public:
 
 private:
     void deliver(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
+    void on_icmp_error(Instant now, const ip::IcmpErrorReport& error);
     void on_udp(Instant now, const wire::Ipv4Repr& ip, Bytes header, Bytes payload);
 
     StackConfig config_;

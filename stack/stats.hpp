@@ -91,6 +91,8 @@ using StatsVisitor = function_ref<void(std::string_view, std::uint64_t)>;
     X(tx_bytes, "icmp.tx_bytes")                         \
     X(drop_truncated, "icmp.drop.truncated")             \
     X(drop_bad_checksum, "icmp.drop.bad_checksum")       \
+    X(drop_bad_quote, "icmp.drop.bad_quote")             \
+    X(error_unmatched, "icmp.error_unmatched")           \
     X(error_suppressed, "icmp.error_suppressed")         \
     X(error_rate_limited, "icmp.error_rate_limited")
 

@@ -25,7 +25,8 @@ Icmp::Icmp(const IcmpConfig& config, Ipv4Output& output, IcmpStats& stats)
     credit_us_ = std::int64_t{config_.error_burst} * (1'000'000 / config_.error_rate_per_sec);
 }
 
-void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
+std::optional<IcmpErrorReport> Icmp::on_message(Instant now, const wire::Ipv4Repr& ip,
+                                                Bytes message) {
     (void)now;
     auto parsed = wire::Icmpv4Packet::parse(message);
     if (!parsed) {
@@ -34,7 +35,7 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
         } else {
             ++stats_.drop_bad_checksum;
         }
-        return;
+        return std::nullopt;
     }
     const wire::Icmpv4Packet& icmp = *parsed;
     ++stats_.rx_messages;
@@ -56,18 +57,74 @@ void Icmp::on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message) {
                 ++stats_.tx_messages;
                 stats_.tx_bytes += wire::kIcmpv4HeaderLen + icmp.body().size();
             }
-            return;
+            return std::nullopt;
         }
-        case wire::IcmpType::EchoReply: ++stats_.rx_echo_reply; return;
-        case wire::IcmpType::DestUnreachable: ++stats_.rx_dest_unreachable; return;
-        case wire::IcmpType::TimeExceeded: ++stats_.rx_time_exceeded; return;
-        case wire::IcmpType::SourceQuench: ++stats_.rx_source_quench; return;
-        case wire::IcmpType::Redirect: ++stats_.rx_redirect; return;
-        case wire::IcmpType::ParameterProblem: ++stats_.rx_parameter_problem; return;
-        case wire::IcmpType::Timestamp: ++stats_.rx_timestamp; return;
-        case wire::IcmpType::TimestampReply: ++stats_.rx_timestamp_reply; return;
-        default: ++stats_.rx_other; return;
+        case wire::IcmpType::EchoReply: ++stats_.rx_echo_reply; return std::nullopt;
+        case wire::IcmpType::DestUnreachable:
+            ++stats_.rx_dest_unreachable;
+            return decode_error(ip, icmp);
+        case wire::IcmpType::TimeExceeded: ++stats_.rx_time_exceeded; return decode_error(ip, icmp);
+        case wire::IcmpType::ParameterProblem:
+            ++stats_.rx_parameter_problem;
+            return decode_error(ip, icmp);
+        // Source quench is deprecated (RFC 6633) and redirects are for hosts with a choice of first
+        // hop, which a TUN endpoint has not: both are counted and ignored.
+        case wire::IcmpType::SourceQuench: ++stats_.rx_source_quench; return std::nullopt;
+        case wire::IcmpType::Redirect: ++stats_.rx_redirect; return std::nullopt;
+        case wire::IcmpType::Timestamp: ++stats_.rx_timestamp; return std::nullopt;
+        case wire::IcmpType::TimestampReply: ++stats_.rx_timestamp_reply; return std::nullopt;
+        default: ++stats_.rx_other; return std::nullopt;
     }
+}
+
+std::optional<IcmpErrorReport> Icmp::decode_error(const wire::Ipv4Repr& ip,
+                                                  const wire::Icmpv4Packet& icmp) {
+    // The quote: the IPv4 header we sent (options included) and at least 8 bytes after it. Its
+    // checksum is not checked: RFC 1812 §4.3.2.3 lets routers quote what they received, and the
+    // transport's own check of the quoted sequence space is the defence against forgery.
+    const Bytes body = icmp.body();
+    if (body.size() < wire::kIpv4MinHeaderLen || (body[0] >> 4) != 4) {
+        ++stats_.drop_bad_quote;
+        return std::nullopt;
+    }
+    const std::size_t ihl = std::size_t{body[0] & 0x0fu} * 4;
+    if (ihl < wire::kIpv4MinHeaderLen || body.size() < ihl + 8 ||
+        wire::Ipv4Address(load_be32(&body[12])) != output_.addr()) {
+        ++stats_.drop_bad_quote;
+        return std::nullopt;
+    }
+    IcmpErrorReport r;
+    r.type = icmp.type();
+    r.code = icmp.code();
+    r.reporter = ip.src;
+    r.local = wire::Ipv4Address(load_be32(&body[12]));
+    r.remote = wire::Ipv4Address(load_be32(&body[16]));
+    r.protocol = body[9];
+    r.quoted_datagram_length = load_be16(&body[2]);
+    r.transport = body.subspan(ihl);
+    switch (static_cast<wire::IcmpType>(icmp.type())) {
+        case wire::IcmpType::TimeExceeded: r.kind = IcmpErrorKind::TimeExceeded; break;
+        case wire::IcmpType::ParameterProblem: r.kind = IcmpErrorKind::ParameterProblem; break;
+        default:  // Destination Unreachable (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1)
+            switch (icmp.code()) {
+                case 0:
+                case 6:
+                case 11: r.kind = IcmpErrorKind::NetUnreachable; break;
+                case 2: r.kind = IcmpErrorKind::ProtocolUnreachable; break;
+                case 3: r.kind = IcmpErrorKind::PortUnreachable; break;
+                case 4:
+                    r.kind = IcmpErrorKind::PacketTooBig;
+                    r.mtu = icmp.rest_of_header() & 0xffffu;  // RFC 1191 §4: next-hop MTU
+                    break;
+                case 5: r.kind = IcmpErrorKind::SourceRouteFailed; break;
+                case 9:
+                case 10:
+                case 13: r.kind = IcmpErrorKind::AdminProhibited; break;
+                default: r.kind = IcmpErrorKind::HostUnreachable; break;
+            }
+            break;
+    }
+    return r;
 }
 
 bool Icmp::take_error_token(Instant now) {

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "stack/base/time.hpp"
+#include "stack/ip/icmp_error.hpp"
 #include "stack/ip/output.hpp"
 #include "stack/stats.hpp"
 #include "stack/wire/icmpv4.hpp"
@@ -30,7 +32,10 @@ public:
     Icmp(const IcmpConfig& config, Ipv4Output& output, IcmpStats& stats);
 
     // An ICMP message addressed to us: `ip` is its (reassembled) IP header, `message` the ICMP bytes.
-    void on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message);
+    // Echo requests are answered here. An error about a datagram we sent (Destination Unreachable,
+    // Time Exceeded, Parameter Problem) whose quote is sound is returned decoded, for the caller to
+    // hand to the transport that sent it; everything else is counted and consumed.
+    std::optional<IcmpErrorReport> on_message(Instant now, const wire::Ipv4Repr& ip, Bytes message);
 
     // Sends Destination Unreachable `code` about a datagram we received: `header` is its IP header bytes
     // as received (or re-emitted after reassembly), `payload` its IP payload. Suppressed or rate-limited
@@ -39,6 +44,8 @@ public:
 
 private:
     bool take_error_token(Instant now);
+    std::optional<IcmpErrorReport> decode_error(const wire::Ipv4Repr& ip,
+                                                const wire::Icmpv4Packet& icmp);
 
     IcmpConfig config_;
     Ipv4Output& output_;

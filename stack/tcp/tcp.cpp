@@ -275,6 +275,12 @@ bool TcpLayer::challenge_ack_allowed(Instant now) {
 
 // ---- input ------------------------------------------------------------------------------------
 
+void TcpLayer::on_icmp_error(Instant now, const ip::IcmpErrorReport& error) {
+    // Not acted on yet (issue 10: RFC 5927 validation and PMTUD come next).
+    (void)now;
+    (void)error;
+}
+
 void TcpLayer::on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload) {
     clock_ = now;
     auto parsed = wire::TcpPacket::parse(payload, ip.src, ip.dst);

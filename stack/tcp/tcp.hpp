@@ -53,6 +53,7 @@
 
 #include "stack/base/function_ref.hpp"
 #include "stack/base/result.hpp"
+#include "stack/ip/icmp_error.hpp"
 #include "stack/ip/output.hpp"
 #include "stack/socket/socket.hpp"
 #include "stack/socket/socket_table.hpp"
@@ -80,6 +81,8 @@ public:
     // ---- from the stack ----
     // A TCP segment addressed to us (IP already validated; checksum not yet verified).
     void on_segment(Instant now, const wire::Ipv4Repr& ip, Bytes payload);
+    // An ICMP error quoting a TCP segment we sent (stack/ip/icmp_error.hpp).
+    void on_icmp_error(Instant now, const ip::IcmpErrorReport& error);
     // Runs due timers and sends what connections have pending.
     void poll(Instant now);
     // The earliest timer deadline (retransmission, delayed ACK, ..., TIME-WAIT expiry), or

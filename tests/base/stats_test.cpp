@@ -63,6 +63,8 @@ const std::vector<std::string> kNames = {
     "icmp.tx_bytes",
     "icmp.drop.truncated",
     "icmp.drop.bad_checksum",
+    "icmp.drop.bad_quote",
+    "icmp.error_unmatched",
     "icmp.error_suppressed",
     "icmp.error_rate_limited",
     "udp.rx_datagrams",

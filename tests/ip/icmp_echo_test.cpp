@@ -179,7 +179,8 @@ TEST(IcmpEcho, OtherTypesCountedByTypeWithoutResponse) {
     EXPECT_EQ(stat(stack, "icmp.tx_messages"), 0u);
     EXPECT_EQ(stat(stack, "icmp.rx_echo_request"), 0u);
     EXPECT_EQ(stat(stack, "ip.tx_packets"), 0u);
-    EXPECT_TRUE(drops(stack.stats()).empty());
+    // The errors quote a packet the peer sent, not one of ours: none is handed to a transport.
+    EXPECT_EQ(drops(stack.stats()), (DropMap{{"icmp.drop.bad_quote", 4}}));
 }
 
 TEST(IcmpEcho, RepliesGoToEachRequestsSource) {
@@ -200,6 +201,22 @@ TEST(IcmpEcho, SmallMtuFragmentsTheReplyWithinMtu) {
     auto out = exchange(stack, Instant{}, echo_request(data, 3, 4));
     EXPECT_EQ(out.size(), (3008u + 551) / 552);  // (576 - 20) rounded down to 8 = 552 per fragment
     expect_echo_reply(out, 3, 4, data, 576);
+}
+
+// An error whose quote is one of our datagrams is decoded and handed to the transport that sent it;
+// with no UDP sockets, one about UDP is unmatched. A quote too short to name the ports is dropped.
+TEST(IcmpErrors, QuoteOfOurDatagramIsDecodedAndOffered) {
+    Stack stack(default_config());
+    const Packet ours = ipv4_packet(ip_header(kOurAddr, kPeerAddr, 17), Bytes(pattern(8)));
+    auto p = ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(3, 3, 0, Bytes(ours)));
+    EXPECT_TRUE(exchange(stack, Instant{}, p).empty());
+    EXPECT_EQ(stat(stack, "icmp.error_unmatched"), 1u);
+    const Packet short_quote = ipv4_packet(ip_header(kOurAddr, kPeerAddr, 17), Bytes(pattern(7)));
+    auto q =
+        ipv4_packet(ip_header(kPeerAddr, kOurAddr, 1), icmp_message(3, 3, 0, Bytes(short_quote)));
+    EXPECT_TRUE(exchange(stack, Instant{}, q).empty());
+    EXPECT_EQ(drops(stack.stats()), (DropMap{{"icmp.drop.bad_quote", 1}}));
+    EXPECT_EQ(stat(stack, "icmp.error_unmatched"), 1u);
 }
 
 }  // namespace

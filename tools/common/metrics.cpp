@@ -127,6 +127,8 @@ const std::map<std::string, std::string, std::less<>>& help_texts() {
         {"tunstack_ip_reasm_in_use_bytes", "Bytes held by IPv4 reassembly buffers now"},
         {"tunstack_ip_reasm_datagrams_in_flight", "IPv4 datagrams being reassembled now"},
         {"tunstack_icmp_drop_total", "ICMP messages dropped, by reason"},
+        {"tunstack_icmp_error_unmatched_total",
+         "ICMP errors about a datagram we sent that no transport claimed"},
         {"tunstack_icmp_rx_echo_request_total", "ICMP echo requests received (ping)"},
         {"tunstack_icmp_rx_echo_reply_total", "ICMP echo replies received"},
         {"tunstack_icmp_rx_dest_unreachable_total", "ICMP destination unreachable received"},
