@@ -144,6 +144,22 @@ struct IpCidr {
     std::string to_string() const;
 };
 
+// The TCP/UDP/ICMPv6 pseudo-header sum (not folded, not complemented) for either family: RFC 9293
+// §3.1 / RFC 768 for IPv4 (length at most 65535), RFC 8200 §8.1 for IPv6 (a 32-bit upper-layer
+// length). `src` and `dst` must be of one family.
+constexpr std::uint32_t pseudo_header_sum(const IpAddress& src, const IpAddress& dst,
+                                          std::uint8_t protocol, std::uint32_t length) {
+    if (src.is_v4()) {
+        const std::uint32_t s = src.as_v4().value;
+        const std::uint32_t d = dst.as_v4().value;
+        return (s >> 16) + (s & 0xffffu) + (d >> 16) + (d & 0xffffu) + protocol +
+               (length & 0xffffu);
+    }
+    std::uint32_t sum = 0;
+    for (int i = 0; i < 8; ++i) sum += src.as_v6().group(i) + dst.as_v6().group(i);
+    return sum + (length >> 16) + (length & 0xffffu) + protocol;
+}
+
 }  // namespace stack::wire
 
 template <>

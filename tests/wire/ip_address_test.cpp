@@ -4,6 +4,8 @@
 
 #include <unordered_set>
 
+#include "stack/base/checksum.hpp"
+
 namespace stack::wire {
 namespace {
 
@@ -164,6 +166,20 @@ TEST(IpCidr, ContainsOnlyItsOwnFamily) {
     EXPECT_EQ(v4net->to_string(), "198.18.0.0/15");
     EXPECT_FALSE(IpCidr::parse("198.18.0.0/33").has_value());
     EXPECT_FALSE(IpCidr::parse("2001:2::/200").has_value());
+}
+
+TEST(PseudoHeader, MatchesTheRfcLayouts) {
+    // IPv4: the v4 helper's sum. IPv6 (RFC 8200 §8.1): the checksum of the 40-byte pseudo-header.
+    const Ipv4Address s4(198, 18, 0, 1), d4(198, 18, 0, 2);
+    EXPECT_EQ(checksum::fold(pseudo_header_sum(s4, d4, 6, 1234)),
+              checksum::fold(checksum::pseudo_header_v4(s4.value, d4.value, 6, 1234)));
+    const Ipv6Address s6 = v6("2001:2::1"), d6 = v6("2001:2::ffff:2");
+    std::uint8_t ph[40] = {};
+    for (int i = 0; i < 16; ++i) ph[i] = s6.bytes[i], ph[16 + i] = d6.bytes[i];
+    store_be32(ph + 32, 0x12345);
+    ph[39] = 17;
+    EXPECT_EQ(checksum::fold(pseudo_header_sum(s6, d6, 17, 0x12345)),
+              checksum::fold(checksum::partial(Bytes(ph, 40))));
 }
 
 }  // namespace
